@@ -1,0 +1,35 @@
+"""The device model: quantities, the telemetry schema and the topic scheme. Pure: no I/O."""
+
+from devices.config_files import ConfigError, parse_config
+from devices.quantities import QUANTITIES, Kind, Quantity
+from devices.telemetry import SCHEMA_VERSION, Quality, Reading, TelemetryBatch
+from devices.topics import (
+    TELEMETRY_SUBSCRIPTION,
+    Topic,
+    TopicError,
+    check_id,
+    cmd_topic,
+    parse_topic,
+    status_topic,
+    telemetry_topic,
+)
+
+__all__ = [
+    "QUANTITIES",
+    "SCHEMA_VERSION",
+    "TELEMETRY_SUBSCRIPTION",
+    "ConfigError",
+    "Kind",
+    "Quality",
+    "Quantity",
+    "Reading",
+    "TelemetryBatch",
+    "Topic",
+    "TopicError",
+    "check_id",
+    "cmd_topic",
+    "parse_config",
+    "parse_topic",
+    "status_topic",
+    "telemetry_topic",
+]

@@ -1,0 +1,76 @@
+"""The edge agent's configuration file (TOML), validated once at load time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from devices import ConfigError, parse_config
+from devices.telemetry import EntityId
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BrokerConfig(_Frozen):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 1883
+    username: str | None = None
+    password: str | None = None
+    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    reconnect_min_s: Annotated[float, Field(gt=0)] = 1.0
+    reconnect_max_s: Annotated[float, Field(gt=0)] = 60.0
+
+
+class BufferConfig(_Frozen):
+    path: Path
+    # "full" fsyncs every group commit, so a reading read before a power cut is still
+    # there after it; "normal" spares SD cards at the risk of the last commits.
+    synchronous: Literal["full", "normal"] = "full"
+
+
+class PublishConfig(_Frozen):
+    max_readings_per_batch: Annotated[int, Field(ge=1, le=10_000)] = 500
+    max_batch_bytes: Annotated[int, Field(ge=1_024, le=16_000_000)] = 256_000
+    # Batches sent and not yet acknowledged by the broker (PUBACK); bounds memory.
+    inflight_window: Annotated[int, Field(ge=1, le=1_000)] = 20
+
+
+class DeviceConfig(_Frozen):
+    id: EntityId
+    driver: str
+    profile: str
+    interval_s: Annotated[float, Field(gt=0)]
+    # Simulated devices only: stop after this many samples (tests, demos).
+    samples: Annotated[int, Field(ge=1)] | None = None
+    seed: int = 0
+
+
+class GatewayConfig(_Frozen):
+    version: Literal[1] = 1
+    gateway_id: EntityId
+    broker: BrokerConfig = BrokerConfig()
+    buffer: BufferConfig
+    publish: PublishConfig = PublishConfig()
+    devices: Annotated[list[DeviceConfig], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_device_ids(self) -> GatewayConfig:
+        seen: set[str] = set()
+        for device in self.devices:
+            if device.id in seen:
+                raise ValueError(f"device id {device.id!r} appears twice")
+            seen.add(device.id)
+        return self
+
+
+def load_gateway_config(path: Path) -> GatewayConfig:
+    """Raises: ConfigError naming the file, the key and the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    return parse_config(text, GatewayConfig, source=str(path))

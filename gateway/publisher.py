@@ -1,0 +1,114 @@
+"""The agent's MQTT connection: paho-mqtt, MQTT 5, QoS 1, status with a Last Will.
+
+paho's network thread reports PUBACKs into a queue; the agent's own thread owns the
+buffer and consumes them, so SQLite is only ever touched from one thread. paho keeps
+every unacknowledged QoS 1 message and re-sends it, same message id, after a reconnect,
+so an acknowledgement always maps back to the buffered rows it covers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from devices import status_topic
+from gateway.config import BrokerConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The broker's answer to one publish: ``accepted`` False means it refused the message."""
+
+    mid: int
+    accepted: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """Marks a (re)connection in the event queue."""
+
+
+Event = Ack | Connected
+
+
+class Publisher:
+    def __init__(self, gateway_id: str, broker: BrokerConfig, *, inflight_window: int) -> None:
+        self.events: queue.Queue[Event] = queue.Queue()
+        self._connected = threading.Event()
+        self._status_topic = status_topic(gateway_id)
+        self._broker = broker
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=gateway_id, protocol=mqtt.MQTTv5,
+        )
+        if broker.username:
+            client.username_pw_set(broker.username, broker.password)
+        client.max_inflight_messages_set(inflight_window)
+        client.reconnect_delay_set(broker.reconnect_min_s, broker.reconnect_max_s)
+        client.will_set(self._status_topic, json.dumps({"state": "offline"}), qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        self._client = client
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def start(self) -> None:
+        """Connect in the background; paho retries with capped exponential backoff."""
+        self._client.connect_async(
+            self._broker.host, self._broker.port, keepalive=self._broker.keepalive_s,
+        )
+        self._client.loop_start()
+
+    def publish(self, topic: str, payload: bytes) -> int:
+        """Queue a QoS 1 publish; returns its message id."""
+        info = self._client.publish(topic, payload, qos=1)
+        return info.mid
+
+    def stop(self) -> None:
+        """Announce a clean shutdown (the Last Will is for unclean ones) and disconnect."""
+        if self.connected:
+            info = self._client.publish(
+                self._status_topic, json.dumps({"state": "offline"}), qos=1, retain=True)
+            info.wait_for_publish(timeout=2)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: object, _flags: mqtt.ConnectFlags,
+        reason: ReasonCode, _props: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker %s:%s refused the connection: %s",
+                      self._broker.host, self._broker.port, reason)
+            return
+        log.info("connected to broker %s:%s", self._broker.host, self._broker.port)
+        client.publish(self._status_topic, json.dumps({"state": "online"}), qos=1, retain=True)
+        self._connected.set()
+        self.events.put(Connected())
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: object, _flags: mqtt.DisconnectFlags,
+        reason: ReasonCode, _props: Properties | None,
+    ) -> None:
+        if self._connected.is_set():
+            log.warning("disconnected from broker: %s", reason)
+        self._connected.clear()
+
+    def _on_publish(
+        self, _client: mqtt.Client, _userdata: object, mid: int, reason: ReasonCode,
+        _props: Properties | None,
+    ) -> None:
+        self.events.put(Ack(mid, not reason.is_failure, str(reason)))

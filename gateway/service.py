@@ -1,0 +1,189 @@
+"""The edge agent's loop: poll on schedule, commit to the buffer, publish, delete on PUBACK.
+
+One thread owns the buffer. Each turn of the loop:
+
+1. reads every source that is due and commits the readings and the sources' checkpoints
+   in one transaction (a group commit: one fsync per turn, however many devices);
+2. applies the broker's PUBACKs: the rows a message carried are deleted only now;
+3. fills the in-flight window with batches of the oldest buffered readings.
+
+A batch is flagged ``replay`` when its readings waited in the buffer through a restart or
+a broker outage (they were buffered before the current connection came up). A message the
+broker refuses (an MQTT 5 PUBACK with a failure reason) keeps its rows; they are sent again
+after the next reconnection, and the refusal is logged each time.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from devices import telemetry_topic
+from devices.telemetry import SCHEMA_VERSION
+from gateway.buffer import Buffer, Pending
+from gateway.config import DeviceConfig, GatewayConfig
+from gateway.errors import UnknownDriver
+from gateway.pipeline import Source, SourceFactory
+from gateway.publisher import Ack, Connected, Publisher
+
+log = logging.getLogger(__name__)
+
+_IDLE_WAIT_S = 0.5
+
+
+def build_sources(
+    devices: Sequence[DeviceConfig], drivers: Mapping[str, SourceFactory],
+) -> list[Source]:
+    """Raises: UnknownDriver for a device whose driver is not in ``drivers``."""
+    sources = []
+    for device in devices:
+        factory = drivers.get(device.driver)
+        if factory is None:
+            raise UnknownDriver(device.id, device.driver, sorted(drivers))
+        sources.append(factory(device))
+    return sources
+
+
+def encode_batch(gateway_id: str, seq: int, replay: bool, pending: Pending) -> bytes:
+    """The v1 telemetry message, built from the buffered rows' JSON without re-encoding."""
+    head = f'{{"v":{SCHEMA_VERSION},"gateway":"{gateway_id}","seq":{seq},'
+    replay_json = "true" if replay else "false"
+    return f'{head}"replay":{replay_json},"readings":[{",".join(pending.payloads)}]}}'.encode()
+
+
+@dataclass
+class _Schedule:
+    source: Source
+    due: float
+
+
+@dataclass
+class Stats:
+    read: int = 0
+    acked: int = 0
+    refused: int = 0
+    published_batches: int = 0
+    inflight: dict[int, list[int]] = field(default_factory=dict)
+
+
+class Agent:
+    def __init__(
+        self, config: GatewayConfig, sources: list[Source], *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self.buffer = Buffer(config.buffer.path, synchronous=config.buffer.synchronous)
+        checkpoints = self.buffer.checkpoints()
+        for source in sources:
+            if source.device_id in checkpoints:
+                source.restore(checkpoints[source.device_id])
+        start = time.monotonic()
+        self._schedule = [_Schedule(s, start) for s in sources]
+        self.publisher = Publisher(
+            config.gateway_id, config.broker, inflight_window=config.publish.inflight_window,
+        )
+        self._topic = telemetry_topic(config.gateway_id)
+        self._seq = iter(())
+        self._cursor = 0
+        # Rows up to this id were buffered before the current connection: sent as replay.
+        self._replay_below = self.buffer.max_id() + 1
+        self.stats = Stats()
+
+    def run(self, stop: threading.Event, *, exit_when_drained: bool = False) -> None:
+        """Loop until ``stop`` is set, or, with ``exit_when_drained``, until every finite
+        source is finished and every reading is acknowledged by the broker."""
+        self.publisher.start()
+        try:
+            while not stop.is_set():
+                self._poll_due()
+                self._handle_events(self._wait_s())
+                if self.publisher.connected:
+                    self._fill_window()
+                if exit_when_drained and self._drained():
+                    log.info("all sources finished and every reading acknowledged")
+                    return
+        finally:
+            self.publisher.stop()
+            self.buffer.close()
+
+    def _drained(self) -> bool:
+        return (all(item.source.finished for item in self._schedule)
+                and not self.stats.inflight and self.buffer.depth() == 0)
+
+    def _wait_s(self) -> float:
+        pending = [item.due for item in self._schedule if not item.source.finished]
+        if not pending:
+            return _IDLE_WAIT_S
+        return max(0.0, min(_IDLE_WAIT_S, min(pending) - time.monotonic()))
+
+    def _poll_due(self) -> None:
+        now = time.monotonic()
+        readings = []
+        checkpoints = {}
+        for item in self._schedule:
+            if item.source.finished or item.due > now:
+                continue
+            readings.append(item.source.read(int(self._clock() * 1000)))
+            checkpoints[item.source.device_id] = item.source.checkpoint()
+            # Fixed-rate schedule; after a stall, resume from now rather than burst.
+            item.due = max(item.due + item.source.interval_s, now)
+        if readings:
+            self.buffer.append(readings, checkpoints)
+            self.stats.read += len(readings)
+
+    def _handle_events(self, timeout_s: float) -> None:
+        try:
+            event = self.publisher.events.get(timeout=timeout_s)
+        except queue.Empty:
+            return
+        acked: list[int] = []
+        while True:
+            if isinstance(event, Connected):
+                # Anything buffered now waited through an outage; unacknowledged messages are
+                # re-sent by paho itself, so start over from the oldest row not in flight.
+                self._replay_below = self.buffer.max_id() + 1
+                self._cursor = 0
+            elif isinstance(event, Ack):
+                ids = self.stats.inflight.pop(event.mid, None)
+                if ids is not None and event.accepted:
+                    acked.extend(ids)
+                elif ids is not None:
+                    self.stats.refused += len(ids)
+                    log.error("broker refused a batch of %d readings (%s); kept for retry",
+                              len(ids), event.reason)
+            try:
+                event = self.publisher.events.get_nowait()
+            except queue.Empty:
+                break
+        if acked:
+            self.buffer.delete(acked)
+            self.stats.acked += len(acked)
+
+    def _next_seq(self) -> int:
+        seq = next(self._seq, None)
+        if seq is None:
+            self._seq = iter(self.buffer.reserve_seq())
+            seq = next(self._seq)
+        return seq
+
+    def _fill_window(self) -> None:
+        publish = self.config.publish
+        in_flight = {i for ids in self.stats.inflight.values() for i in ids}
+        while len(self.stats.inflight) < publish.inflight_window:
+            pending = self.buffer.take(
+                after_id=self._cursor, max_readings=publish.max_readings_per_batch,
+                max_bytes=publish.max_batch_bytes, skip=in_flight,
+            )
+            if pending is None:
+                return
+            replay = pending.first_id < self._replay_below
+            payload = encode_batch(self.config.gateway_id, self._next_seq(), replay, pending)
+            mid = self.publisher.publish(self._topic, payload)
+            self.stats.inflight[mid] = pending.ids
+            self.stats.published_batches += 1
+            self._cursor = pending.ids[-1]

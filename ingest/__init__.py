@@ -1,0 +1,23 @@
+"""MQTT consumer that stores telemetry in InfluxDB, acknowledging only what is stored."""
+
+from ingest.config import IngestConfig, load_ingest_config
+from ingest.consumer import Consumer, Delivery, retire_session, shared_subscription
+from ingest.dead_letters import DeadLetter, DeadLetterStore
+from ingest.decode import MEASUREMENT, Decoded, Rejected, decode_message
+from ingest.service import IngestService
+
+__all__ = [
+    "MEASUREMENT",
+    "Consumer",
+    "DeadLetter",
+    "DeadLetterStore",
+    "Decoded",
+    "Delivery",
+    "IngestConfig",
+    "IngestService",
+    "Rejected",
+    "decode_message",
+    "load_ingest_config",
+    "retire_session",
+    "shared_subscription",
+]

@@ -1,0 +1,65 @@
+"""Ingest service configuration (TOML), validated once at load time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from devices import ConfigError, parse_config
+from devices.telemetry import EntityId
+
+# MQTT 5 Session Expiry Interval meaning "never": a worker's session (its subscription and
+# unacknowledged messages) outlives the worker until it is retired on purpose.
+SESSION_NEVER_EXPIRES = 0xFFFFFFFF
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MqttConfig(_Frozen):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 1883
+    username: str | None = None
+    password: str | None = None
+    # Stable per worker: the broker keeps the session (and its unacknowledged messages)
+    # under this id while the worker is down.
+    client_id: EntityId = "ingest-1"
+    share_group: EntityId = "ingest"
+    # Messages the broker may have in flight to this worker before acknowledgements: it
+    # must cover a write batch even at one reading per message, and it bounds memory.
+    receive_maximum: Annotated[int, Field(ge=1, le=65_535)] = 10_000
+    session_expiry_s: Annotated[int, Field(ge=0, le=SESSION_NEVER_EXPIRES)] = SESSION_NEVER_EXPIRES
+    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+
+
+class InfluxConfig(_Frozen):
+    url: str = "http://127.0.0.1:8086"
+    database: str = "iotgw"
+    token: str | None = None
+    raw_retention: str = "INF"  # InfluxQL duration of the raw data's retention policy
+    timeout_s: Annotated[float, Field(gt=0)] = 10.0
+
+
+class BatchConfig(_Frozen):
+    max_lines: Annotated[int, Field(ge=1, le=100_000)] = 5_000
+    max_wait_s: Annotated[float, Field(gt=0, le=60)] = 0.5
+
+
+class IngestConfig(_Frozen):
+    version: Literal[1] = 1
+    mqtt: MqttConfig = MqttConfig()
+    influx: InfluxConfig = InfluxConfig()
+    batch: BatchConfig = BatchConfig()
+    dead_letter_path: Path = Path("ingest-dead-letters.sqlite")
+
+
+def load_ingest_config(path: Path) -> IngestConfig:
+    """Raises: ConfigError naming the file, the key and the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    return parse_config(text, IngestConfig, source=str(path))

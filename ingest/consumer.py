@@ -1,0 +1,140 @@
+"""The ingest worker's MQTT side: MQTT 5 shared subscription, persistent session, manual ack.
+
+paho's network thread puts each delivery in a queue; the service acknowledges it, from its
+own thread, only after the delivery's points (or its dead letter) are stored.
+
+Acknowledgements never cross a connection: every disconnect and every connect starts a new
+*generation*, and a delivery is acknowledged only in the generation it arrived in. After a
+reconnect the broker re-sends what was not acknowledged (the session persists), and if the
+broker lost the session, a packet id of the old connection may name a different message
+on the new one, which an old acknowledgement would wrongly confirm.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from devices import TELEMETRY_SUBSCRIPTION
+from ingest.config import MqttConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    generation: int
+
+
+def shared_subscription(group: str) -> str:
+    return f"$share/{group}/{TELEMETRY_SUBSCRIPTION}"
+
+
+def _client(cfg: MqttConfig, *, manual_ack: bool) -> mqtt.Client:
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=cfg.client_id, protocol=mqtt.MQTTv5,
+        manual_ack=manual_ack,
+    )
+    if cfg.username:
+        client.username_pw_set(cfg.username, cfg.password)
+    return client
+
+
+class Consumer:
+    def __init__(self, cfg: MqttConfig) -> None:
+        self.cfg = cfg
+        self.deliveries: queue.Queue[Delivery] = queue.Queue()
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._connected = False
+        client = _client(cfg, manual_ack=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.reconnect_delay_set(0.5, 10)
+        self._client = client
+
+    def start(self) -> None:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.cfg.session_expiry_s
+        props.ReceiveMaximum = self.cfg.receive_maximum
+        self._client.connect_async(
+            self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s,
+            clean_start=False, properties=props,
+        )
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        """Disconnect without acknowledging what is pending: the session keeps it."""
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def ack(self, deliveries: Iterable[Delivery]) -> int:
+        """Acknowledge deliveries of the current connection; returns how many were sent."""
+        sent = 0
+        with self._lock:
+            if not self._connected:
+                return 0
+            for delivery in deliveries:
+                if delivery.qos > 0 and delivery.generation == self._generation:
+                    self._client.ack(delivery.mid, delivery.qos)
+                    sent += 1
+        return sent
+
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: object, flags: mqtt.ConnectFlags,
+        reason: ReasonCode, _props: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker %s:%s refused the connection: %s",
+                      self.cfg.host, self.cfg.port, reason)
+            return
+        with self._lock:
+            self._generation += 1
+            self._connected = True
+        log.info("connected to broker %s:%s as %s (session present: %s)",
+                 self.cfg.host, self.cfg.port, self.cfg.client_id, flags.session_present)
+        # Subscribing again on a resumed session is harmless; on a lost one it is needed.
+        client.subscribe(shared_subscription(self.cfg.share_group), qos=1)
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: object, _flags: mqtt.DisconnectFlags,
+        reason: ReasonCode, _props: Properties | None,
+    ) -> None:
+        with self._lock:
+            self._generation += 1
+            was_connected, self._connected = self._connected, False
+        if was_connected:
+            log.warning("disconnected from broker: %s", reason)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        self.deliveries.put(Delivery(msg.topic, msg.payload, msg.mid, msg.qos, self._generation))
+
+
+def retire_session(cfg: MqttConfig, *, timeout_s: float = 10.0) -> bool:
+    """End a worker's persistent session for good: connect once with a clean start and a
+    zero expiry. Messages still queued for it are dropped by the broker, so only retire a
+    worker whose group has other members. Returns False if the broker did not answer."""
+    done = threading.Event()
+    client = _client(cfg, manual_ack=False)
+    client.on_connect = lambda c, *_: (done.set(), c.disconnect())
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 0
+    client.connect_async(cfg.host, cfg.port, clean_start=True, properties=props)
+    client.loop_start()
+    ok = done.wait(timeout_s)
+    client.loop_stop()
+    return ok

@@ -1,0 +1,177 @@
+"""The ingest loop: decode, batch across messages, write, then acknowledge.
+
+Order of a flush, which is what makes "nothing lost" hold:
+
+1. dead letters of the batch are committed to the dead-letter store;
+2. the batch's lines are written to InfluxDB (retried while it is unavailable; meanwhile
+   nothing is acknowledged, and the broker stops sending once ``receive_maximum`` messages
+   are unacknowledged, which bounds memory);
+3. only then are the batch's messages acknowledged.
+
+A crash between any two steps means redelivery, and redelivery is harmless: points
+overwrite themselves, and a dead letter may be recorded twice. If InfluxDB rejects a batch
+(4xx: bad data, e.g. a field type conflict), each message is written alone and those still
+rejected are dead-lettered, so one bad message never blocks the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+from ingest.config import IngestConfig
+from ingest.consumer import Consumer, Delivery
+from ingest.dead_letters import DeadLetterStore
+from ingest.decode import decode_message
+from tsdb import Backoff, InfluxClient, Unavailable, WriteRejected
+
+log = logging.getLogger(__name__)
+
+_STATS_EVERY_S = 10.0
+
+
+@dataclass
+class _Message:
+    delivery: Delivery
+    lines: list[str]
+
+
+@dataclass
+class _Batch:
+    messages: list[_Message] = field(default_factory=list)
+    dead: list[tuple[str, str, bytes]] = field(default_factory=list)
+    lines: int = 0
+    started: float = 0.0
+
+    def add(self, delivery: Delivery) -> None:
+        if not self.messages:
+            self.started = time.monotonic()
+        decoded = decode_message(delivery.topic, delivery.payload)
+        self.messages.append(_Message(delivery, decoded.lines))
+        self.lines += len(decoded.lines)
+        self.dead.extend((delivery.topic, r.reason, r.payload) for r in decoded.rejected)
+
+
+@dataclass
+class Stats:
+    received: int = 0
+    written_points: int = 0
+    dead_lettered: int = 0
+    acked: int = 0
+
+
+class IngestService:
+    def __init__(self, cfg: IngestConfig) -> None:
+        self.cfg = cfg
+        self.influx = InfluxClient(
+            cfg.influx.url, token=cfg.influx.token, timeout_s=cfg.influx.timeout_s,
+            backoff=Backoff(initial_s=0.2, max_s=5.0, max_attempts=4),
+        )
+        self.dead_letters = DeadLetterStore(cfg.dead_letter_path)
+        self.consumer = Consumer(cfg.mqtt)
+        self.stats = Stats()
+
+    def run(self, stop: threading.Event) -> None:
+        """Serve until ``stop`` is set; what is not yet written is left unacknowledged."""
+        if not self._prepare_database(stop):
+            return
+        self.consumer.start()
+        batch = _Batch()
+        last_stats = time.monotonic()
+        try:
+            while not stop.is_set():
+                self._collect(batch)
+                if batch.messages and self._batch_due(batch):
+                    if not self._flush(batch, stop):
+                        return
+                    batch = _Batch()
+                if time.monotonic() - last_stats >= _STATS_EVERY_S:
+                    log.info("ingest stats: %s", self.stats)
+                    last_stats = time.monotonic()
+        finally:
+            self.consumer.stop()
+            self.dead_letters.close()
+            self.influx.close()
+
+    def _prepare_database(self, stop: threading.Event) -> bool:
+        influx = self.cfg.influx
+        while not stop.is_set():
+            try:
+                self.influx.create_database(influx.database)
+                self.influx.create_retention_policy(
+                    influx.database, "raw", duration=influx.raw_retention, default=True)
+                return True
+            except Unavailable as exc:
+                log.warning("waiting for InfluxDB: %s", exc)
+        return False
+
+    def _batch_due(self, batch: _Batch) -> bool:
+        return (batch.lines >= self.cfg.batch.max_lines
+                or time.monotonic() - batch.started >= self.cfg.batch.max_wait_s)
+
+    def _collect(self, batch: _Batch) -> None:
+        """Take deliveries until the batch is full or its time is up."""
+        wait_s = self.cfg.batch.max_wait_s
+        if batch.messages:
+            wait_s = max(0.0, batch.started + wait_s - time.monotonic())
+        try:
+            delivery = self.consumer.deliveries.get(timeout=wait_s)
+        except queue.Empty:
+            return
+        while True:
+            batch.add(delivery)
+            self.stats.received += 1
+            if batch.lines >= self.cfg.batch.max_lines:
+                return
+            try:
+                delivery = self.consumer.deliveries.get_nowait()
+            except queue.Empty:
+                return
+
+    def _flush(self, batch: _Batch, stop: threading.Event) -> bool:
+        """Store the batch, then acknowledge it. False if stopped before it was stored."""
+        if batch.dead:
+            self.dead_letters.add_many(batch.dead)
+            self.stats.dead_lettered += len(batch.dead)
+            for topic, reason, _ in batch.dead:
+                log.warning("dead letter from %s: %s", topic, reason)
+        try:
+            if not self._write(batch.messages, stop):
+                return False
+        except WriteRejected as exc:
+            log.warning("batch rejected (%s); writing its %d messages one by one",
+                        exc, len(batch.messages))
+            if not self._write_one_by_one(batch.messages, stop):
+                return False
+        self.stats.acked += self.consumer.ack(m.delivery for m in batch.messages)
+        return True
+
+    def _write(self, messages: list[_Message], stop: threading.Event) -> bool:
+        body = "\n".join(line for m in messages for line in m.lines)
+        if not body:
+            return True
+        while True:
+            try:
+                self.influx.write_lines(self.cfg.influx.database, body)
+                self.stats.written_points += sum(len(m.lines) for m in messages)
+                return True
+            except Unavailable as exc:
+                if stop.is_set():
+                    return False
+                log.warning("InfluxDB unavailable, holding %d messages unacknowledged: %s",
+                            len(messages), exc)
+
+    def _write_one_by_one(self, messages: list[_Message], stop: threading.Event) -> bool:
+        for message in messages:
+            try:
+                if not self._write([message], stop):
+                    return False
+            except WriteRejected as exc:
+                d = message.delivery
+                self.dead_letters.add_many([(d.topic, f"rejected by InfluxDB: {exc}", d.payload)])
+                self.stats.dead_lettered += 1
+                log.warning("dead letter from %s: rejected by InfluxDB: %s", d.topic, exc)
+        return True

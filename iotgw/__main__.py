@@ -1,0 +1,3 @@
+from iotgw.cli import app
+
+app(prog_name="iotgw")

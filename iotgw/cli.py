@@ -1,0 +1,136 @@
+"""The ``iotgw`` command line: parse arguments, load settings, build, run, map errors to exit codes."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from devices import ConfigError
+from gateway import Agent, GatewayError, build_sources, load_gateway_config
+from ingest import DeadLetterStore, IngestService, load_ingest_config, retire_session
+from iotgw.demo import demo
+from simulators import SimulatedSource
+from tsdb import TsdbError
+
+app = typer.Typer(help="IoT data-collection gateway and indicator platform.", no_args_is_help=True)
+gateway_app = typer.Typer(help="The edge agent that runs on field gateways.", no_args_is_help=True)
+ingest_app = typer.Typer(help="The service that stores telemetry in InfluxDB.", no_args_is_help=True)
+app.add_typer(gateway_app, name="gateway")
+app.add_typer(ingest_app, name="ingest")
+
+console = Console(stderr=True)
+
+DRIVERS = {"simulated": SimulatedSource}
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="TOML configuration file.")]
+
+EXIT_CONFIG = 2
+EXIT_RUNTIME = 1
+
+
+@app.callback()
+def _main(
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+) -> None:
+    level = logging.getLevelName(log_level.upper())
+    if not isinstance(level, int):
+        raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per HTTP request to InfluxDB drowns what matters; failures are logged by tsdb.
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _fail(exc: Exception, code: int) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc}", highlight=False)
+    return typer.Exit(code)
+
+
+@gateway_app.command("run")
+def gateway_run(
+    config: ConfigOption,
+    exit_when_drained: Annotated[bool, typer.Option(
+        help="Exit once every finite (simulated) source is done and the broker has every reading."
+    )] = False,
+) -> None:
+    """Poll the configured devices and publish their readings, buffering durably."""
+    try:
+        cfg = load_gateway_config(config)
+        agent = Agent(cfg, build_sources(cfg.devices, DRIVERS))
+    except (ConfigError, GatewayError) as exc:
+        raise _fail(exc, EXIT_CONFIG) from exc
+    try:
+        agent.run(_stop_on_signals(), exit_when_drained=exit_when_drained)
+    except GatewayError as exc:
+        raise _fail(exc, EXIT_RUNTIME) from exc
+
+
+@gateway_app.command("check-config")
+def gateway_check_config(config: Annotated[Path, typer.Argument(help="TOML file to check.")]) -> None:
+    """Validate a gateway configuration file without running anything."""
+    try:
+        cfg = load_gateway_config(config)
+        build_sources(cfg.devices, DRIVERS)
+    except (ConfigError, GatewayError) as exc:
+        raise _fail(exc, EXIT_CONFIG) from exc
+    console.print(f"{config}: ok ({len(cfg.devices)} devices)")
+
+
+@ingest_app.command("run")
+def ingest_run(config: ConfigOption) -> None:
+    """Consume telemetry from the broker and store it in InfluxDB."""
+    try:
+        cfg = load_ingest_config(config)
+    except ConfigError as exc:
+        raise _fail(exc, EXIT_CONFIG) from exc
+    try:
+        IngestService(cfg).run(_stop_on_signals())
+    except TsdbError as exc:
+        raise _fail(exc, EXIT_RUNTIME) from exc
+
+
+@ingest_app.command("retire")
+def ingest_retire(config: ConfigOption) -> None:
+    """End this worker's persistent session for good (the worker is being removed)."""
+    try:
+        cfg = load_ingest_config(config)
+    except ConfigError as exc:
+        raise _fail(exc, EXIT_CONFIG) from exc
+    if not retire_session(cfg.mqtt):
+        raise _fail(RuntimeError(f"broker {cfg.mqtt.host}:{cfg.mqtt.port} did not answer"),
+                    EXIT_RUNTIME)
+    console.print(f"session of {cfg.mqtt.client_id} retired")
+
+
+@ingest_app.command("dead-letters")
+def ingest_dead_letters(
+    config: ConfigOption,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 50,
+) -> None:
+    """List what ingest could not store, oldest first, with the reason."""
+    try:
+        cfg = load_ingest_config(config)
+    except ConfigError as exc:
+        raise _fail(exc, EXIT_CONFIG) from exc
+    store = DeadLetterStore(cfg.dead_letter_path)
+    out = Console()
+    out.print(f"{store.count()} dead letters in {cfg.dead_letter_path}")
+    for letter in store.list(limit=limit):
+        preview = letter.payload[:80].decode("utf-8", errors="replace")
+        out.print(f"#{letter.id} {letter.topic}: {letter.reason}\n    {preview!r}", highlight=False)
+    store.close()
+
+
+app.command("demo")(demo)

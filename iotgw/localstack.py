@@ -1,0 +1,196 @@
+"""Mosquitto and influxd as child processes on free loopback ports, for tests and the demo.
+
+Each instance gets its own working directory (config, data, logs) and is configured from
+the same files a deployment mounts (``deploy/``): only listen addresses and data paths
+are changed. Processes can be stopped gracefully, killed with SIGKILL, and restarted on
+the same port and data, which is how the fault tests simulate crashes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+
+
+class ServiceError(RuntimeError):
+    """A local service could not be found, started or reached in time."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _which(name: str, *extra_dirs: str) -> str:
+    path = shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), *extra_dirs]))
+    if path is None:
+        raise ServiceError(f"{name} not found: run `make test` or `make demo`, which install it")
+    return path
+
+
+class LocalService:
+    """A child process with a readiness probe, restartable on the same port and data."""
+
+    name = "service"
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.log_path = workdir / f"{self.name}.log"
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def environment(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def start(self, *, timeout_s: float = 30.0) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            raise ServiceError(f"{self.name} already running (pid {self.proc.pid})")
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+                env=self.environment(), start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServiceError(f"{self.name} exited with {self.proc.returncode}: "
+                                   f"{self.log_tail()}")
+            if self.ready():
+                return
+            time.sleep(0.05)
+        self.kill()
+        raise ServiceError(f"{self.name} not ready on port {self.port} after {timeout_s}s: "
+                           f"{self.log_tail()}")
+
+    def stop(self, *, timeout_s: float = 15.0) -> None:
+        """SIGTERM, then SIGKILL if it has not exited in time."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to flush or say goodbye."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def restart(self, *, kill: bool = False) -> None:
+        self.kill() if kill else self.stop()
+        self.start()
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+class Mosquitto(LocalService):
+    name = "mosquitto"
+
+    def command(self) -> list[str]:
+        conf = (DEPLOY / "mosquitto" / "mosquitto.conf").read_text()
+        conf = re.sub(r"^listener .*$", f"listener {self.port} 127.0.0.1", conf, flags=re.M)
+        data = self.workdir / "data"
+        data.mkdir(exist_ok=True)
+        conf = re.sub(r"^persistence_location .*$", f"persistence_location {data}/", conf,
+                      flags=re.M)
+        conf_path = self.workdir / "mosquitto.conf"
+        conf_path.write_text(conf)
+        return [_which("mosquitto", "/usr/sbin"), "-c", str(conf_path)]
+
+    def ready(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+
+class Influxd(LocalService):
+    name = "influxd"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        super().__init__(workdir, port)
+        self.rpc_port = free_port()
+
+    def command(self) -> list[str]:
+        return [_which("influxd"), "-config", str(DEPLOY / "influxdb" / "influxdb.conf")]
+
+    def environment(self) -> dict[str, str]:
+        env = super().environment()
+        env.update(
+            INFLUXDB_META_DIR=str(self.workdir / "meta"),
+            INFLUXDB_DATA_DIR=str(self.workdir / "data"),
+            INFLUXDB_DATA_WAL_DIR=str(self.workdir / "wal"),
+            INFLUXDB_HTTP_BIND_ADDRESS=f"127.0.0.1:{self.port}",
+            INFLUXDB_BIND_ADDRESS=f"127.0.0.1:{self.rpc_port}",
+        )
+        return env
+
+    def ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/ping", timeout=0.5).status_code == 204
+        except httpx.HTTPError:
+            return False
+
+
+class IotgwProcess(LocalService):
+    """An ``iotgw`` service (gateway agent, ingest) as a child process of this Python."""
+
+    def __init__(self, workdir: Path, name: str, args: list[str]) -> None:
+        self.name = name
+        self.args = args
+        super().__init__(workdir, port=0)
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "iotgw", *self.args]
+
+    def ready(self) -> bool:
+        return True
+
+    def wait(self, timeout_s: float) -> int:
+        """Exit code, once the process has exited by itself within ``timeout_s``.
+
+        Raises:
+            ServiceError: still running at the deadline (it is then killed).
+        """
+        assert self.proc is not None, f"{self.name} was never started"
+        try:
+            return self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise ServiceError(f"{self.name} still running after {timeout_s}s: "
+                               f"{self.log_tail()}") from None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None

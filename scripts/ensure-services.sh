@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs Debian's mosquitto and influxdb when they are missing. Used by
+# `make test` and `make demo`; the services themselves are started by the
+# test fixtures and by `iotgw demo`, never as system services.
+set -euo pipefail
+
+missing=()
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
+command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "iotgw: installing ${missing[*]} with apt-get"
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  SUDO=(sudo -n)
+else
+  cat >&2 <<MSG
+iotgw: ${missing[*]} missing and this user cannot install packages.
+Run once as root:   apt-get install -y ${missing[*]}
+then run make again. (Nothing of iotgw needs root after that.)
+MSG
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# policy-rc.d keeps apt from starting the packages' own system services:
+# iotgw starts its brokers and databases itself, on its own ports.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$policy" >/dev/null
+  "${SUDO[@]}" chmod +x "$policy"
+  created_policy=1
+fi
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+[ "$created_policy" -eq 1 ] && "${SUDO[@]}" rm -f "$policy"
+exit 0

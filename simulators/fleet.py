@@ -1,0 +1,43 @@
+"""Simulated fleets: gateway configurations for N gateways of M simulated devices each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tomli_w
+from pydantic import BaseModel
+
+from gateway import DeviceConfig, GatewayConfig
+from gateway.config import BrokerConfig, BufferConfig
+from simulators.signals import SIGNALS
+
+PROFILES = tuple(SIGNALS)
+
+
+def simulated_fleet(
+    gateways: int, devices_per_gateway: int, *, broker: BrokerConfig, buffer_dir: Path,
+    interval_s: float, samples: int | None = None, prefix: str = "gw",
+) -> list[GatewayConfig]:
+    """Gateways ``{prefix}-001``...; devices cycle through the signal models' profiles."""
+    fleet = []
+    for g in range(1, gateways + 1):
+        gateway_id = f"{prefix}-{g:03d}"
+        devices = [
+            DeviceConfig(
+                id=f"{gateway_id}-d{d:03d}", driver="simulated",
+                profile=PROFILES[d % len(PROFILES)], interval_s=interval_s,
+                samples=samples, seed=g * 1_000 + d,
+            )
+            for d in range(devices_per_gateway)
+        ]
+        fleet.append(GatewayConfig(
+            gateway_id=gateway_id, broker=broker,
+            buffer=BufferConfig(path=buffer_dir / f"{gateway_id}.sqlite"), devices=devices,
+        ))
+    return fleet
+
+
+def write_config(config: BaseModel, path: Path) -> Path:
+    """Any service's config model as the TOML file its ``--config`` option reads."""
+    path.write_text(tomli_w.dumps(config.model_dump(mode="json", exclude_none=True)))
+    return path

@@ -1,0 +1,20 @@
+"""The one InfluxDB client of the project (HTTP API: line protocol and InfluxQL)."""
+
+from tsdb.client import Backoff, InfluxClient, Series
+from tsdb.errors import LineProtocolError, QueryFailed, TsdbError, Unavailable, WriteRejected
+from tsdb.line_protocol import FieldValue, Point, encode_point, encode_points
+
+__all__ = [
+    "Backoff",
+    "FieldValue",
+    "InfluxClient",
+    "LineProtocolError",
+    "Point",
+    "QueryFailed",
+    "Series",
+    "TsdbError",
+    "Unavailable",
+    "WriteRejected",
+    "encode_point",
+    "encode_points",
+]

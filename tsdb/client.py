@@ -1,0 +1,187 @@
+"""The project's one InfluxDB client: line protocol to ``/write``, InfluxQL to ``/query``.
+
+This HTTP API is served by InfluxDB 1.x, by 2.x (v1 compatibility endpoints, token auth)
+and by 3.x, so the same client serves all three. Writes are gzip-compressed. Retry rules
+follow Telegraf's InfluxDB output: a 4xx means the data is bad and is never retried
+(``WriteRejected``); 5xx and connection errors are retried with capped exponential
+backoff, and ``Unavailable`` is raised once the attempts allowed are used up.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from tsdb.errors import QueryFailed, Unavailable, WriteRejected
+from tsdb.line_protocol import Point, encode_points
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Capped exponential backoff with full jitter; ``max_attempts=None`` retries forever."""
+
+    initial_s: float = 0.2
+    max_s: float = 10.0
+    max_attempts: int | None = 5
+
+    def delay_s(self, attempt: int) -> float:
+        return random.uniform(0, min(self.max_s, self.initial_s * 2 ** (attempt - 1)))
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One series of a query result: its measurement name, tags and rows."""
+
+    name: str
+    tags: dict[str, str]
+    rows: list[Row]
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class InfluxClient:
+    """Synchronous client; one instance per thread of writes.
+
+    Args:
+        url: base URL, e.g. ``http://127.0.0.1:8086``.
+        token: InfluxDB 2.x/3.x token (sent as ``Authorization: Token ...``); None for 1.x
+            without auth.
+        timeout_s: per-request timeout.
+        backoff: retry policy for 5xx and connection errors.
+        sleep: injectable for tests of the retry schedule (the wall clock is not a service).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        timeout_s: float = 10.0,
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        self._http = httpx.Client(base_url=url, timeout=timeout_s, headers=headers)
+        self.backoff = backoff or Backoff()
+        self._sleep = sleep
+        self.retries = 0  # cumulative count of retried requests, for metrics
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> InfluxClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ping(self) -> bool:
+        """True when InfluxDB answers ``/ping``; never raises."""
+        try:
+            return self._http.get("/ping").status_code == 204
+        except httpx.HTTPError:
+            return False
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code < 500:
+                    return response
+                last_error = f"HTTP {response.status_code}: {response.text.strip()[:200]}"
+            if self.backoff.max_attempts is not None and attempt >= self.backoff.max_attempts:
+                raise Unavailable(attempt, last_error)
+            delay = self.backoff.delay_s(attempt)
+            log.warning("InfluxDB %s %s failed (%s); retry %d in %.2fs",
+                        method, path, last_error, attempt, delay)
+            self.retries += 1
+            self._sleep(delay)
+
+    def write_lines(
+        self, database: str, body: str, *, retention_policy: str | None = None,
+        precision: str = "ms",
+    ) -> None:
+        """Write newline-separated line protocol.
+
+        Raises:
+            WriteRejected: InfluxDB refused the data (4xx); not retried.
+            Unavailable: 5xx or no connection after the allowed attempts.
+        """
+        params = {"db": database, "precision": precision}
+        if retention_policy:
+            params["rp"] = retention_policy
+        response = self._request(
+            "POST", "/write", params=params, content=gzip.compress(body.encode(), 1),
+            headers={"Content-Encoding": "gzip", "Content-Type": "text/plain; charset=utf-8"},
+        )
+        if response.status_code != 204:
+            raise WriteRejected(response.status_code, response.text)
+
+    def write_points(
+        self, database: str, points: Iterable[Point], *, retention_policy: str | None = None,
+    ) -> None:
+        """Encode (ms precision) and write; see ``write_lines`` for errors."""
+        self.write_lines(database, encode_points(points), retention_policy=retention_policy)
+
+    def query(self, database: str | None, statement: str) -> list[Series]:
+        """Run InfluxQL (times as epoch ms) and return the series of its results.
+
+        Raises:
+            QueryFailed: InfluxDB reported an error for the statement.
+            Unavailable: as for writes.
+        """
+        params = {"q": statement, "epoch": "ms"}
+        if database:
+            params["db"] = database
+        response = self._request("POST", "/query", data=params)
+        try:
+            payload = response.json()
+        except json.JSONDecodeError as exc:
+            raise QueryFailed(f"{statement!r}: HTTP {response.status_code}, not JSON") from exc
+        if "error" in payload:
+            raise QueryFailed(f"{statement!r}: {payload['error']}")
+        out: list[Series] = []
+        for result in payload.get("results", []):
+            if "error" in result:
+                raise QueryFailed(f"{statement!r}: {result['error']}")
+            for series in result.get("series", []):
+                columns: Sequence[str] = series["columns"]
+                rows = [dict(zip(columns, values, strict=True)) for values in series["values"]]
+                out.append(Series(series.get("name", ""), series.get("tags", {}), rows))
+        return out
+
+    def create_database(self, name: str) -> None:
+        """Idempotent: creating an existing database succeeds."""
+        self.query(None, f"CREATE DATABASE {_quote_ident(name)}")
+
+    def create_retention_policy(
+        self, database: str, name: str, *, duration: str, default: bool = False,
+    ) -> None:
+        """Create or update a retention policy (``duration`` in InfluxQL form: ``90d``, ``INF``)."""
+        statement = (
+            f"{_quote_ident(name)} ON {_quote_ident(database)} DURATION {duration} REPLICATION 1"
+            + (" DEFAULT" if default else "")
+        )
+        existing = {row["name"] for s in self.query(
+            database, f"SHOW RETENTION POLICIES ON {_quote_ident(database)}") for row in s.rows}
+        verb = "ALTER" if name in existing else "CREATE"
+        self.query(None, f"{verb} RETENTION POLICY {statement}")

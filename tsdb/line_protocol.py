@@ -1,0 +1,104 @@
+"""InfluxDB line protocol, exactly as InfluxDB 1.x parses it; pure functions, no I/O.
+
+Escaping (checked against a real ``influxd``, see tests/tsdb/test_line_protocol_influxd.py):
+
+- measurement: ``,`` and space are escaped with a backslash;
+- tag keys, tag values, field keys: ``,``, ``=`` and space are escaped;
+- string field values: double-quoted, ``"`` and ``\\`` escaped; newlines are kept;
+- a backslash in a name is literal and cannot itself be escaped, so a name that ends in
+  a backslash, or has one right before a character that needs escaping, has no encoding;
+  nor has a name with a newline. Those raise ``LineProtocolError`` rather than write a
+  different name. So do empty names, empty tag values, non-finite floats and a point
+  without fields, which InfluxDB would reject or silently drop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from tsdb.errors import LineProtocolError
+
+FieldValue = float | int | bool | str
+
+
+_KEY_SPECIAL = ",= "
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One point: ``time`` is an integer in the precision the write uses (iotgw uses ms)."""
+
+    measurement: str
+    fields: Mapping[str, FieldValue]
+    time: int
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def _escape_name(name: str, special: str, what: str) -> str:
+    if not name:
+        raise LineProtocolError(f"empty {what}")
+    if "\n" in name or "\r" in name:
+        raise LineProtocolError(f"{what} {name!r} contains a line break")
+    if name.endswith("\\") or any(f"\\{c}" in name for c in special):
+        raise LineProtocolError(
+            f"{what} {name!r} has a backslash before {special!r} or at its end,"
+            " which line protocol cannot represent"
+        )
+    out = name
+    for char in special:
+        out = out.replace(char, f"\\{char}")
+    return out
+
+
+def _encode_field_value(key: str, value: FieldValue) -> str:
+    # bool before int: bool is a subclass of int in Python.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise LineProtocolError(f"field {key!r}: integer {value} outside int64")
+        return f"{value}i"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise LineProtocolError(f"field {key!r}: {value} is not a finite number")
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    raise LineProtocolError(f"field {key!r}: unsupported type {type(value).__name__}")
+
+
+def encode_point(point: Point) -> str:
+    """One line of line protocol, without the trailing newline.
+
+    Raises:
+        LineProtocolError: the point has no faithful encoding.
+    """
+    if point.measurement.startswith("#"):
+        raise LineProtocolError(f"measurement {point.measurement!r} would be read as a comment")
+    parts = [_escape_name(point.measurement, ", ", "measurement")]
+    for key in sorted(point.tags):
+        value = point.tags[key]
+        if key == "time":
+            raise LineProtocolError("'time' cannot be a tag key")
+        parts.append(
+            f",{_escape_name(key, _KEY_SPECIAL, 'tag key')}="
+            f"{_escape_name(value, _KEY_SPECIAL, f'tag {key!r} value')}"
+        )
+    if not point.fields:
+        raise LineProtocolError(f"point of {point.measurement!r} has no fields")
+    encoded_fields = []
+    for key, value in point.fields.items():
+        if key == "time":
+            raise LineProtocolError("'time' cannot be a field key")
+        encoded_fields.append(
+            f"{_escape_name(key, _KEY_SPECIAL, 'field key')}={_encode_field_value(key, value)}"
+        )
+    return f"{''.join(parts)} {','.join(encoded_fields)} {int(point.time)}"
+
+
+def encode_points(points: Iterable[Point]) -> str:
+    """Newline-joined lines, ready for ``/write``."""
+    return "\n".join(encode_point(p) for p in points)
