@@ -25,12 +25,20 @@ from gateway.config import BrokerConfig
 log = logging.getLogger(__name__)
 
 
+# MQTT 5 PUBACK reason 0x10: the broker accepted the message but no subscription matched,
+# so it was delivered nowhere. Mosquitto says so after a restart, until ingest has
+# subscribed again (it does not restore shared subscriptions from its persistence file),
+# and on a first deployment before any ingest worker has subscribed.
+NO_MATCHING_SUBSCRIBERS = 0x10
+
+
 @dataclass(frozen=True, slots=True)
 class Ack:
-    """The broker's answer to one publish: ``accepted`` False means it refused the message."""
+    """The broker's answer to one publish. ``delivered`` is True only when the broker took
+    the message for at least one subscriber; otherwise its readings must be kept."""
 
     mid: int
-    accepted: bool
+    delivered: bool
     reason: str
 
 
@@ -111,4 +119,5 @@ class Publisher:
         self, _client: mqtt.Client, _userdata: object, mid: int, reason: ReasonCode,
         _props: Properties | None,
     ) -> None:
-        self.events.put(Ack(mid, not reason.is_failure, str(reason)))
+        delivered = not reason.is_failure and reason.value != NO_MATCHING_SUBSCRIBERS
+        self.events.put(Ack(mid, delivered, str(reason)))

@@ -8,9 +8,13 @@ One thread owns the buffer. Each turn of the loop:
 3. fills the in-flight window with batches of the oldest buffered readings.
 
 A batch is flagged ``replay`` when its readings waited in the buffer through a restart or
-a broker outage (they were buffered before the current connection came up). A message the
-broker refuses (an MQTT 5 PUBACK with a failure reason) keeps its rows; they are sent again
-after the next reconnection, and the refusal is logged each time.
+a broker outage (they were buffered before the current connection came up).
+
+Only a PUBACK with reason Success deletes rows. A message the broker refused (a failure
+reason such as "Not authorized") or delivered to nobody ("No matching subscribers": no
+ingest worker has subscribed yet, e.g. right after a broker restart) keeps its rows; they
+are sent again after a capped exponential backoff (1 s doubling to 60 s), and each such
+answer is logged and counted.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from gateway.publisher import Ack, Connected, Publisher
 log = logging.getLogger(__name__)
 
 _IDLE_WAIT_S = 0.5
+_RESEND_MIN_S = 1.0
+_RESEND_MAX_S = 60.0
 
 
 def build_sources(
@@ -59,13 +65,14 @@ def encode_batch(gateway_id: str, seq: int, replay: bool, pending: Pending) -> b
 class _Schedule:
     source: Source
     due: float
+    last_ms: int = 0
 
 
 @dataclass
 class Stats:
     read: int = 0
     acked: int = 0
-    refused: int = 0
+    undelivered: int = 0
     published_batches: int = 0
     inflight: dict[int, list[int]] = field(default_factory=dict)
 
@@ -92,6 +99,8 @@ class Agent:
         self._cursor = 0
         # Rows up to this id were buffered before the current connection: sent as replay.
         self._replay_below = self.buffer.max_id() + 1
+        self._resend_at: float | None = None
+        self._resend_delay_s = _RESEND_MIN_S
         self.stats = Stats()
 
     def run(self, stop: threading.Event, *, exit_when_drained: bool = False) -> None:
@@ -102,6 +111,7 @@ class Agent:
             while not stop.is_set():
                 self._poll_due()
                 self._handle_events(self._wait_s())
+                self._resend_if_due()
                 if self.publisher.connected:
                     self._fill_window()
                 if exit_when_drained and self._drained():
@@ -128,10 +138,15 @@ class Agent:
         for item in self._schedule:
             if item.source.finished or item.due > now:
                 continue
-            readings.append(item.source.read(int(self._clock() * 1000)))
+            # A point's identity is (series, timestamp): two readings of a device must never
+            # share a millisecond, or the second would overwrite the first in InfluxDB.
+            item.last_ms = max(int(self._clock() * 1000), item.last_ms + 1)
+            readings.append(item.source.read(item.last_ms))
             checkpoints[item.source.device_id] = item.source.checkpoint()
-            # Fixed-rate schedule; after a stall, resume from now rather than burst.
-            item.due = max(item.due + item.source.interval_s, now)
+            # Fixed rate; after a stall, skip the missed slots rather than read in a burst.
+            item.due += item.source.interval_s
+            if item.due <= now:
+                item.due = now + item.source.interval_s
         if readings:
             self.buffer.append(readings, checkpoints)
             self.stats.read += len(readings)
@@ -150,12 +165,11 @@ class Agent:
                 self._cursor = 0
             elif isinstance(event, Ack):
                 ids = self.stats.inflight.pop(event.mid, None)
-                if ids is not None and event.accepted:
+                if ids is not None and event.delivered:
                     acked.extend(ids)
+                    self._resend_delay_s = _RESEND_MIN_S
                 elif ids is not None:
-                    self.stats.refused += len(ids)
-                    log.error("broker refused a batch of %d readings (%s); kept for retry",
-                              len(ids), event.reason)
+                    self._schedule_resend(len(ids), event.reason)
             try:
                 event = self.publisher.events.get_nowait()
             except queue.Empty:
@@ -163,6 +177,20 @@ class Agent:
         if acked:
             self.buffer.delete(acked)
             self.stats.acked += len(acked)
+
+    def _schedule_resend(self, count: int, reason: str) -> None:
+        self.stats.undelivered += count
+        if self._resend_at is None:
+            log.warning("broker did not deliver a batch of %d readings (%s): kept, sending again"
+                        " in %.0fs", count, reason, self._resend_delay_s)
+            self._resend_at = time.monotonic() + self._resend_delay_s
+            self._resend_delay_s = min(_RESEND_MAX_S, self._resend_delay_s * 2)
+
+    def _resend_if_due(self) -> None:
+        """Rewind the cursor so undelivered rows (below it, not in flight) go out again."""
+        if self._resend_at is not None and time.monotonic() >= self._resend_at:
+            self._resend_at = None
+            self._cursor = 0
 
     def _next_seq(self) -> int:
         seq = next(self._seq, None)

@@ -39,6 +39,9 @@ class Delivery:
     generation: int
 
 
+SUBSCRIBED = "subscribed to"
+
+
 def shared_subscription(group: str) -> str:
     return f"$share/{group}/{TELEMETRY_SUBSCRIPTION}"
 
@@ -64,6 +67,7 @@ class Consumer:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.reconnect_delay_set(0.5, 10)
         self._client = client
 
@@ -109,6 +113,18 @@ class Consumer:
                  self.cfg.host, self.cfg.port, self.cfg.client_id, flags.session_present)
         # Subscribing again on a resumed session is harmless; on a lost one it is needed.
         client.subscribe(shared_subscription(self.cfg.share_group), qos=1)
+
+    def _on_subscribe(
+        self, _client: mqtt.Client, _userdata: object, _mid: int, reasons: list[ReasonCode],
+        _props: Properties | None,
+    ) -> None:
+        topic = shared_subscription(self.cfg.share_group)
+        if any(r.is_failure for r in reasons):
+            log.error("broker refused the subscription %s: %s", topic, reasons)
+        else:
+            # Operators and the local stack wait for this line: only from now on does the
+            # broker keep this group's messages (before, a message with no subscriber is dropped).
+            log.info("%s %s", SUBSCRIBED, topic)
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: object, _flags: mqtt.DisconnectFlags,

@@ -75,13 +75,18 @@ class IngestService:
         self.stats = Stats()
 
     def run(self, stop: threading.Event) -> None:
-        """Serve until ``stop`` is set; what is not yet written is left unacknowledged."""
-        if not self._prepare_database(stop):
-            return
+        """Serve until ``stop`` is set; what is not yet written is left unacknowledged.
+
+        The subscription comes first, even while InfluxDB is down: from then on the broker
+        keeps this worker's share of the stream, and nothing is acknowledged before it is
+        written anyway.
+        """
         self.consumer.start()
         batch = _Batch()
         last_stats = time.monotonic()
         try:
+            if not self._prepare_database(stop):
+                return
             while not stop.is_set():
                 self._collect(batch)
                 if batch.messages and self._batch_due(batch):

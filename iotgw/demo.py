@@ -20,6 +20,7 @@ from rich.table import Table
 from gateway.config import BrokerConfig
 from ingest import MEASUREMENT, IngestConfig
 from ingest.config import InfluxConfig, MqttConfig
+from ingest.consumer import SUBSCRIBED
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
 from simulators import simulated_fleet, write_config
 from tsdb import InfluxClient, TsdbError
@@ -62,7 +63,8 @@ def demo(
         (workdir / "ingest").mkdir(parents=True, exist_ok=True)
         ingest = IotgwProcess(workdir / "ingest", "ingest", [
             "ingest", "run", "--config",
-            str(write_config(ingest_cfg, workdir / "ingest" / "ingest.toml"))])
+            str(write_config(ingest_cfg, workdir / "ingest" / "ingest.toml"))],
+            ready_line=SUBSCRIBED)
         ingest.start()
         stack.callback(ingest.stop)
         fleet = simulated_fleet(

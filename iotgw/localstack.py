@@ -8,6 +8,7 @@ the same port and data, which is how the fault tests simulate crashes.
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import shutil
@@ -119,6 +120,10 @@ class Mosquitto(LocalService):
         data.mkdir(exist_ok=True)
         conf = re.sub(r"^persistence_location .*$", f"persistence_location {data}/", conf,
                       flags=re.M)
+        # Started as root, Mosquitto switches to the `mosquitto` user, which cannot write
+        # into a private working directory: its persistence (sessions, subscriptions,
+        # queued messages) would silently fail. A local broker runs as whoever started it.
+        conf += f"\nuser {getpass.getuser()}\n"
         conf_path = self.workdir / "mosquitto.conf"
         conf_path.write_text(conf)
         return [_which("mosquitto", "/usr/sbin"), "-c", str(conf_path)]
@@ -166,16 +171,28 @@ class Influxd(LocalService):
 class IotgwProcess(LocalService):
     """An ``iotgw`` service (gateway agent, ingest) as a child process of this Python."""
 
-    def __init__(self, workdir: Path, name: str, args: list[str]) -> None:
+    def __init__(
+        self, workdir: Path, name: str, args: list[str], *, ready_line: str | None = None,
+    ) -> None:
         self.name = name
         self.args = args
+        self.ready_line = ready_line
         super().__init__(workdir, port=0)
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "iotgw", *self.args]
 
+    def start(self, *, timeout_s: float = 30.0) -> None:
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        super().start(timeout_s=timeout_s)
+
     def ready(self) -> bool:
-        return True
+        """Ready once ``ready_line`` appears in the log written since this start."""
+        if self.ready_line is None:
+            return True
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_offset)
+            return self.ready_line.encode() in log.read()
 
     def wait(self, timeout_s: float) -> int:
         """Exit code, once the process has exited by itself within ``timeout_s``.

@@ -1,0 +1,75 @@
+"""Real services for the whole suite: one Mosquitto and one influxd per session.
+
+Both run on free loopback ports with their own config and data directories under pytest's
+temporary directory, and are stopped at the end. A test may kill either one (the fault
+tests do); the function-scoped fixtures start it again before the next test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from iotgw.localstack import Influxd, Mosquitto
+from tsdb import InfluxClient
+
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def _mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    service = Mosquitto(tmp_path_factory.mktemp("mosquitto"))
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def _influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influxd]:
+    service = Influxd(tmp_path_factory.mktemp("influxd"))
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def broker(_mosquitto: Mosquitto) -> Mosquitto:
+    """The session's Mosquitto, running (restarted if an earlier test killed it)."""
+    if _mosquitto.proc is None or _mosquitto.proc.poll() is not None:
+        _mosquitto.start()
+    return _mosquitto
+
+
+@pytest.fixture
+def influxd(_influxd: Influxd) -> Influxd:
+    """The session's influxd, running (restarted if an earlier test stopped it)."""
+    if _influxd.proc is None or _influxd.proc.poll() is not None:
+        _influxd.start()
+    return _influxd
+
+
+@pytest.fixture
+def influx(influxd: Influxd) -> Iterator[InfluxClient]:
+    with InfluxClient(influxd.url) as client:
+        yield client
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A name no other test of this session uses (databases, share groups, gateway ids)."""
+    return f"t{os.getpid()}x{next(_names)}"
+
+
+@pytest.fixture
+def database(influx: InfluxClient, unique_name: str) -> str:
+    influx.create_database(unique_name)
+    return unique_name
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path

@@ -1,0 +1,130 @@
+"""The spine under test: ingest and gateway agents as real ``iotgw`` processes."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway import GatewayConfig
+from gateway.config import BrokerConfig, PublishConfig
+from ingest import MEASUREMENT, DeadLetterStore, IngestConfig, retire_session
+from ingest.config import BatchConfig, InfluxConfig, MqttConfig
+from ingest.consumer import SUBSCRIBED
+from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
+from simulators import SIGNALS, simulated_fleet, write_config
+from tsdb import InfluxClient
+
+DEADLINE_S = 90.0
+
+
+@dataclass
+class Spine:
+    broker: Mosquitto
+    influxd: Influxd
+    influx: InfluxClient
+    database: str
+    name: str
+    workdir: Path
+    processes: list[IotgwProcess] = field(default_factory=list)
+    ingest_configs: list[IngestConfig] = field(default_factory=list)
+
+    def ingest_config(self, worker: int = 1, *, max_wait_s: float = 0.3) -> IngestConfig:
+        return IngestConfig(
+            mqtt=MqttConfig(port=self.broker.port, client_id=f"{self.name}-ingest-{worker}",
+                            share_group=self.name),
+            influx=InfluxConfig(url=self.influxd.url, database=self.database),
+            batch=BatchConfig(max_wait_s=max_wait_s),
+            dead_letter_path=self.workdir / "dead-letters.sqlite",
+        )
+
+    def start_ingest(self, worker: int = 1, *, max_wait_s: float = 0.3) -> IotgwProcess:
+        cfg = self.ingest_config(worker, max_wait_s=max_wait_s)
+        self.ingest_configs.append(cfg)
+        path = write_config(cfg, self.workdir / f"ingest-{worker}.toml")
+        proc = IotgwProcess(self.workdir, f"ingest-{worker}", ["ingest", "run", "--config", str(path)],
+                            ready_line=SUBSCRIBED)
+        proc.start()
+        self.processes.append(proc)
+        return proc
+
+    def fleet(self, gateways: int, devices: int, samples: int, interval_s: float) -> list[GatewayConfig]:
+        return simulated_fleet(
+            gateways, devices,
+            broker=BrokerConfig(port=self.broker.port, reconnect_min_s=0.2, reconnect_max_s=2.0),
+            buffer_dir=self.workdir / "buffers", interval_s=interval_s, samples=samples,
+            prefix=self.name,
+        )
+
+    def start_gateway(self, cfg: GatewayConfig) -> IotgwProcess:
+        cfg = cfg.model_copy(update={"publish": PublishConfig(max_readings_per_batch=100)})
+        path = write_config(cfg, self.workdir / f"{cfg.gateway_id}.toml")
+        proc = IotgwProcess(self.workdir, cfg.gateway_id,
+                            ["gateway", "run", "--exit-when-drained", "--config", str(path)])
+        proc.start()
+        self.processes.append(proc)
+        return proc
+
+    def stored(self) -> dict[str, list[dict]]:
+        """Every stored point, by device."""
+        out: dict[str, list[dict]] = defaultdict(list)
+        for series in self.influx.query(
+                self.database, f'SELECT * FROM "{MEASUREMENT}" GROUP BY "device"'):
+            out[series.tags["device"]].extend(series.rows)
+        return out
+
+    def count(self) -> int:
+        series = self.influx.query(self.database, f'SELECT count("quality") FROM "{MEASUREMENT}"')
+        return int(series[0].rows[0]["count"]) if series else 0
+
+    def wait_for_count(self, expected: int, *, timeout_s: float = DEADLINE_S) -> int:
+        """Wait until ``expected`` points are stored; returns the count at the deadline."""
+        deadline = time.monotonic() + timeout_s
+        count = self.count()
+        while count < expected and time.monotonic() < deadline:
+            time.sleep(0.25)
+            count = self.count()
+        return count
+
+    def wait_until(self, predicate, *, timeout_s: float = DEADLINE_S, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+            time.sleep(0.05)
+
+    def dead_letters(self):
+        store = DeadLetterStore(self.workdir / "dead-letters.sqlite")
+        try:
+            return store.list(limit=10_000)
+        finally:
+            store.close()
+
+    def close(self) -> None:
+        for proc in self.processes:
+            proc.kill()
+        if self.broker.proc is not None and self.broker.proc.poll() is None:
+            for cfg in self.ingest_configs:
+                retire_session(cfg.mqtt, timeout_s=5)
+
+
+def assert_exactly_sent(spine: Spine, fleet: list[GatewayConfig]) -> None:
+    """Every device has exactly its ``samples`` points, each equal to what its signal gives."""
+    expected_total = sum(d.samples or 0 for g in fleet for d in g.devices)
+    count = spine.wait_for_count(expected_total)
+    time.sleep(1.0)  # anything extra would show up now
+    stored = spine.stored()
+    final = spine.count()
+    assert final == expected_total, f"stored {final} of {expected_total} (first wait: {count})"
+    for gateway in fleet:
+        for device in gateway.devices:
+            rows = stored[device.id]
+            assert len(rows) == device.samples, f"{device.id}: {len(rows)} of {device.samples}"
+            signal = SIGNALS[device.profile]
+            for row in rows:
+                expected = signal(device.id, device.seed, row["time"])
+                got = {name: row[name] for name in expected}
+                assert got == expected, f"{device.id} at {row['time']}: {got} != {expected}"
+                assert row["gateway"] == gateway.gateway_id
+                assert row["quality"] == "good"
