@@ -24,7 +24,7 @@ def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
     """Best-effort line of the deepest named key of ``loc`` in the TOML text."""
     keys = [k for k in loc if isinstance(k, str)]
     for key in reversed(keys):
-        match = re.search(rf"^\s*\"?{re.escape(key)}\"?\s*=", text, re.MULTILINE)
+        match = re.search(rf"^[ \t]*\"?{re.escape(key)}\"?[ \t]*=", text, re.MULTILINE)
         if match:
             return text.count("\n", 0, match.start()) + 1
     return None

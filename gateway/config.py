@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from devices import ConfigError, parse_config
 from devices.telemetry import EntityId
@@ -57,14 +57,15 @@ class GatewayConfig(_Frozen):
     publish: PublishConfig = PublishConfig()
     devices: Annotated[list[DeviceConfig], Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _unique_device_ids(self) -> GatewayConfig:
+    @field_validator("devices")
+    @classmethod
+    def _unique_device_ids(cls, devices: list[DeviceConfig]) -> list[DeviceConfig]:
         seen: set[str] = set()
-        for device in self.devices:
+        for device in devices:
             if device.id in seen:
                 raise ValueError(f"device id {device.id!r} appears twice")
             seen.add(device.id)
-        return self
+        return devices
 
 
 def load_gateway_config(path: Path) -> GatewayConfig:

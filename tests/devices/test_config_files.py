@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import pytest
+from pydantic import BaseModel, Field
+
+from devices import ConfigError, parse_config
+
+
+class Inner(BaseModel):
+    port: Annotated[int, Field(ge=1, le=65535)]
+
+
+class Model(BaseModel):
+    name: str
+    inner: Inner
+
+
+def test_error_names_file_line_key_and_expectation() -> None:
+    text = 'name = "x"\n\n[inner]\nport = 70000\n'
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, Model, source="gw.toml")
+    assert str(caught.value) == (
+        "gw.toml: line 4, inner.port: Input should be less than or equal to 65535")
+
+
+def test_syntax_error_names_the_file() -> None:
+    with pytest.raises(ConfigError, match=r"gw\.toml: not valid TOML: .*line 2"):
+        parse_config('name = "x"\ninner = ]\nz = 1', Model, source="gw.toml")
+
+
+def test_missing_key_is_reported() -> None:
+    with pytest.raises(ConfigError, match=r"gw\.toml: inner: Field required"):
+        parse_config('name = "x"', Model, source="gw.toml")

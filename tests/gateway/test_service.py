@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from devices import Reading, TelemetryBatch
+from gateway import DeviceConfig, UnknownDriver, build_sources
+from gateway.buffer import Pending
+from gateway.service import encode_batch
+from simulators import SimulatedSource, UnknownProfile
+
+
+def test_batch_built_from_buffered_json_is_a_valid_v1_message() -> None:
+    readings = [Reading(device=f"d{i}", ts=1_763_800_000_000 + i, values={"voltage": 230.5})
+                for i in range(3)]
+    pending = Pending([1, 2, 3], [r.model_dump_json() for r in readings])
+    batch = TelemetryBatch.model_validate_json(encode_batch("gw-1", 17, True, pending))
+    assert (batch.gateway, batch.seq, batch.replay) == ("gw-1", 17, True)
+    assert batch.readings == readings
+    assert json.loads(encode_batch("gw-1", 18, False, pending))["replay"] is False
+
+
+def _device(**changes) -> DeviceConfig:
+    return DeviceConfig(**{"id": "d1", "driver": "simulated", "profile": "soil_probe",
+                           "interval_s": 1.0, **changes})
+
+
+def test_unknown_driver_is_named() -> None:
+    with pytest.raises(UnknownDriver, match="device 'd1': unknown driver 'modbus'; known: \\['simulated'\\]"):
+        build_sources([_device(driver="modbus")], {"simulated": SimulatedSource})
+
+
+def test_unknown_simulated_profile_is_named() -> None:
+    with pytest.raises(UnknownProfile, match="no simulated profile 'lava_lamp'"):
+        build_sources([_device(profile="lava_lamp")], {"simulated": SimulatedSource})
+
+
+def test_simulated_source_resumes_from_its_checkpoint() -> None:
+    source = SimulatedSource(_device(samples=3))
+    source.read(1_763_800_000_000)
+    source.read(1_763_800_001_000)
+    resumed = SimulatedSource(_device(samples=3))
+    resumed.restore(source.checkpoint())
+    assert not resumed.finished
+    resumed.read(1_763_800_002_000)
+    assert resumed.finished
