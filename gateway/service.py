@@ -24,7 +24,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from devices import telemetry_topic
 from devices.telemetry import SCHEMA_VERSION
@@ -74,7 +74,6 @@ class Stats:
     acked: int = 0
     undelivered: int = 0
     published_batches: int = 0
-    inflight: dict[int, list[int]] = field(default_factory=dict)
 
 
 class Agent:
@@ -99,6 +98,7 @@ class Agent:
         self._cursor = 0
         # Rows up to this id were buffered before the current connection: sent as replay.
         self._replay_below = self.buffer.max_id() + 1
+        self._inflight: dict[int, list[int]] = {}  # message id -> buffered row ids
         self._resend_at: float | None = None
         self._resend_delay_s = _RESEND_MIN_S
         self.stats = Stats()
@@ -123,7 +123,7 @@ class Agent:
 
     def _drained(self) -> bool:
         return (all(item.source.finished for item in self._schedule)
-                and not self.stats.inflight and self.buffer.depth() == 0)
+                and not self._inflight and self.buffer.depth() == 0)
 
     def _wait_s(self) -> float:
         pending = [item.due for item in self._schedule if not item.source.finished]
@@ -164,7 +164,7 @@ class Agent:
                 self._replay_below = self.buffer.max_id() + 1
                 self._cursor = 0
             elif isinstance(event, Ack):
-                ids = self.stats.inflight.pop(event.mid, None)
+                ids = self._inflight.pop(event.mid, None)
                 if ids is not None and event.delivered:
                     acked.extend(ids)
                     self._resend_delay_s = _RESEND_MIN_S
@@ -201,8 +201,8 @@ class Agent:
 
     def _fill_window(self) -> None:
         publish = self.config.publish
-        in_flight = {i for ids in self.stats.inflight.values() for i in ids}
-        while len(self.stats.inflight) < publish.inflight_window:
+        in_flight = {i for ids in self._inflight.values() for i in ids}
+        while len(self._inflight) < publish.inflight_window:
             pending = self.buffer.take(
                 after_id=self._cursor, max_readings=publish.max_readings_per_batch,
                 max_bytes=publish.max_batch_bytes, skip=in_flight,
@@ -212,6 +212,6 @@ class Agent:
             replay = pending.first_id < self._replay_below
             payload = encode_batch(self.config.gateway_id, self._next_seq(), replay, pending)
             mid = self.publisher.publish(self._topic, payload)
-            self.stats.inflight[mid] = pending.ids
+            self._inflight[mid] = pending.ids
             self.stats.published_batches += 1
             self._cursor = pending.ids[-1]

@@ -4,6 +4,7 @@ from ingest.config import IngestConfig, load_ingest_config
 from ingest.consumer import Consumer, Delivery, retire_session, shared_subscription
 from ingest.dead_letters import DeadLetter, DeadLetterStore
 from ingest.decode import MEASUREMENT, Decoded, Rejected, decode_message
+from ingest.errors import DeadLetterUnavailable, IngestError
 from ingest.service import IngestService
 
 __all__ = [
@@ -11,9 +12,11 @@ __all__ = [
     "Consumer",
     "DeadLetter",
     "DeadLetterStore",
+    "DeadLetterUnavailable",
     "Decoded",
     "Delivery",
     "IngestConfig",
+    "IngestError",
     "IngestService",
     "Rejected",
     "decode_message",

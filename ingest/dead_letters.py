@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.errors import DeadLetterUnavailable
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -35,22 +37,30 @@ class DeadLetter:
 
 class DeadLetterStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise DeadLetterUnavailable(f"cannot open dead-letter store {path}: {exc}") from exc
 
     def add_many(self, items: Iterable[tuple[str, str, bytes]]) -> int:
         """Commit (topic, reason, payload) records in one transaction; returns how many."""
         now_ms = int(time.time() * 1000)
         rows = [(now_ms, topic, reason, payload) for topic, reason, payload in items]
         if rows:
-            with self._db:
-                self._db.execute("BEGIN")
-                self._db.executemany(
-                    "INSERT INTO dead_letters (received_ms, topic, reason, payload)"
-                    " VALUES (?, ?, ?, ?)", rows)
+            try:
+                with self._db:
+                    self._db.execute("BEGIN")
+                    self._db.executemany(
+                        "INSERT INTO dead_letters (received_ms, topic, reason, payload)"
+                        " VALUES (?, ?, ?, ?)", rows)
+            except sqlite3.Error as exc:
+                raise DeadLetterUnavailable(
+                    f"cannot write dead-letter store {self.path}: {exc}") from exc
         return len(rows)
 
     def list(self, *, limit: int = 100) -> list[DeadLetter]:

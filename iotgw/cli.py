@@ -13,7 +13,7 @@ from rich.console import Console
 
 from devices import ConfigError
 from gateway import Agent, GatewayError, build_sources, load_gateway_config
-from ingest import DeadLetterStore, IngestService, load_ingest_config, retire_session
+from ingest import DeadLetterStore, IngestError, IngestService, load_ingest_config, retire_session
 from iotgw.demo import demo
 from simulators import SimulatedSource
 from tsdb import TsdbError
@@ -97,7 +97,7 @@ def ingest_run(config: ConfigOption) -> None:
         raise _fail(exc, EXIT_CONFIG) from exc
     try:
         IngestService(cfg).run(_stop_on_signals())
-    except TsdbError as exc:
+    except (IngestError, TsdbError) as exc:
         raise _fail(exc, EXIT_RUNTIME) from exc
 
 

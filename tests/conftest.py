@@ -11,45 +11,52 @@ import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
-from iotgw.localstack import Influxd, Mosquitto
+from iotgw.localstack import Influxd, LocalService, Mosquitto
 from tsdb import InfluxClient
 
 _names = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
-def _mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    service = Mosquitto(tmp_path_factory.mktemp("mosquitto"))
+S = TypeVar("S", bound=LocalService)
+
+
+def _serve(service: S) -> Iterator[S]:
     service.start()
     yield service
     service.stop()
+
+
+def _running(service: S) -> S:
+    """Start the service again if an earlier test killed or stopped it."""
+    if service.proc is None or service.proc.poll() is not None:
+        service.start()
+    return service
+
+
+@pytest.fixture(scope="session")
+def _mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    yield from _serve(Mosquitto(tmp_path_factory.mktemp("mosquitto")))
 
 
 @pytest.fixture(scope="session")
 def _influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influxd]:
-    service = Influxd(tmp_path_factory.mktemp("influxd"))
-    service.start()
-    yield service
-    service.stop()
+    yield from _serve(Influxd(tmp_path_factory.mktemp("influxd")))
 
 
 @pytest.fixture
 def broker(_mosquitto: Mosquitto) -> Mosquitto:
-    """The session's Mosquitto, running (restarted if an earlier test killed it)."""
-    if _mosquitto.proc is None or _mosquitto.proc.poll() is not None:
-        _mosquitto.start()
-    return _mosquitto
+    """The session's Mosquitto, running."""
+    return _running(_mosquitto)
 
 
 @pytest.fixture
 def influxd(_influxd: Influxd) -> Influxd:
-    """The session's influxd, running (restarted if an earlier test stopped it)."""
-    if _influxd.proc is None or _influxd.proc.poll() is not None:
-        _influxd.start()
-    return _influxd
+    """The session's influxd, running."""
+    return _running(_influxd)
 
 
 @pytest.fixture
