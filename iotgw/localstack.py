@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -62,13 +63,17 @@ class LocalService:
     def ready(self) -> bool:
         raise NotImplementedError
 
+    def popen_user(self) -> str | None:
+        """The user to run the process as, when it must not run as the caller."""
+        return None
+
     def start(self, *, timeout_s: float = 30.0) -> None:
         if self.proc is not None and self.proc.poll() is None:
             raise ServiceError(f"{self.name} already running (pid {self.proc.pid})")
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
-                env=self.environment(), start_new_session=True,
+                env=self.environment(), start_new_session=True, user=self.popen_user(),
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -211,3 +216,53 @@ class IotgwProcess(LocalService):
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+
+class Postgres(LocalService):
+    """A throwaway PostgreSQL cluster (Debian's server binaries), trust auth on loopback.
+
+    PostgreSQL refuses to run as root, so when started by root the cluster belongs to the
+    ``postgres`` user, in a directory of its own outside any private temporary directory.
+    """
+
+    name = "postgres"
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        super().__init__(workdir, port)
+        self._user = "postgres" if os.geteuid() == 0 else None
+        self.data = Path(tempfile.mkdtemp(prefix="iotgw-pg-")) / "data"
+        if self._user:
+            shutil.chown(self.data.parent, self._user)
+        self._run([self._bin("initdb"), "-D", str(self.data), "-U", "iotgw", "--auth=trust",
+                   "--encoding=UTF8", "--locale=C.UTF-8"])
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://iotgw@127.0.0.1:{self.port}/postgres"
+
+    @staticmethod
+    def _bin(name: str) -> str:
+        found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+        if not found:
+            raise ServiceError(f"PostgreSQL's {name} not found: run `make test`, which installs it")
+        return str(found[-1])
+
+    def _run(self, cmd: list[str]) -> None:
+        result = subprocess.run(cmd, capture_output=True, text=True, user=self._user, timeout=120)
+        if result.returncode != 0:
+            raise ServiceError(f"{' '.join(cmd)} failed: {result.stderr.strip()}")
+
+    def command(self) -> list[str]:
+        return [self._bin("postgres"), "-D", str(self.data), "-h", "127.0.0.1",
+                "-p", str(self.port), "-k", str(self.data), "-c", "fsync=off"]
+
+    def popen_user(self) -> str | None:
+        return self._user
+
+    def ready(self) -> bool:
+        result = subprocess.run([self._bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+                                capture_output=True, timeout=10)
+        return result.returncode == 0
+
+    def remove(self) -> None:
+        shutil.rmtree(self.data.parent, ignore_errors=True)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Debian's mosquitto and influxdb when they are missing. Used by
+# Installs Debian's mosquitto, influxdb and postgresql when they are missing. Used by
 # `make test` and `make demo`; the services themselves are started by the
 # test fixtures and by `iotgw demo`, never as system services.
 set -euo pipefail
@@ -7,6 +7,8 @@ set -euo pipefail
 missing=()
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
 command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
+# The registry's tests run against PostgreSQL too (Debian's server binaries).
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "iotgw: installing ${missing[*]} with apt-get"

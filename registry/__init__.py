@@ -1,0 +1,46 @@
+"""The registry: administrative units, organisations, gateways, devices, where they were
+when, and the reference counts that indicators use as denominators."""
+
+from registry.admin_units import Succession, add_succession, reassign_retired, seed_admin_units
+from registry.db import make_engine, session_factory, upgrade
+from registry.errors import ImportFailed, NotFound, RegistryError, RowError
+from registry.models import (
+    Device,
+    Gateway,
+    Organisation,
+    OrgType,
+    Placement,
+    Province,
+    ReferenceCount,
+    Sector,
+    SubjectKind,
+    Ward,
+)
+from registry.placements import move, place, placements_at
+
+__all__ = [
+    "Device",
+    "Gateway",
+    "ImportFailed",
+    "NotFound",
+    "OrgType",
+    "Organisation",
+    "Placement",
+    "Province",
+    "ReferenceCount",
+    "RegistryError",
+    "RowError",
+    "Sector",
+    "SubjectKind",
+    "Succession",
+    "Ward",
+    "add_succession",
+    "make_engine",
+    "move",
+    "place",
+    "placements_at",
+    "reassign_retired",
+    "seed_admin_units",
+    "session_factory",
+    "upgrade",
+]

@@ -1,0 +1,162 @@
+"""The registry's tables (SQLAlchemy 2). Schema changes go through Alembic (migrations/).
+
+Where things are is history, not a column: a ``Placement`` row says that an organisation,
+gateway or device was in a ward (and under an organisation, on a gateway) from
+``valid_from`` until ``valid_to`` (open while current). A move closes one row and opens
+another, so a past period's indicators are computed with the registry as it was.
+
+Administrative units are those of 2025 (34 provinces, 3,321 wards and communes) from
+``vietnam-provinces``; retired units stay as rows with ``retired_on`` and a successor, so
+that history recorded under them remains valid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class OrgType(StrEnum):
+    FARM = "farm"
+    COOPERATIVE = "agricultural_cooperative"
+    FACTORY = "factory"
+    SME = "sme"
+    INDUSTRIAL_ZONE_BUSINESS = "industrial_zone_business"
+    HOUSEHOLD_METER_POINT = "household_meter_point"
+    PUBLIC_PROJECT = "public_investment_project"
+    SCHOOL = "school"
+    MONITORING_AGENCY = "monitoring_agency"
+
+
+class Sector(StrEnum):
+    AGRICULTURE = "agriculture"
+    AQUACULTURE = "aquaculture"
+    ENVIRONMENT = "environment"
+    ENERGY = "energy"
+    WATER = "water"
+    INDUSTRY = "industry"
+    URBAN = "urban"
+
+
+class SubjectKind(StrEnum):
+    ORGANISATION = "organisation"
+    GATEWAY = "gateway"
+    DEVICE = "device"
+
+
+def _enum(cls: type[StrEnum]) -> Enum:
+    # Stored as their values (not names), checked by a constraint on every database.
+    return Enum(cls, native_enum=False, values_callable=lambda e: [m.value for m in e],
+                validate_strings=True, length=40)
+
+
+class Province(Base):
+    __tablename__ = "provinces"
+
+    code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(100))
+    codename: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Ward(Base):
+    """A commune or ward (xã, phường, đặc khu), current or retired."""
+
+    __tablename__ = "wards"
+
+    code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(100))
+    province_code: Mapped[int] = mapped_column(ForeignKey("provinces.code"), index=True)
+    retired_on: Mapped[dt.date | None] = mapped_column(Date)
+    successor_code: Mapped[int | None] = mapped_column(ForeignKey("wards.code"))
+
+    __table_args__ = (CheckConstraint("(retired_on IS NULL) = (successor_code IS NULL)",
+                                      name="retired_has_successor"),)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[OrgType] = mapped_column(_enum(OrgType), index=True)
+    sector: Mapped[Sector] = mapped_column(_enum(Sector))
+
+
+class Gateway(Base):
+    __tablename__ = "gateways"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    installed_on: Mapped[dt.date]
+    decommissioned_on: Mapped[dt.date | None]
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+
+
+class Device(Base):
+    __tablename__ = "devices"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    profile: Mapped[str] = mapped_column(String(64))
+    sector: Mapped[Sector] = mapped_column(_enum(Sector))
+    expected_interval_s: Mapped[int] = mapped_column(Integer)
+    installed_on: Mapped[dt.date]
+    decommissioned_on: Mapped[dt.date | None]
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (CheckConstraint("expected_interval_s > 0", name="positive_interval"),)
+
+
+class Placement(Base):
+    """Where a subject was, and under whom, from ``valid_from`` until ``valid_to``."""
+
+    __tablename__ = "placements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_kind: Mapped[SubjectKind] = mapped_column(_enum(SubjectKind))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    ward_code: Mapped[int] = mapped_column(ForeignKey("wards.code"))
+    organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
+    gateway_id: Mapped[str | None] = mapped_column(ForeignKey("gateways.id"))
+    valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_placements_subject", "subject_kind", "subject_id", "valid_from"),
+        Index("ix_placements_ward", "ward_code"),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="valid_interval"),
+    )
+
+
+class ReferenceCount(Base):
+    """An official total (e.g. farms in a commune, from the statistics office): the
+    denominator indicators prefer over counting registered organisations."""
+
+    __tablename__ = "reference_counts"
+
+    level: Mapped[str] = mapped_column(String(10), primary_key=True)  # "province" | "ward"
+    unit_code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    org_type: Mapped[OrgType] = mapped_column(_enum(OrgType), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (CheckConstraint("count >= 0", name="non_negative_count"),
+                      CheckConstraint("level IN ('province', 'ward')", name="known_level"))

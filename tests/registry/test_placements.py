@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry import RegistryError, SubjectKind, Ward, move, place, placements_at, seed_admin_units
+
+UTC = dt.UTC
+ICT = dt.timezone(dt.timedelta(hours=7))
+
+
+def _wards(session: Session) -> list[int]:
+    seed_admin_units(session)
+    return list(session.scalars(select(Ward.code).order_by(Ward.code).limit(3)))
+
+
+def test_moves_keep_what_was_where_when(session: Session) -> None:
+    a, b, c = _wards(session)
+    t0 = dt.datetime(2025, 1, 1, tzinfo=UTC)
+    place(session, SubjectKind.GATEWAY, "gw-1", at=t0, ward_code=a)
+    move(session, SubjectKind.GATEWAY, "gw-1", at=t0 + dt.timedelta(days=30), ward_code=b)
+    move(session, SubjectKind.GATEWAY, "gw-1", at=t0 + dt.timedelta(days=60), ward_code=c)
+
+    def ward_at(days: float) -> list[int]:
+        at = t0 + dt.timedelta(days=days)
+        return [p.ward_code for p in placements_at(session, SubjectKind.GATEWAY, at)]
+
+    assert ward_at(-1) == []
+    assert ward_at(0) == [a]
+    assert ward_at(29.9) == [a]
+    assert ward_at(30) == [b]  # a move takes effect at its instant
+    assert ward_at(90) == [c]
+
+
+def test_times_in_other_zones_are_compared_as_instants(session: Session) -> None:
+    a, b, _ = _wards(session)
+    place(session, SubjectKind.DEVICE, "d1", at=dt.datetime(2025, 1, 1, 7, tzinfo=ICT), ward_code=a)
+    move(session, SubjectKind.DEVICE, "d1", at=dt.datetime(2025, 1, 2, tzinfo=UTC), ward_code=b)
+    # 06:59 in Vietnam on Jan 2 is 23:59 UTC on Jan 1: still in ward a.
+    just_before = dt.datetime(2025, 1, 2, 6, 59, tzinfo=ICT)
+    assert [p.ward_code for p in placements_at(session, SubjectKind.DEVICE, just_before)] == [a]
+
+
+def test_invalid_moves_are_refused(session: Session) -> None:
+    a, b, _ = _wards(session)
+    t0 = dt.datetime(2025, 1, 1, tzinfo=UTC)
+    place(session, SubjectKind.DEVICE, "d1", at=t0, ward_code=a)
+    with pytest.raises(RegistryError, match="already placed"):
+        place(session, SubjectKind.DEVICE, "d1", at=t0, ward_code=b)
+    with pytest.raises(RegistryError, match="is not after its current placement"):
+        move(session, SubjectKind.DEVICE, "d1", at=t0, ward_code=b)
+    with pytest.raises(RegistryError, match="has no time zone"):
+        move(session, SubjectKind.DEVICE, "d1", at=dt.datetime(2025, 2, 1), ward_code=b)
