@@ -5,30 +5,51 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from devices import ConfigError
 from gateway import Agent, GatewayError, build_sources, load_gateway_config
 from ingest import DeadLetterStore, IngestError, IngestService, load_ingest_config, retire_session
 from iotgw.demo import demo
+from registry import RegistryError, make_engine, seed_admin_units, session_factory, upgrade
+from registry.csv_import import import_csv
 from simulators import SimulatedSource
 from tsdb import TsdbError
 
 app = typer.Typer(help="IoT data-collection gateway and indicator platform.", no_args_is_help=True)
 gateway_app = typer.Typer(help="The edge agent that runs on field gateways.", no_args_is_help=True)
 ingest_app = typer.Typer(help="The service that stores telemetry in InfluxDB.", no_args_is_help=True)
+registry_app = typer.Typer(help="Administrative units, organisations, gateways and devices.",
+                           no_args_is_help=True)
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(registry_app, name="registry")
 
 console = Console(stderr=True)
 
 DRIVERS = {"simulated": SimulatedSource}
 
+RegistryUrl = Annotated[str, typer.Option(
+    "--url", envvar="IOTGW_REGISTRY_URL",
+    help="SQLAlchemy URL: a SQLite file, or postgresql+psycopg://... for a province.")]
+DEFAULT_REGISTRY = "sqlite:///iotgw-registry.sqlite"
+
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="TOML configuration file.")]
+
+
+
+class ImportKind(StrEnum):
+    ORGANISATIONS = "organisations"
+    GATEWAYS = "gateways"
+    DEVICES = "devices"
+    REFERENCE_COUNTS = "reference_counts"
+
 
 EXIT_CONFIG = 2
 EXIT_RUNTIME = 1
@@ -131,6 +152,39 @@ def ingest_dead_letters(
         preview = letter.payload[:80].decode("utf-8", errors="replace")
         out.print(f"#{letter.id} {letter.topic}: {letter.reason}\n    {preview!r}", highlight=False)
     store.close()
+
+
+@registry_app.command("init")
+def registry_init(url: RegistryUrl = DEFAULT_REGISTRY) -> None:
+    """Create or migrate the registry schema and load the 2025 administrative units."""
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_factory(engine)() as session, session.begin():
+        provinces, wards = seed_admin_units(session)
+    console.print(f"registry ready: {provinces} provinces, {wards} communes and wards")
+
+
+@registry_app.command("import")
+def registry_import(
+    kind: Annotated[ImportKind, typer.Argument(help="What the file holds.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    url: RegistryUrl = DEFAULT_REGISTRY,
+) -> None:
+    """Import a CSV file: all rows or, if any row is bad, none (every bad line is listed)."""
+    with file.open(encoding="utf-8-sig", newline="") as handle:
+        total = max(0, sum(1 for _ in handle) - 1)
+    engine = make_engine(url)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    try:
+        with (Progress(*columns, console=console) as progress,
+              session_factory(engine)() as session, session.begin(),
+              file.open(encoding="utf-8-sig", newline="") as handle):
+            task = progress.add_task(f"checking {file.name}", total=total)
+            count = import_csv(session, kind.value, handle, source=str(file),
+                               progress=lambda n: progress.advance(task, n))
+    except RegistryError as exc:
+        raise _fail(exc, EXIT_CONFIG) from exc
+    console.print(f"imported {count} {kind.value} from {file}")
 
 
 app.command("demo")(demo)

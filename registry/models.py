@@ -25,12 +25,38 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    TypeDecorator,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """An instant, stored in UTC on every database and returned timezone-aware.
+
+    SQLite keeps no offset, so an aware time in UTC+7 would otherwise be stored as its
+    local clock reading and compare wrongly with UTC times. Naive datetimes are refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"{value} has no time zone; give an aware datetime")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class OrgType(StrEnum):
@@ -135,8 +161,8 @@ class Placement(Base):
     ward_code: Mapped[int] = mapped_column(ForeignKey("wards.code"))
     organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
     gateway_id: Mapped[str | None] = mapped_column(ForeignKey("gateways.id"))
-    valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    valid_from: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    valid_to: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         Index("ix_placements_subject", "subject_kind", "subject_id", "valid_from"),

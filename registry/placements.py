@@ -15,11 +15,10 @@ _KEEP = object()
 
 
 def _utc(at: dt.datetime) -> dt.datetime:
-    """Times enter the registry as aware datetimes and are kept in UTC: SQLite stores
-    them without an offset, so mixing offsets would compare wrongly."""
+    """Refuse naive times at the API, with the registry's error (see ``UtcDateTime``)."""
     if at.tzinfo is None:
         raise RegistryError(f"{at} has no time zone; give an aware datetime")
-    return at.astimezone(dt.UTC)
+    return at
 
 
 def _current(session: Session, kind: SubjectKind, subject_id: str) -> Placement | None:
@@ -59,7 +58,7 @@ def move(
     current = _current(session, kind, subject_id)
     if current is None:
         raise NotFound(str(kind), subject_id)
-    if at <= _aware(current.valid_from):
+    if at <= current.valid_from:
         raise RegistryError(f"{kind} {subject_id!r}: a move at {at} is not after its current"
                             f" placement from {current.valid_from}")
     current.valid_to = at
@@ -80,7 +79,3 @@ def placements_at(session: Session, kind: SubjectKind, at: dt.datetime) -> Seque
         or_(Placement.valid_to.is_(None), Placement.valid_to > at),
     ).order_by(Placement.subject_id)).all()
 
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    """SQLite returns naive datetimes for timezone-aware columns; they were stored as UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -44,3 +44,22 @@ def test_bad_log_level_is_a_usage_error() -> None:
     result = iotgw("--log-level", "LOUD", "ingest", "--help")
     assert result.returncode == 2
     assert "unknown log level 'LOUD'" in result.stderr
+
+
+def test_registry_init_and_an_all_or_nothing_import(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    init = iotgw("registry", "init", "--url", url)
+    assert init.returncode == 0, init.stderr
+    assert "34 provinces, 3321 communes and wards" in init.stderr
+    bad = tmp_path / "orgs.csv"
+    bad.write_text("id,name,type,sector,ward_code,since\n"
+                   "f1,A,farm,agriculture,70,2025-01-01\n"
+                   "f2,B,farm,agriculture,1,2025-01-01\n")
+    refused = iotgw("registry", "import", "organisations", str(bad), "--url", url)
+    assert refused.returncode == 2
+    assert "1 bad rows, nothing imported" in refused.stderr
+    assert f"{bad}: line 3: ward_code: no current ward 1" in refused.stderr
+    bad.write_text("id,name,type,sector,ward_code,since\nf1,A,farm,agriculture,70,2025-01-01\n")
+    accepted = iotgw("registry", "import", "organisations", str(bad), "--url", url)
+    assert accepted.returncode == 0, accepted.stderr
+    assert "imported 1 organisations" in accepted.stderr

@@ -1,0 +1,195 @@
+"""Bulk CSV import of organisations, gateways, devices and reference counts.
+
+All or nothing: every row is validated (types, enums, references to wards, organisations
+and gateways, duplicates within the file and against the registry) before anything is
+written, every bad row is reported with its line number and reason, and a file with any
+bad row imports nothing (``ImportFailed``). Installation dates become placements from
+00:00 Vietnam time (UTC+7) on that day.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from devices.telemetry import EntityId
+from registry.errors import ImportFailed, RowError
+from registry.models import (
+    Device,
+    Gateway,
+    Organisation,
+    OrgType,
+    Placement,
+    ReferenceCount,
+    Sector,
+    SubjectKind,
+    Ward,
+)
+
+VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
+
+Kind = Literal["organisations", "gateways", "devices", "reference_counts"]
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class OrganisationRow(_Row):
+    id: EntityId
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    type: OrgType
+    sector: Sector
+    ward_code: int
+    since: dt.date
+
+
+class GatewayRow(_Row):
+    id: EntityId
+    ward_code: int
+    organisation_id: EntityId | None = None
+    installed_on: dt.date
+    latitude: Annotated[float, Field(ge=8, le=24)] | None = None  # Vietnam's span
+    longitude: Annotated[float, Field(ge=102, le=118)] | None = None
+
+
+class DeviceRow(GatewayRow):
+    gateway_id: EntityId
+    profile: Annotated[str, Field(min_length=1, max_length=64)]
+    sector: Sector
+    expected_interval_s: Annotated[int, Field(gt=0)]
+
+
+class ReferenceCountRow(_Row):
+    level: Literal["province", "ward"]
+    unit_code: int
+    org_type: OrgType
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    count: Annotated[int, Field(ge=0)]
+    source: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+ROW_MODELS: dict[str, type[_Row]] = {
+    "organisations": OrganisationRow, "gateways": GatewayRow, "devices": DeviceRow,
+    "reference_counts": ReferenceCountRow,
+}
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), VIETNAM)
+
+
+class _Known:
+    """What rows may refer to: the registry's ids plus those earlier in the file."""
+
+    def __init__(self, session: Session) -> None:
+        self.wards = {code for code, retired in session.execute(select(Ward.code, Ward.retired_on))
+                      if retired is None}
+        self.provinces = {code for (code,) in session.execute(select(Ward.province_code).distinct())}
+        self.organisations = set(session.scalars(select(Organisation.id)))
+        self.gateways = set(session.scalars(select(Gateway.id)))
+        self.devices = set(session.scalars(select(Device.id)))
+        self.counts = {tuple(row) for row in session.execute(select(
+            ReferenceCount.level, ReferenceCount.unit_code, ReferenceCount.org_type,
+            ReferenceCount.year))}
+
+
+def _check(row: _Row, known: _Known) -> str | None:
+    """The first broken reference or duplicate of a valid row; registers its id if none."""
+    if isinstance(row, ReferenceCountRow):
+        units = known.provinces if row.level == "province" else known.wards
+        key = (row.level, row.unit_code, row.org_type, row.year)
+        if row.unit_code not in units:
+            return f"unit_code: no current {row.level} {row.unit_code}"
+        if key in known.counts:
+            return f"duplicate reference count {key}"
+        known.counts.add(key)
+        return None
+    if row.ward_code not in known.wards:  # type: ignore[attr-defined]
+        return f"ward_code: no current ward {row.ward_code}"  # type: ignore[attr-defined]
+    if isinstance(row, OrganisationRow):
+        ids = known.organisations
+    else:
+        assert isinstance(row, GatewayRow)
+        if row.organisation_id is not None and row.organisation_id not in known.organisations:
+            return f"organisation_id: no organisation {row.organisation_id!r}"
+        if isinstance(row, DeviceRow) and row.gateway_id not in known.gateways:
+            return f"gateway_id: no gateway {row.gateway_id!r}"
+        ids = known.devices if isinstance(row, DeviceRow) else known.gateways
+    if row.id in ids:  # type: ignore[attr-defined]
+        return f"id: {row.id!r} already exists"  # type: ignore[attr-defined]
+    ids.add(row.id)  # type: ignore[attr-defined]
+    return None
+
+
+def _store(session: Session, row: _Row) -> None:
+    if isinstance(row, ReferenceCountRow):
+        session.add(ReferenceCount(**row.model_dump()))
+    elif isinstance(row, OrganisationRow):
+        session.add(Organisation(id=row.id, name=row.name, type=row.type, sector=row.sector))
+        session.add(Placement(subject_kind=SubjectKind.ORGANISATION, subject_id=row.id,
+                              ward_code=row.ward_code, valid_from=_midnight(row.since)))
+    elif isinstance(row, DeviceRow):
+        session.add(Device(id=row.id, profile=row.profile, sector=row.sector,
+                           expected_interval_s=row.expected_interval_s,
+                           installed_on=row.installed_on, latitude=row.latitude,
+                           longitude=row.longitude))
+        session.add(Placement(subject_kind=SubjectKind.DEVICE, subject_id=row.id,
+                              ward_code=row.ward_code, organisation_id=row.organisation_id,
+                              gateway_id=row.gateway_id, valid_from=_midnight(row.installed_on)))
+    elif isinstance(row, GatewayRow):
+        session.add(Gateway(id=row.id, installed_on=row.installed_on, latitude=row.latitude,
+                            longitude=row.longitude))
+        session.add(Placement(subject_kind=SubjectKind.GATEWAY, subject_id=row.id,
+                              ward_code=row.ward_code, organisation_id=row.organisation_id,
+                              valid_from=_midnight(row.installed_on)))
+
+
+def import_csv(
+    session: Session, kind: Kind, lines: Iterable[str], *, source: str,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Validate every row, then add them all to the session; returns the number of rows.
+
+    The caller commits. Empty cells are absent values.
+
+    Raises:
+        ImportFailed: with every bad line and why; nothing was added to the session.
+    """
+    model = ROW_MODELS[kind]
+    reader = csv.DictReader(lines)
+    fields = set(model.model_fields)
+    header = set(reader.fieldnames or [])
+    required = {name for name, f in model.model_fields.items() if f.is_required()}
+    if not header >= required or not header <= fields:
+        raise ImportFailed(source, [RowError(1, f"columns must include {sorted(required)} and be"
+                                                f" among {sorted(fields)}; got {reader.fieldnames}")])
+    known = _Known(session)
+    rows: list[_Row] = []
+    errors: list[RowError] = []
+    for record in reader:
+        line = reader.line_num
+        try:
+            row = model.model_validate({k: v for k, v in record.items() if v not in ("", None)})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            errors.append(RowError(line, f"{'.'.join(map(str, first['loc']))}: {first['msg']}"))
+        else:
+            problem = _check(row, known)
+            if problem:
+                errors.append(RowError(line, problem))
+            rows.append(row)
+        if progress:
+            progress(1)
+    if errors:
+        raise ImportFailed(source, errors)
+    for row in rows:
+        _store(session, row)
+    session.flush()
+    return len(rows)
