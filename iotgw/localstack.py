@@ -116,10 +116,30 @@ class LocalService:
 
 
 class Mosquitto(LocalService):
+    """The deployment's Mosquitto. With ``auth_dir`` it uses the password and ACL files
+    there (as ``iotgw provision`` writes them); without, it lets anyone in, for tests and
+    the demo that are not about access control."""
+
     name = "mosquitto"
+
+    def __init__(self, workdir: Path, port: int | None = None, *, auth_dir: Path | None = None) -> None:
+        super().__init__(workdir, port)
+        self.auth_dir = auth_dir
+
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto reads its password and ACL files again."""
+        assert self.proc is not None and self.proc.poll() is None, "mosquitto is not running"
+        self.proc.send_signal(signal.SIGHUP)
 
     def command(self) -> list[str]:
         conf = (DEPLOY / "mosquitto" / "mosquitto.conf").read_text()
+        if self.auth_dir is None:
+            conf = re.sub(r"^allow_anonymous .*$", "allow_anonymous true", conf, flags=re.M)
+            conf = re.sub(r"^(password_file|acl_file) .*\n", "", conf, flags=re.M)
+        else:
+            conf = re.sub(r"^password_file .*$", f"password_file {self.auth_dir / 'passwd'}", conf,
+                          flags=re.M)
+            conf = re.sub(r"^acl_file .*$", f"acl_file {self.auth_dir / 'acl'}", conf, flags=re.M)
         conf = re.sub(r"^listener .*$", f"listener {self.port} 127.0.0.1", conf, flags=re.M)
         data = self.workdir / "data"
         data.mkdir(exist_ok=True)

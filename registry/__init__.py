@@ -5,6 +5,8 @@ from registry.admin_units import Succession, add_succession, reassign_retired, s
 from registry.db import make_engine, session_factory, upgrade
 from registry.errors import ImportFailed, NotFound, RegistryError, RowError
 from registry.models import (
+    AccountRole,
+    BrokerAccount,
     Device,
     Gateway,
     Organisation,
@@ -19,6 +21,8 @@ from registry.models import (
 from registry.placements import move, place, placements_at
 
 __all__ = [
+    "AccountRole",
+    "BrokerAccount",
     "Device",
     "Gateway",
     "ImportFailed",

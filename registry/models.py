@@ -81,6 +81,14 @@ class Sector(StrEnum):
     URBAN = "urban"
 
 
+class AccountRole(StrEnum):
+    """What a broker account may do; the ACL file is generated from it."""
+
+    GATEWAY = "gateway"  # write under iot/v1/<own id>/, read its own cmd/
+    INGEST = "ingest"  # read every gateway's telemetry and status
+    ADMIN = "admin"  # operators' tools: read and write everything under iot/v1/
+
+
 class SubjectKind(StrEnum):
     ORGANISATION = "organisation"
     GATEWAY = "gateway"
@@ -186,3 +194,16 @@ class ReferenceCount(Base):
 
     __table_args__ = (CheckConstraint("count >= 0", name="non_negative_count"),
                       CheckConstraint("level IN ('province', 'ward')", name="known_level"))
+
+
+class BrokerAccount(Base):
+    """An MQTT username. Only the Mosquitto-compatible hash is kept; the password is shown
+    once, when the account is made. A revoked account is left out of the broker's files."""
+
+    __tablename__ = "broker_accounts"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[AccountRole] = mapped_column(_enum(AccountRole))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
