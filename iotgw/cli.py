@@ -17,6 +17,16 @@ from devices import ConfigError
 from gateway import Agent, GatewayError, build_sources, load_gateway_config
 from ingest import DeadLetterStore, IngestError, IngestService, load_ingest_config, retire_session
 from iotgw.demo import demo
+from iotgw.options import (
+    DEFAULT_REGISTRY,
+    EXIT_CONFIG,
+    EXIT_RUNTIME,
+    ConfigOption,
+    RegistryUrl,
+    console,
+    fail,
+)
+from iotgw.provision import app as provision_app
 from registry import RegistryError, make_engine, seed_admin_units, session_factory, upgrade
 from registry.csv_import import import_csv
 from simulators import SimulatedSource
@@ -30,17 +40,11 @@ registry_app = typer.Typer(help="Administrative units, organisations, gateways a
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(registry_app, name="registry")
+app.add_typer(provision_app, name="provision")
 
-console = Console(stderr=True)
 
 DRIVERS = {"simulated": SimulatedSource}
 
-RegistryUrl = Annotated[str, typer.Option(
-    "--url", envvar="IOTGW_REGISTRY_URL",
-    help="SQLAlchemy URL: a SQLite file, or postgresql+psycopg://... for a province.")]
-DEFAULT_REGISTRY = "sqlite:///iotgw-registry.sqlite"
-
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="TOML configuration file.")]
 
 
 
@@ -51,8 +55,6 @@ class ImportKind(StrEnum):
     REFERENCE_COUNTS = "reference_counts"
 
 
-EXIT_CONFIG = 2
-EXIT_RUNTIME = 1
 
 
 @app.callback()
@@ -74,11 +76,6 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def _fail(exc: Exception, code: int) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc}", highlight=False)
-    return typer.Exit(code)
-
-
 @gateway_app.command("run")
 def gateway_run(
     config: ConfigOption,
@@ -91,11 +88,11 @@ def gateway_run(
         cfg = load_gateway_config(config)
         agent = Agent(cfg, build_sources(cfg.devices, DRIVERS))
     except (ConfigError, GatewayError) as exc:
-        raise _fail(exc, EXIT_CONFIG) from exc
+        raise fail(exc, EXIT_CONFIG) from exc
     try:
         agent.run(_stop_on_signals(), exit_when_drained=exit_when_drained)
     except GatewayError as exc:
-        raise _fail(exc, EXIT_RUNTIME) from exc
+        raise fail(exc, EXIT_RUNTIME) from exc
 
 
 @gateway_app.command("check-config")
@@ -105,7 +102,7 @@ def gateway_check_config(config: Annotated[Path, typer.Argument(help="TOML file 
         cfg = load_gateway_config(config)
         build_sources(cfg.devices, DRIVERS)
     except (ConfigError, GatewayError) as exc:
-        raise _fail(exc, EXIT_CONFIG) from exc
+        raise fail(exc, EXIT_CONFIG) from exc
     console.print(f"{config}: ok ({len(cfg.devices)} devices)")
 
 
@@ -115,11 +112,11 @@ def ingest_run(config: ConfigOption) -> None:
     try:
         cfg = load_ingest_config(config)
     except ConfigError as exc:
-        raise _fail(exc, EXIT_CONFIG) from exc
+        raise fail(exc, EXIT_CONFIG) from exc
     try:
         IngestService(cfg).run(_stop_on_signals())
     except (IngestError, TsdbError) as exc:
-        raise _fail(exc, EXIT_RUNTIME) from exc
+        raise fail(exc, EXIT_RUNTIME) from exc
 
 
 @ingest_app.command("retire")
@@ -128,9 +125,9 @@ def ingest_retire(config: ConfigOption) -> None:
     try:
         cfg = load_ingest_config(config)
     except ConfigError as exc:
-        raise _fail(exc, EXIT_CONFIG) from exc
+        raise fail(exc, EXIT_CONFIG) from exc
     if not retire_session(cfg.mqtt):
-        raise _fail(RuntimeError(f"broker {cfg.mqtt.host}:{cfg.mqtt.port} did not answer"),
+        raise fail(RuntimeError(f"broker {cfg.mqtt.host}:{cfg.mqtt.port} did not answer"),
                     EXIT_RUNTIME)
     console.print(f"session of {cfg.mqtt.client_id} retired")
 
@@ -144,7 +141,7 @@ def ingest_dead_letters(
     try:
         cfg = load_ingest_config(config)
     except ConfigError as exc:
-        raise _fail(exc, EXIT_CONFIG) from exc
+        raise fail(exc, EXIT_CONFIG) from exc
     store = DeadLetterStore(cfg.dead_letter_path)
     out = Console()
     out.print(f"{store.count()} dead letters in {cfg.dead_letter_path}")
@@ -183,7 +180,7 @@ def registry_import(
             count = import_csv(session, kind.value, handle, source=str(file),
                                progress=lambda n: progress.advance(task, n))
     except RegistryError as exc:
-        raise _fail(exc, EXIT_CONFIG) from exc
+        raise fail(exc, EXIT_CONFIG) from exc
     console.print(f"imported {count} {kind.value} from {file}")
 
 

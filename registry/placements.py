@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from registry.errors import NotFound, RegistryError
-from registry.models import Placement, SubjectKind, Ward
+from registry.models import Device, Placement, SubjectKind, Ward
 
 _KEEP = object()
 
@@ -79,3 +79,13 @@ def placements_at(session: Session, kind: SubjectKind, at: dt.datetime) -> Seque
         or_(Placement.valid_to.is_(None), Placement.valid_to > at),
     ).order_by(Placement.subject_id)).all()
 
+
+
+def devices_on_gateway(session: Session, gateway_id: str) -> list[tuple[Device, Placement]]:
+    """The devices placed on a gateway now, with their placements."""
+    rows = session.execute(select(Device, Placement).join(
+        Placement, (Placement.subject_id == Device.id)
+        & (Placement.subject_kind == SubjectKind.DEVICE)).where(
+        Placement.gateway_id == gateway_id, Placement.valid_to.is_(None),
+    ).order_by(Device.id))
+    return [(device, placement) for device, placement in rows]

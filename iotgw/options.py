@@ -1,0 +1,26 @@
+"""What every ``iotgw`` command shares: option types, the error console and exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+
+EXIT_RUNTIME = 1
+EXIT_CONFIG = 2  # bad configuration, arguments or input files: fix and run again
+
+DEFAULT_REGISTRY = "sqlite:///iotgw-registry.sqlite"
+RegistryUrl = Annotated[str, typer.Option(
+    "--url", envvar="IOTGW_REGISTRY_URL",
+    help="SQLAlchemy URL: a SQLite file, or postgresql+psycopg://... for a province.")]
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="TOML configuration file.")]
+
+
+def fail(exc: Exception, code: int) -> typer.Exit:
+    """Print the error for a person (no traceback) and return the exit to raise."""
+    console.print(f"[red]error:[/red] {exc}", highlight=False)
+    return typer.Exit(code)

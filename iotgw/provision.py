@@ -1,0 +1,122 @@
+"""``iotgw provision``: broker accounts and files from the registry, gateway bundles.
+
+The registry holds only password hashes; each password is shown once, in the file this
+command writes for whoever needs it (``secrets.env`` for the central services, the
+gateway's ``gateway.toml``), readable by the owner only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from gateway import DeviceConfig, GatewayConfig
+from gateway.config import BrokerConfig, BufferConfig
+from iotgw.options import DEFAULT_REGISTRY, EXIT_CONFIG, RegistryUrl, console, fail
+from registry import (
+    AccountRole,
+    BrokerAccount,
+    Gateway,
+    NotFound,
+    RegistryError,
+    make_engine,
+    session_factory,
+)
+from registry.placements import devices_on_gateway
+from registry.provisioning import create_account, revoke_account, write_broker_files
+from simulators import write_config
+
+app = typer.Typer(help="Broker accounts, ACL and gateway configuration bundles.",
+                  no_args_is_help=True)
+BrokerDir = Annotated[Path, typer.Option(
+    help="Where the broker's passwd and acl files go (Mosquitto reads them on SIGHUP).")]
+OutDir = Annotated[Path, typer.Option(help="Where credentials and bundles are written.")]
+
+
+def _private(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(text)
+    return path
+
+
+def _session(url: str) -> Session:
+    return session_factory(make_engine(url))()
+
+
+@app.command("init")
+def provision_init(
+    url: RegistryUrl = DEFAULT_REGISTRY, broker_dir: BrokerDir = Path("broker"),
+    out: OutDir = Path("secrets"),
+) -> None:
+    """Create the operators' and ingest's broker accounts and write the broker's files."""
+    with _session(url) as session, session.begin():
+        lines = []
+        for username, role in (("iotgw-admin", AccountRole.ADMIN), ("ingest", AccountRole.INGEST)):
+            existing = session.get(BrokerAccount, username)
+            if existing is not None and existing.revoked_at is None:
+                console.print(f"{username}: exists, password unchanged")
+                continue
+            password = create_account(session, username, role)
+            lines.append(f"IOTGW_{role.value.upper()}_USERNAME={username}\n"
+                         f"IOTGW_{role.value.upper()}_PASSWORD={password}\n")
+        passwd, acl = write_broker_files(session, broker_dir)
+    if lines:
+        env = _private(out / "secrets.env", "".join(lines))
+        console.print(f"new credentials in {env} (shown nowhere else)")
+    console.print(f"broker files: {passwd}, {acl}; reload the broker (SIGHUP)")
+
+
+@app.command("gateway")
+def provision_gateway(
+    gateway_id: Annotated[str, typer.Argument(help="A gateway registered in the registry.")],
+    url: RegistryUrl = DEFAULT_REGISTRY, broker_dir: BrokerDir = Path("broker"),
+    out: OutDir = Path("bundles"),
+    broker_host: Annotated[str, typer.Option(help="The broker as the gateway reaches it.")] = "127.0.0.1",
+    broker_port: Annotated[int, typer.Option(min=1, max=65535)] = 1883,
+    driver: Annotated[str, typer.Option(help="Driver for the registered devices.")] = "simulated",
+    buffer_path: Annotated[Path, typer.Option(help="The buffer's path on the gateway.")] = Path(
+        "/var/lib/iotgw/buffer.sqlite"),
+) -> None:
+    """Give a registered gateway broker credentials, ACL entries and a configuration bundle."""
+    try:
+        with _session(url) as session, session.begin():
+            if session.get(Gateway, gateway_id) is None:
+                raise NotFound("gateway", gateway_id)
+            devices = devices_on_gateway(session, gateway_id)
+            if not devices:
+                raise RegistryError(f"gateway {gateway_id!r} has no devices placed on it")
+            password = create_account(session, gateway_id, AccountRole.GATEWAY)
+            write_broker_files(session, broker_dir)
+    except RegistryError as exc:
+        raise fail(exc, EXIT_CONFIG) from exc
+    config = GatewayConfig(
+        gateway_id=gateway_id,
+        broker=BrokerConfig(host=broker_host, port=broker_port, username=gateway_id,
+                            password=password),
+        buffer=BufferConfig(path=buffer_path),
+        devices=[DeviceConfig(id=device.id, driver=driver, profile=device.profile,
+                              interval_s=device.expected_interval_s) for device, _ in devices],
+    )
+    bundle = _private(out / gateway_id / "gateway.toml", "")
+    write_config(config, bundle)
+    console.print(f"bundle for {gateway_id} ({len(devices)} devices): {bundle}; reload the broker")
+
+
+@app.command("revoke")
+def provision_revoke(
+    gateway_id: Annotated[str, typer.Argument(help="The broker account to revoke.")],
+    url: RegistryUrl = DEFAULT_REGISTRY, broker_dir: BrokerDir = Path("broker"),
+) -> None:
+    """Revoke a gateway's broker account and rewrite the broker's files."""
+    try:
+        with _session(url) as session, session.begin():
+            revoke_account(session, gateway_id)
+            write_broker_files(session, broker_dir)
+    except RegistryError as exc:
+        raise fail(exc, EXIT_CONFIG) from exc
+    console.print(f"{gateway_id} revoked; reload the broker (SIGHUP) to refuse it")

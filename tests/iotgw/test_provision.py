@@ -1,0 +1,99 @@
+"""The operator's path, through the CLI: register, provision, run the bundle, revoke."""
+
+from __future__ import annotations
+
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from gateway import load_gateway_config
+from ingest import IngestConfig
+from ingest.config import InfluxConfig, MqttConfig
+from ingest.consumer import SUBSCRIBED
+from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
+from simulators import write_config
+from tests.iotgw.test_cli import iotgw
+from tests.mqtt_probe import connect
+from tsdb import InfluxClient
+
+pytestmark = pytest.mark.integration
+
+
+def _ok(*args: str) -> str:
+    result = iotgw(*args)
+    assert result.returncode == 0, result.stderr
+    return result.stderr
+
+
+def test_a_provisioned_gateway_reports_and_a_revoked_one_is_refused(
+    tmp_path: Path, influxd: Influxd, influx: InfluxClient, database: str,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    broker_dir, secrets, bundles = tmp_path / "broker", tmp_path / "secrets", tmp_path / "bundles"
+    broker = Mosquitto(tmp_path / "mosquitto", auth_dir=broker_dir)
+    (tmp_path / "gw.csv").write_text("id,ward_code,installed_on\ngw-p1,70,2025-01-01\n")
+    (tmp_path / "dev.csv").write_text(
+        "id,gateway_id,profile,sector,expected_interval_s,installed_on,ward_code\n"
+        "p1-soil,gw-p1,soil_probe,agriculture,1,2025-01-01,70\n"
+        "p1-meter,gw-p1,electricity_meter,energy,1,2025-01-01,70\n")
+    _ok("registry", "init", "--url", url)
+    _ok("registry", "import", "gateways", str(tmp_path / "gw.csv"), "--url", url)
+    _ok("registry", "import", "devices", str(tmp_path / "dev.csv"), "--url", url)
+    _ok("provision", "init", "--url", url, "--broker-dir", str(broker_dir), "--out", str(secrets))
+    _ok("provision", "gateway", "gw-p1", "--url", url, "--broker-dir", str(broker_dir),
+        "--out", str(bundles), "--broker-port", str(broker.port),
+        "--buffer-path", str(tmp_path / "buffer.sqlite"))
+    bundle = bundles / "gw-p1" / "gateway.toml"
+    assert stat.S_IMODE(bundle.stat().st_mode) == 0o600
+    assert stat.S_IMODE((secrets / "secrets.env").stat().st_mode) == 0o600
+    assert [d.id for d in load_gateway_config(bundle).devices] == ["p1-meter", "p1-soil"]
+    env = dict(line.split("=", 1) for line in (secrets / "secrets.env").read_text().splitlines())
+
+    broker.start()
+    try:
+        ingest_cfg = IngestConfig(
+            mqtt=MqttConfig(port=broker.port, username=env["IOTGW_INGEST_USERNAME"],
+                            password=env["IOTGW_INGEST_PASSWORD"], client_id="prov-ingest"),
+            influx=InfluxConfig(url=influxd.url, database=database),
+            dead_letter_path=tmp_path / "dead.sqlite")
+        ingest = IotgwProcess(tmp_path, "ingest", ["ingest", "run", "--config", str(
+            write_config(ingest_cfg, tmp_path / "ingest.toml"))], ready_line=SUBSCRIBED)
+        ingest.start()
+        gateway = IotgwProcess(tmp_path, "gw-p1", ["gateway", "run", "--config", str(bundle)])
+        gateway.start()
+        deadline = time.monotonic() + 30
+        stored: dict[str, int] = {}
+        while time.monotonic() < deadline and not (len(stored) == 2 and min(stored.values()) >= 2):
+            time.sleep(0.5)
+            stored = {s.tags["device"]: s.rows[0]["count"] for s in influx.query(
+                database, 'SELECT count("quality") FROM "telemetry" GROUP BY "device"')}
+        assert set(stored) == {"p1-soil", "p1-meter"}, gateway.log_tail()
+        assert min(stored.values()) >= 2
+        gateway.stop()
+        ingest.stop()
+
+        _ok("provision", "revoke", "gw-p1", "--url", url, "--broker-dir", str(broker_dir))
+        broker.reload()
+        password = load_gateway_config(bundle).broker.password
+        deadline = time.monotonic() + 10
+        while True:
+            probe = connect(broker.port, "gw-p1-again", "gw-p1", password)
+            probe.close()
+            if probe.connect_reason == "Not authorized" or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert probe.connect_reason == "Not authorized"
+    finally:
+        broker.stop()
+
+
+def test_provisioning_an_unregistered_gateway_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    _ok("registry", "init", "--url", url)
+    result = iotgw("provision", "gateway", "gw-ghost", "--url", url,
+                   "--broker-dir", str(tmp_path / "b"), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert "no gateway 'gw-ghost'" in result.stderr
+    assert not (tmp_path / "o").exists()
