@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
@@ -27,7 +28,14 @@ from iotgw.options import (
     fail,
 )
 from iotgw.provision import app as provision_app
-from registry import RegistryError, make_engine, seed_admin_units, session_factory, upgrade
+from registry import (
+    RegistryError,
+    make_engine,
+    reassign_all_retired,
+    seed_admin_units,
+    session_factory,
+    upgrade,
+)
 from registry.csv_import import import_csv
 from simulators import SimulatedSource
 from tsdb import TsdbError
@@ -53,6 +61,7 @@ class ImportKind(StrEnum):
     GATEWAYS = "gateways"
     DEVICES = "devices"
     REFERENCE_COUNTS = "reference_counts"
+    SUCCESSIONS = "successions"
 
 
 
@@ -182,6 +191,24 @@ def registry_import(
     except RegistryError as exc:
         raise fail(exc, EXIT_CONFIG) from exc
     console.print(f"imported {count} {kind.value} from {file}")
+
+
+@registry_app.command("reassign")
+def registry_reassign(
+    at: Annotated[dt.datetime | None, typer.Option(
+        help="When the moves take effect (ISO 8601 with offset); default now.")] = None,
+    url: RegistryUrl = DEFAULT_REGISTRY,
+) -> None:
+    """Move what is registered under retired units to their successors; history is kept."""
+    when = at or dt.datetime.now(dt.UTC)
+    if when.tzinfo is None:
+        raise fail(ValueError(f"--at {when.isoformat()} needs a UTC offset, e.g. +07:00"),
+                   EXIT_CONFIG)
+    with session_factory(make_engine(url))() as session, session.begin():
+        moved = reassign_all_retired(session, at=when)
+    for code, count in moved.items():
+        console.print(f"ward {code}: {count} moved to its successor")
+    console.print(f"{sum(moved.values())} moved from {len(moved)} retired units")
 
 
 app.command("demo")(demo)

@@ -1,7 +1,13 @@
 """The registry: administrative units, organisations, gateways, devices, where they were
 when, and the reference counts that indicators use as denominators."""
 
-from registry.admin_units import Succession, add_succession, reassign_retired, seed_admin_units
+from registry.admin_units import (
+    Succession,
+    add_succession,
+    reassign_all_retired,
+    reassign_retired,
+    seed_admin_units,
+)
 from registry.db import make_engine, session_factory, upgrade
 from registry.errors import ImportFailed, NotFound, RegistryError, RowError
 from registry.models import (
@@ -43,6 +49,7 @@ __all__ = [
     "move",
     "place",
     "placements_at",
+    "reassign_all_retired",
     "reassign_retired",
     "seed_admin_units",
     "session_factory",

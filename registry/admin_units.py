@@ -83,3 +83,12 @@ def reassign_retired(session: Session, retired_code: int, *, at: dt.datetime) ->
         move(session, placement.subject_kind, placement.subject_id, at=at,
              ward_code=retired.successor_code)
     return len(current)
+
+
+def reassign_all_retired(session: Session, *, at: dt.datetime) -> dict[int, int]:
+    """``reassign_retired`` for every retired ward that still has current placements;
+    returns how many subjects moved, by retired ward."""
+    codes = session.scalars(select(Placement.ward_code).distinct().join(
+        Ward, Ward.code == Placement.ward_code).where(
+        Ward.retired_on.is_not(None), Placement.valid_to.is_(None))).all()
+    return {code: reassign_retired(session, code, at=at) for code in sorted(codes)}

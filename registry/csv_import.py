@@ -1,4 +1,4 @@
-"""Bulk CSV import of organisations, gateways, devices and reference counts.
+"""Bulk CSV import of organisations, gateways, devices, reference counts and successions.
 
 All or nothing: every row is validated (types, enums, references to wards, organisations
 and gateways, duplicates within the file and against the registry) before anything is
@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from devices.telemetry import EntityId
+from registry.admin_units import Succession, add_succession
 from registry.errors import ImportFailed, RowError
 from registry.models import (
     Device,
@@ -34,7 +35,7 @@ from registry.models import (
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
 
-Kind = Literal["organisations", "gateways", "devices", "reference_counts"]
+Kind = Literal["organisations", "gateways", "devices", "reference_counts", "successions"]
 
 
 class _Row(BaseModel):
@@ -75,9 +76,18 @@ class ReferenceCountRow(_Row):
     source: Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class SuccessionRow(_Row):
+    """One line of a reorganisation decision: a retired unit and the one that replaced it."""
+
+    retired_code: int
+    retired_name: Annotated[str, Field(min_length=1, max_length=100)]
+    successor_code: int
+    effective: dt.date
+
+
 ROW_MODELS: dict[str, type[_Row]] = {
     "organisations": OrganisationRow, "gateways": GatewayRow, "devices": DeviceRow,
-    "reference_counts": ReferenceCountRow,
+    "reference_counts": ReferenceCountRow, "successions": SuccessionRow,
 }
 
 
@@ -89,8 +99,9 @@ class _Known:
     """What rows may refer to: the registry's ids plus those earlier in the file."""
 
     def __init__(self, session: Session) -> None:
-        self.wards = {code for code, retired in session.execute(select(Ward.code, Ward.retired_on))
-                      if retired is None}
+        units = list(session.execute(select(Ward.code, Ward.retired_on)))
+        self.wards = {code for code, retired in units if retired is None}
+        self.retired = {code for code, retired in units if retired is not None}
         self.provinces = {code for (code,) in session.execute(select(Ward.province_code).distinct())}
         self.organisations = set(session.scalars(select(Organisation.id)))
         self.gateways = set(session.scalars(select(Gateway.id)))
@@ -102,6 +113,13 @@ class _Known:
 
 def _check(row: _Row, known: _Known) -> str | None:
     """The first broken reference or duplicate of a valid row; registers its id if none."""
+    if isinstance(row, SuccessionRow):
+        if row.successor_code not in known.wards:
+            return f"successor_code: no current ward {row.successor_code}"
+        if row.retired_code in known.retired or row.retired_code == row.successor_code:
+            return f"retired_code: {row.retired_code} is already retired or is its own successor"
+        known.retired.add(row.retired_code)
+        return None
     if isinstance(row, ReferenceCountRow):
         units = known.provinces if row.level == "province" else known.wards
         key = (row.level, row.unit_code, row.org_type, row.year)
@@ -129,7 +147,10 @@ def _check(row: _Row, known: _Known) -> str | None:
 
 
 def _store(session: Session, row: _Row) -> None:
-    if isinstance(row, ReferenceCountRow):
+    if isinstance(row, SuccessionRow):
+        add_succession(session, Succession(row.retired_code, row.retired_name,
+                                           row.successor_code, row.effective))
+    elif isinstance(row, ReferenceCountRow):
         session.add(ReferenceCount(**row.model_dump()))
     elif isinstance(row, OrganisationRow):
         session.add(Organisation(id=row.id, name=row.name, type=row.type, sector=row.sector))

@@ -63,3 +63,34 @@ def test_registry_init_and_an_all_or_nothing_import(tmp_path: Path) -> None:
     accepted = iotgw("registry", "import", "organisations", str(bad), "--url", url)
     assert accepted.returncode == 0, accepted.stderr
     assert "imported 1 organisations" in accepted.stderr
+
+
+def test_successions_import_and_reassign_keep_history(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from registry import SubjectKind, make_engine, placements_at, session_factory
+
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    assert iotgw("registry", "init", "--url", url).returncode == 0
+    orgs = tmp_path / "orgs.csv"
+    orgs.write_text("id,name,type,sector,ward_code,since\nf1,A,farm,agriculture,70,2025-01-01\n")
+    assert iotgw("registry", "import", "organisations", str(orgs), "--url", url).returncode == 0
+    succ = tmp_path / "succ.csv"
+    header = "retired_code,retired_name,successor_code,effective\n"
+    succ.write_text(header + "70,Phường Hoàn Kiếm,999999,2025-07-01\n")
+    refused = iotgw("registry", "import", "successions", str(succ), "--url", url)
+    assert refused.returncode == 2 and "line 2: successor_code: no current ward 999999" in refused.stderr
+    succ.write_text(header + "70,Phường Hoàn Kiếm,73,2025-07-01\n")
+    assert iotgw("registry", "import", "successions", str(succ), "--url", url).returncode == 0
+    moved = iotgw("registry", "reassign", "--at", "2025-07-01T00:00:00+07:00", "--url", url)
+    assert moved.returncode == 0, moved.stderr
+    assert "ward 70: 1 moved to its successor" in moved.stderr
+    with session_factory(make_engine(url))() as session:
+        def ward(iso: str) -> list[int]:
+            at = dt.datetime.fromisoformat(iso)
+            return [p.ward_code for p in placements_at(session, SubjectKind.ORGANISATION, at)]
+
+        assert ward("2025-06-30T16:59:59+00:00") == [70]
+        assert ward("2025-06-30T17:00:00+00:00") == [73]
+    naive = iotgw("registry", "reassign", "--at", "2025-07-01T00:00:00", "--url", url)
+    assert naive.returncode == 2 and "needs a UTC offset" in naive.stderr
