@@ -36,6 +36,7 @@ from registry import (
     session_factory,
     upgrade,
 )
+from registry.csv_export import export_csv
 from registry.csv_import import import_csv
 from simulators import SimulatedSource
 from tsdb import TsdbError
@@ -191,6 +192,22 @@ def registry_import(
     except RegistryError as exc:
         raise fail(exc, EXIT_CONFIG) from exc
     console.print(f"imported {count} {kind.value} from {file}")
+
+
+@registry_app.command("export")
+def registry_export(
+    kind: Annotated[ImportKind, typer.Argument(help="What to export (not successions).")],
+    file: Annotated[Path, typer.Argument(dir_okay=False, writable=True)],
+    url: RegistryUrl = DEFAULT_REGISTRY,
+) -> None:
+    """Write the registry as it is now, in the columns `import` reads back."""
+    if kind is ImportKind.SUCCESSIONS:
+        raise fail(ValueError("successions are imported from the official decision, not exported"),
+                   EXIT_CONFIG)
+    with session_factory(make_engine(url))() as session, file.open("w", encoding="utf-8",
+                                                                    newline="") as out:
+        count = export_csv(session, kind.value, out)
+    console.print(f"exported {count} {kind.value} to {file}")
 
 
 @registry_app.command("reassign")
