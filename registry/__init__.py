@@ -25,11 +25,13 @@ from registry.models import (
     Ward,
 )
 from registry.placements import move, place, placements_at
+from registry.tag_cache import DeviceTags, TagCache, lookup_tags
 
 __all__ = [
     "AccountRole",
     "BrokerAccount",
     "Device",
+    "DeviceTags",
     "Gateway",
     "ImportFailed",
     "NotFound",
@@ -43,8 +45,10 @@ __all__ = [
     "Sector",
     "SubjectKind",
     "Succession",
+    "TagCache",
     "Ward",
     "add_succession",
+    "lookup_tags",
     "make_engine",
     "move",
     "place",

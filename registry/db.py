@@ -13,6 +13,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from registry.tag_cache import track_changes
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -38,4 +40,5 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions whose changes bump the registry revision (see ``tag_cache``)."""
+    return track_changes(sessionmaker(engine, expire_on_commit=False))

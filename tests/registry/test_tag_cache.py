@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Engine, event
+
+from registry import (
+    Device,
+    Gateway,
+    Organisation,
+    OrgType,
+    Sector,
+    SubjectKind,
+    TagCache,
+    move,
+    place,
+    seed_admin_units,
+    session_factory,
+)
+
+T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _register(engine: Engine) -> None:
+    with session_factory(engine)() as session, session.begin():
+        seed_admin_units(session)
+        session.add(Organisation(id="coop-1", name="HTX 1", type=OrgType.COOPERATIVE,
+                                 sector=Sector.AGRICULTURE))
+        session.add(Gateway(id="gw-1", installed_on=T0.date()))
+        session.add(Device(id="soil-1", profile="soil_probe", sector=Sector.AGRICULTURE,
+                           expected_interval_s=300, installed_on=T0.date()))
+        session.flush()
+        place(session, SubjectKind.DEVICE, "soil-1", at=T0, ward_code=70,
+              organisation_id="coop-1", gateway_id="gw-1")
+
+
+def test_tags_come_from_the_registry_and_hits_cost_no_query(engine: Engine) -> None:
+    _register(engine)
+    clock = Clock()
+    cache = TagCache(session_factory(engine), check_every_s=5, clock=clock)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    tags = cache.tags("soil-1")
+    assert tags is not None and tags.as_tags() == {
+        "device": "soil-1", "gateway": "gw-1", "profile": "soil_probe", "sector": "agriculture",
+        "province": "1", "commune": "70", "organisation": "coop-1",
+        "organisation_type": "agricultural_cooperative"}
+    before = len(statements)
+    for _ in range(100):
+        clock.now += 0.01
+        assert cache.tags("soil-1") == tags
+    assert len(statements) == before and cache.loads == 1
+
+
+def test_a_move_shows_once_the_revision_is_checked(engine: Engine) -> None:
+    _register(engine)
+    clock = Clock()
+    cache = TagCache(session_factory(engine), check_every_s=5, clock=clock)
+    assert cache.tags("soil-1").commune == "70"
+    with session_factory(engine)() as session, session.begin():
+        move(session, SubjectKind.DEVICE, "soil-1", at=T0 + dt.timedelta(days=1), ward_code=73,
+             organisation_id=None)
+    clock.now += 4.9
+    assert cache.tags("soil-1").commune == "70"  # within the interval: cached
+    clock.now += 0.2
+    moved = cache.tags("soil-1")
+    assert (moved.commune, moved.organisation) == ("73", "")
+    assert "organisation" not in moved.as_tags()
+
+
+def test_unknown_devices_are_cached_as_unknown(engine: Engine) -> None:
+    _register(engine)
+    cache = TagCache(session_factory(engine), check_every_s=5, clock=Clock())
+    assert cache.tags("nobody") is None
+    assert cache.tags("nobody") is None
+    assert cache.loads == 1
