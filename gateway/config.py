@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from devices import ConfigError, parse_config
 from devices.telemetry import EntityId
@@ -13,6 +13,29 @@ from devices.telemetry import EntityId
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TlsConfig(_Frozen):
+    """TLS to the broker; with ``cert_file`` and ``key_file``, mutual TLS. Relative paths
+    are relative to the configuration file, so a bundle can be moved as a whole."""
+
+    ca_file: Path
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _cert_with_key(self) -> TlsConfig:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        return self
+
+    def relative_to(self, directory: Path) -> TlsConfig:
+        def anchor(path: Path | None) -> Path | None:
+            return None if path is None else directory / path
+
+        return self.model_copy(update={"ca_file": anchor(self.ca_file),
+                                       "cert_file": anchor(self.cert_file),
+                                       "key_file": anchor(self.key_file)})
 
 
 class BrokerConfig(_Frozen):
@@ -23,6 +46,7 @@ class BrokerConfig(_Frozen):
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
     reconnect_min_s: Annotated[float, Field(gt=0)] = 1.0
     reconnect_max_s: Annotated[float, Field(gt=0)] = 60.0
+    tls: TlsConfig | None = None
 
 
 class BufferConfig(_Frozen):
@@ -74,4 +98,8 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    return parse_config(text, GatewayConfig, source=str(path))
+    config = parse_config(text, GatewayConfig, source=str(path))
+    if config.broker.tls is None:
+        return config
+    tls = config.broker.tls.relative_to(path.parent)
+    return config.model_copy(update={"broker": config.broker.model_copy(update={"tls": tls})})

@@ -61,6 +61,13 @@ class Publisher:
         )
         if broker.username:
             client.username_pw_set(broker.username, broker.password)
+        if broker.tls is not None:
+            tls = broker.tls
+            client.tls_set(
+                ca_certs=str(tls.ca_file),
+                certfile=str(tls.cert_file) if tls.cert_file else None,
+                keyfile=str(tls.key_file) if tls.key_file else None,
+            )
         client.max_inflight_messages_set(inflight_window)
         client.reconnect_delay_set(broker.reconnect_min_s, broker.reconnect_max_s)
         client.will_set(self._status_topic, json.dumps({"state": "offline"}), qos=1, retain=True)

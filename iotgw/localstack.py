@@ -122,9 +122,14 @@ class Mosquitto(LocalService):
 
     name = "mosquitto"
 
-    def __init__(self, workdir: Path, port: int | None = None, *, auth_dir: Path | None = None) -> None:
+    def __init__(
+        self, workdir: Path, port: int | None = None, *, auth_dir: Path | None = None,
+        tls_dir: Path | None = None,
+    ) -> None:
         super().__init__(workdir, port)
         self.auth_dir = auth_dir
+        self.tls_dir = tls_dir  # ca.crt, broker.crt, broker.key: enables the mTLS listener
+        self.tls_port = free_port() if tls_dir else None
 
     def reload(self) -> None:
         """SIGHUP: Mosquitto reads its password and ACL files again."""
@@ -140,7 +145,13 @@ class Mosquitto(LocalService):
             conf = re.sub(r"^password_file .*$", f"password_file {self.auth_dir / 'passwd'}", conf,
                           flags=re.M)
             conf = re.sub(r"^acl_file .*$", f"acl_file {self.auth_dir / 'acl'}", conf, flags=re.M)
-        conf = re.sub(r"^listener .*$", f"listener {self.port} 127.0.0.1", conf, flags=re.M)
+        conf = re.sub(r"^listener 1883 .*$", f"listener {self.port} 127.0.0.1", conf, flags=re.M)
+        tls_block = re.compile(r"^# BEGIN tls.*?^# END tls\n", flags=re.M | re.S)
+        if self.tls_dir is None:
+            conf = tls_block.sub("", conf)
+        else:
+            conf = conf.replace("listener 8883", f"listener {self.tls_port} 127.0.0.1")
+            conf = conf.replace("/mosquitto/config/tls", str(self.tls_dir))
         data = self.workdir / "data"
         data.mkdir(exist_ok=True)
         conf = re.sub(r"^persistence_location .*$", f"persistence_location {data}/", conf,

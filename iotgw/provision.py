@@ -7,6 +7,7 @@ gateway's ``gateway.toml``), readable by the owner only.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from gateway import DeviceConfig, GatewayConfig
-from gateway.config import BrokerConfig, BufferConfig
+from gateway.config import BrokerConfig, BufferConfig, TlsConfig
 from iotgw.options import DEFAULT_REGISTRY, EXIT_CONFIG, RegistryUrl, console, fail
 from registry import (
     AccountRole,
@@ -25,6 +26,7 @@ from registry import (
     make_engine,
     session_factory,
 )
+from registry.certificates import CA_CERT, CA_KEY, Issued, create_ca, issue
 from registry.placements import devices_on_gateway
 from registry.provisioning import create_account, revoke_account, write_broker_files
 from simulators import write_config
@@ -52,8 +54,17 @@ def _session(url: str) -> Session:
 def provision_init(
     url: RegistryUrl = DEFAULT_REGISTRY, broker_dir: BrokerDir = Path("broker"),
     out: OutDir = Path("secrets"),
+    broker_name: Annotated[list[str] | None, typer.Option(
+        help="A name or address gateways use for the broker (repeat); goes in its certificate.",
+    )] = None,
 ) -> None:
-    """Create the operators' and ingest's broker accounts and write the broker's files."""
+    """Create the CA, the broker's certificate, the operators' and ingest's broker accounts,
+    and write the broker's files."""
+    ca = create_ca(out / "ca")
+    tls_dir = broker_dir / "tls"
+    if not (tls_dir / "broker.crt").exists():
+        issue(ca, "broker", tls_dir, server_names=broker_name or ["localhost", "127.0.0.1"])
+    shutil.copyfile(ca.cert, tls_dir / CA_CERT)
     with _session(url) as session, session.begin():
         lines = []
         for username, role in (("iotgw-admin", AccountRole.ADMIN), ("ingest", AccountRole.INGEST)):
@@ -79,10 +90,17 @@ def provision_gateway(
     broker_host: Annotated[str, typer.Option(help="The broker as the gateway reaches it.")] = "127.0.0.1",
     broker_port: Annotated[int, typer.Option(min=1, max=65535)] = 1883,
     driver: Annotated[str, typer.Option(help="Driver for the registered devices.")] = "simulated",
+    cert: Annotated[bool, typer.Option(help="Issue a client certificate (mutual TLS).")] = False,
+    ca_dir: Annotated[Path, typer.Option(help="The CA made by `provision init`.")] = Path(
+        "secrets/ca"),
     buffer_path: Annotated[Path, typer.Option(help="The buffer's path on the gateway.")] = Path(
         "/var/lib/iotgw/buffer.sqlite"),
 ) -> None:
     """Give a registered gateway broker credentials, ACL entries and a configuration bundle."""
+    ca = Issued(ca_dir / CA_CERT, ca_dir / CA_KEY)
+    if cert and not (ca.cert.exists() and ca.key.exists()):
+        raise fail(RegistryError(f"no CA in {ca_dir}: run `iotgw provision init` first"),
+                   EXIT_CONFIG)
     try:
         with _session(url) as session, session.begin():
             if session.get(Gateway, gateway_id) is None:
@@ -94,15 +112,26 @@ def provision_gateway(
             write_broker_files(session, broker_dir)
     except RegistryError as exc:
         raise fail(exc, EXIT_CONFIG) from exc
+    bundle_dir = out / gateway_id
+    tls = None
+    if cert:
+        try:
+            issued = issue(ca, gateway_id, bundle_dir)
+        except RegistryError as exc:
+            raise fail(exc, EXIT_CONFIG) from exc
+        shutil.copyfile(ca.cert, bundle_dir / CA_CERT)
+        # Relative to gateway.toml: the bundle can be copied anywhere as a whole.
+        tls = TlsConfig(ca_file=Path(CA_CERT), cert_file=Path(issued.cert.name),
+                        key_file=Path(issued.key.name))
     config = GatewayConfig(
         gateway_id=gateway_id,
         broker=BrokerConfig(host=broker_host, port=broker_port, username=gateway_id,
-                            password=password),
+                            password=password, tls=tls),
         buffer=BufferConfig(path=buffer_path),
         devices=[DeviceConfig(id=device.id, driver=driver, profile=device.profile,
                               interval_s=device.expected_interval_s) for device, _ in devices],
     )
-    bundle = _private(out / gateway_id / "gateway.toml", "")
+    bundle = _private(bundle_dir / "gateway.toml", "")
     write_config(config, bundle)
     console.print(f"bundle for {gateway_id} ({len(devices)} devices): {bundle}; reload the broker")
 

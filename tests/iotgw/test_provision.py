@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ssl
 import stat
+import threading
 import time
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from gateway import load_gateway_config
 from ingest import IngestConfig
@@ -32,7 +36,7 @@ def test_a_provisioned_gateway_reports_and_a_revoked_one_is_refused(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
     broker_dir, secrets, bundles = tmp_path / "broker", tmp_path / "secrets", tmp_path / "bundles"
-    broker = Mosquitto(tmp_path / "mosquitto", auth_dir=broker_dir)
+    broker = Mosquitto(tmp_path / "mosquitto", auth_dir=broker_dir, tls_dir=broker_dir / "tls")
     (tmp_path / "gw.csv").write_text("id,ward_code,installed_on\ngw-p1,70,2025-01-01\n")
     (tmp_path / "dev.csv").write_text(
         "id,gateway_id,profile,sector,expected_interval_s,installed_on,ward_code\n"
@@ -42,13 +46,17 @@ def test_a_provisioned_gateway_reports_and_a_revoked_one_is_refused(
     _ok("registry", "import", "gateways", str(tmp_path / "gw.csv"), "--url", url)
     _ok("registry", "import", "devices", str(tmp_path / "dev.csv"), "--url", url)
     _ok("provision", "init", "--url", url, "--broker-dir", str(broker_dir), "--out", str(secrets))
+    # The gateway comes in over mutual TLS; ingest, on the broker's host, over loopback.
     _ok("provision", "gateway", "gw-p1", "--url", url, "--broker-dir", str(broker_dir),
-        "--out", str(bundles), "--broker-port", str(broker.port),
-        "--buffer-path", str(tmp_path / "buffer.sqlite"))
+        "--out", str(bundles), "--broker-host", "localhost", "--broker-port", str(broker.tls_port),
+        "--buffer-path", str(tmp_path / "buffer.sqlite"), "--cert", "--ca-dir", str(secrets / "ca"))
     bundle = bundles / "gw-p1" / "gateway.toml"
     assert stat.S_IMODE(bundle.stat().st_mode) == 0o600
     assert stat.S_IMODE((secrets / "secrets.env").stat().st_mode) == 0o600
-    assert [d.id for d in load_gateway_config(bundle).devices] == ["p1-meter", "p1-soil"]
+    bundled = load_gateway_config(bundle)
+    assert [d.id for d in bundled.devices] == ["p1-meter", "p1-soil"]
+    assert bundled.broker.tls is not None and bundled.broker.tls.cert_file == bundle.parent / "gw-p1.crt"
+    assert stat.S_IMODE((bundle.parent / "gw-p1.key").stat().st_mode) == 0o600
     env = dict(line.split("=", 1) for line in (secrets / "secrets.env").read_text().splitlines())
 
     broker.start()
@@ -71,6 +79,10 @@ def test_a_provisioned_gateway_reports_and_a_revoked_one_is_refused(
                 database, 'SELECT count("quality") FROM "telemetry" GROUP BY "device"')}
         assert set(stored) == {"p1-soil", "p1-meter"}, gateway.log_tail()
         assert min(stored.values()) >= 2
+        # With the right password but no client certificate, the TLS listener never
+        # lets the client in (under TLS 1.3 it drops it right after the handshake).
+        assert not _tls_connects(broker.tls_port, bundle.parent / "ca.crt", "gw-p1",
+                                 bundled.broker.password)
         gateway.stop()
         ingest.stop()
 
@@ -89,6 +101,16 @@ def test_a_provisioned_gateway_reports_and_a_revoked_one_is_refused(
         broker.stop()
 
 
+def test_a_certificate_without_a_ca_is_refused_before_anything_changes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    _ok("registry", "init", "--url", url)
+    result = iotgw("provision", "gateway", "gw-1", "--cert", "--ca-dir", str(tmp_path / "none"),
+                   "--url", url, "--broker-dir", str(tmp_path / "b"), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert "run `iotgw provision init` first" in result.stderr
+    assert not (tmp_path / "b").exists()
+
+
 def test_provisioning_an_unregistered_gateway_is_refused(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
     _ok("registry", "init", "--url", url)
@@ -97,3 +119,23 @@ def test_provisioning_an_unregistered_gateway_is_refused(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "no gateway 'gw-ghost'" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def _tls_connects(port: int, ca: Path, username: str, password: str) -> bool:
+    """Whether a TLS client without a certificate gets a successful CONNACK within 5 s."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="no-cert", protocol=mqtt.MQTTv5,
+                         reconnect_on_failure=False)
+    client.tls_set(ca_certs=str(ca))
+    client.username_pw_set(username, password)
+    accepted = threading.Event()
+    client.on_connect = lambda _c, _u, _f, reason, _p: accepted.set() if not reason.is_failure else None
+    try:
+        client.connect("localhost", port)
+    except (ssl.SSLError, OSError):
+        return False
+    client.loop_start()
+    try:
+        return accepted.wait(5.0)
+    finally:
+        client.disconnect()
+        client.loop_stop()
