@@ -94,3 +94,20 @@ def test_successions_import_and_reassign_keep_history(tmp_path: Path) -> None:
         assert ward("2025-06-30T17:00:00+00:00") == [73]
     naive = iotgw("registry", "reassign", "--at", "2025-07-01T00:00:00", "--url", url)
     assert naive.returncode == 2 and "needs a UTC offset" in naive.stderr
+
+
+def test_ten_thousand_devices_import_with_a_progress_bar(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    assert iotgw("registry", "init", "--url", url).returncode == 0
+    gateways = tmp_path / "gw.csv"
+    gateways.write_text("id,ward_code,installed_on\n" + "".join(
+        f"gw-{g},70,2025-01-01\n" for g in range(50)))
+    assert iotgw("registry", "import", "gateways", str(gateways), "--url", url).returncode == 0
+    devices = tmp_path / "dev.csv"
+    devices.write_text("id,gateway_id,profile,sector,expected_interval_s,installed_on,ward_code\n"
+                       + "".join(f"m-{n},gw-{n % 50},electricity_meter,energy,900,2025-02-01,70\n"
+                                 for n in range(10_000)))
+    result = iotgw("registry", "import", "devices", str(devices), "--url", url)
+    assert result.returncode == 0, result.stderr
+    assert "10000/10000" in result.stderr  # the bar's final state
+    assert "imported 10000 devices" in result.stderr
