@@ -6,7 +6,7 @@ import csv
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry.csv_import import ROW_MODELS, VIETNAM, Kind
@@ -14,9 +14,13 @@ from registry.models import Device, Gateway, Organisation, Placement, ReferenceC
 
 
 def _current(session: Session, kind: SubjectKind, model: type) -> Iterator[tuple[Any, Placement]]:
+    """Each subject with its latest placement (closed, for what was decommissioned)."""
+    latest = select(Placement.subject_id, func.max(Placement.valid_from).label("since")).where(
+        Placement.subject_kind == kind).group_by(Placement.subject_id).subquery()
     rows = session.execute(select(model, Placement).join(
         Placement, (Placement.subject_id == model.id) & (Placement.subject_kind == kind)
-    ).where(Placement.valid_to.is_(None)).order_by(model.id))
+    ).join(latest, (latest.c.subject_id == Placement.subject_id)
+           & (latest.c.since == Placement.valid_from)).order_by(model.id))
     yield from ((subject, placement) for subject, placement in rows)
 
 
@@ -30,11 +34,13 @@ def _records(session: Session, kind: Kind) -> Iterator[dict[str, object]]:
         for gw, place in _current(session, SubjectKind.GATEWAY, Gateway):
             yield {"id": gw.id, "ward_code": place.ward_code,
                    "organisation_id": place.organisation_id, "installed_on": gw.installed_on,
+                   "decommissioned_on": gw.decommissioned_on,
                    "latitude": gw.latitude, "longitude": gw.longitude}
     elif kind == "devices":
         for dev, place in _current(session, SubjectKind.DEVICE, Device):
             yield {"id": dev.id, "ward_code": place.ward_code,
                    "organisation_id": place.organisation_id, "installed_on": dev.installed_on,
+                   "decommissioned_on": dev.decommissioned_on,
                    "latitude": dev.latitude, "longitude": dev.longitude,
                    "gateway_id": place.gateway_id, "profile": dev.profile,
                    "sector": dev.sector.value, "expected_interval_s": dev.expected_interval_s}

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -56,8 +56,15 @@ class GatewayRow(_Row):
     ward_code: int
     organisation_id: EntityId | None = None
     installed_on: dt.date
+    decommissioned_on: dt.date | None = None
     latitude: Annotated[float, Field(ge=8, le=24)] | None = None  # Vietnam's span
     longitude: Annotated[float, Field(ge=102, le=118)] | None = None
+
+    @model_validator(mode="after")
+    def _decommissioned_after_installed(self) -> GatewayRow:
+        if self.decommissioned_on is not None and self.decommissioned_on <= self.installed_on:
+            raise ValueError("decommissioned_on must be after installed_on")
+        return self
 
 
 class DeviceRow(GatewayRow):
@@ -146,6 +153,14 @@ def _check(row: _Row, known: _Known) -> str | None:
     return None
 
 
+def _placement(kind: SubjectKind, row: GatewayRow, *, gateway_id: str | None = None) -> Placement:
+    """From installation to decommissioning: after that, the subject is nowhere."""
+    valid_to = _midnight(row.decommissioned_on) if row.decommissioned_on else None
+    return Placement(subject_kind=kind, subject_id=row.id, ward_code=row.ward_code,
+                     organisation_id=row.organisation_id, gateway_id=gateway_id,
+                     valid_from=_midnight(row.installed_on), valid_to=valid_to)
+
+
 def _store(session: Session, row: _Row) -> None:
     if isinstance(row, SuccessionRow):
         add_succession(session, Succession(row.retired_code, row.retired_name,
@@ -159,17 +174,14 @@ def _store(session: Session, row: _Row) -> None:
     elif isinstance(row, DeviceRow):
         session.add(Device(id=row.id, profile=row.profile, sector=row.sector,
                            expected_interval_s=row.expected_interval_s,
-                           installed_on=row.installed_on, latitude=row.latitude,
-                           longitude=row.longitude))
-        session.add(Placement(subject_kind=SubjectKind.DEVICE, subject_id=row.id,
-                              ward_code=row.ward_code, organisation_id=row.organisation_id,
-                              gateway_id=row.gateway_id, valid_from=_midnight(row.installed_on)))
+                           installed_on=row.installed_on, decommissioned_on=row.decommissioned_on,
+                           latitude=row.latitude, longitude=row.longitude))
+        session.add(_placement(SubjectKind.DEVICE, row, gateway_id=row.gateway_id))
     elif isinstance(row, GatewayRow):
-        session.add(Gateway(id=row.id, installed_on=row.installed_on, latitude=row.latitude,
+        session.add(Gateway(id=row.id, installed_on=row.installed_on,
+                            decommissioned_on=row.decommissioned_on, latitude=row.latitude,
                             longitude=row.longitude))
-        session.add(Placement(subject_kind=SubjectKind.GATEWAY, subject_id=row.id,
-                              ward_code=row.ward_code, organisation_id=row.organisation_id,
-                              valid_from=_midnight(row.installed_on)))
+        session.add(_placement(SubjectKind.GATEWAY, row))
 
 
 def import_csv(

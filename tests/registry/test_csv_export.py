@@ -17,9 +17,10 @@ FILES = {
     "gateways": "id,ward_code,organisation_id,installed_on,latitude,longitude\n"
                 "gw-1,70,coop-1,2025-04-01,10.5,105.6\ngw-2,73,,2025-04-02,,\n",
     "devices": "id,gateway_id,profile,sector,expected_interval_s,installed_on,ward_code,"
-               "organisation_id\n"
+               "organisation_id,decommissioned_on\n"
                "d-1,gw-1,soil_probe,agriculture,300,2025-04-02,70,coop-1\n"
-               "d-2,gw-2,air_quality,environment,60,2025-04-03,73,\n",
+               "d-2,gw-2,air_quality,environment,60,2025-04-03,73,\n"
+               "d-3,gw-2,air_quality,environment,60,2025-04-03,73,,2025-09-30\n",
     "reference_counts": "level,unit_code,org_type,year,count,source\n"
                         "ward,70,farm,2024,12,Thống kê 2024\n",
 }
@@ -40,7 +41,9 @@ def test_export_reimports_to_the_same_registry(session: Session, tmp_path: Path)
         import_csv(session, kind, io.StringIO(text), source=kind)  # type: ignore[arg-type]
     first = _export_all(session)
     assert first["devices"].splitlines()[1] == (
-        "d-1,70,coop-1,2025-04-02,,,gw-1,soil_probe,agriculture,300")
+        "d-1,70,coop-1,2025-04-02,,,,gw-1,soil_probe,agriculture,300")
+    assert first["devices"].splitlines()[3] == (
+        "d-3,73,,2025-04-03,2025-09-30,,,gw-2,air_quality,environment,60")
     assert '"HTX Tân Hiệp, ""Lúa sạch"""' in first["organisations"]
     fresh_engine = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
     upgrade(fresh_engine)

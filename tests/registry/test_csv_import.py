@@ -116,3 +116,20 @@ def test_ten_thousand_devices_import_with_progress(session: Session, wards: list
     session.commit()
     assert imported == 10_000 and sum(ticks) == 10_000
     assert _count(session, Device) == 10_000
+
+
+def test_decommissioning_ends_the_placement(session: Session, wards: list[int]) -> None:
+    w1, _ = wards
+    import_csv(session, "gateways", _lines(f"""
+id,ward_code,installed_on,decommissioned_on
+gw-old,{w1},2024-01-01,2025-06-01
+"""), source="gw.csv")
+    in_service = dt.datetime(2025, 5, 31, 12, tzinfo=dt.UTC)
+    after = dt.datetime(2025, 6, 1, 12, tzinfo=dt.UTC)
+    assert [p.subject_id for p in placements_at(session, SubjectKind.GATEWAY, in_service)] == ["gw-old"]
+    assert placements_at(session, SubjectKind.GATEWAY, after) == []
+    with pytest.raises(ImportFailed, match=r"line 2: .*decommissioned_on must be after installed_on"):
+        import_csv(session, "gateways", _lines(f"""
+id,ward_code,installed_on,decommissioned_on
+gw-new,{w1},2025-01-01,2024-01-01
+"""), source="gw.csv")
