@@ -2,6 +2,7 @@
 
 from devices.config_files import ConfigError, parse_config
 from devices.quantities import QUANTITIES, Kind, Quantity
+from devices.senml import SenmlDecoded, SenmlError, decode_senml
 from devices.telemetry import SCHEMA_VERSION, Quality, Reading, TelemetryBatch
 from devices.topics import (
     TELEMETRY_SUBSCRIPTION,
@@ -23,11 +24,14 @@ __all__ = [
     "Quality",
     "Quantity",
     "Reading",
+    "SenmlDecoded",
+    "SenmlError",
     "TelemetryBatch",
     "Topic",
     "TopicError",
     "check_id",
     "cmd_topic",
+    "decode_senml",
     "parse_config",
     "parse_topic",
     "status_topic",

@@ -51,6 +51,7 @@ _CATALOGUE = (
     Quantity("dissolved_oxygen", "mg/L", 0, 30, Kind.GAUGE, "Oxy hòa tan", "Dissolved oxygen"),
     Quantity("active_energy", "kWh", 0, 1e9, Kind.COUNTER, "Điện năng tác dụng", "Active energy"),
     Quantity("voltage", "V", 0, 500, Kind.GAUGE, "Điện áp", "Voltage"),
+    Quantity("current", "A", 0, 1_000, Kind.GAUGE, "Dòng điện", "Current"),
     Quantity("water_volume", "m3", 0, 1e9, Kind.COUNTER, "Lượng nước", "Water volume"),
 )
 

@@ -7,6 +7,9 @@ delivered twice overwrites its own points in InfluxDB: redelivery is harmless.
   one float field per quantity, and ``quality`` as a string field.
 - A message that is not a valid v1 batch, or whose payload names another gateway than
   its topic (the broker's ACL vouches only for the topic), is rejected whole.
+- A payload that is a JSON array is SenML (RFC 8428; see ``devices.senml``): its readings
+  are stored like a batch's, and records that map to no reading are dead-lettered with
+  the whole pack (replaying it rewrites the good points, which is harmless).
 - Within a valid batch, a reading with a value outside its quantity's valid range is split
   off and rejected alone, as a one-reading batch, so the rest of the batch is stored and
   the rejected part can be replayed as an ordinary message after a fix.
@@ -14,11 +17,20 @@ delivered twice overwrites its own points in InfluxDB: redelivery is harmless.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from devices import QUANTITIES, Reading, TelemetryBatch, TopicError, parse_topic
+from devices import (
+    QUANTITIES,
+    Reading,
+    SenmlError,
+    TelemetryBatch,
+    TopicError,
+    decode_senml,
+    parse_topic,
+)
 from tsdb import LineProtocolError, Point, encode_point
 
 MEASUREMENT = "telemetry"
@@ -60,23 +72,24 @@ def reading_point(gateway_id: str, reading: Reading) -> Point:
     return Point(MEASUREMENT, fields, reading.ts, {"gateway": gateway_id, "device": reading.device})
 
 
-def decode_message(topic: str, payload: bytes) -> Decoded:
-    """Lines to write and parts to dead-letter; never raises for bad input."""
+def _decode_senml(gateway_id: str, payload: bytes, now_ms: int) -> Decoded:
     try:
-        parsed_topic = parse_topic(topic)
-    except TopicError as exc:
-        return Decoded(rejected=[Rejected(f"bad topic: {exc}", payload)])
-    if parsed_topic.kind != "telemetry":
-        return Decoded(rejected=[Rejected(f"not a telemetry topic: {topic}", payload)])
-    try:
-        batch = TelemetryBatch.model_validate_json(payload)
-    except ValidationError as exc:
-        return Decoded(rejected=[Rejected(_validation_reason(exc), payload)])
-    if batch.gateway != parsed_topic.gateway_id:
-        return Decoded(rejected=[Rejected(
-            f"payload gateway {batch.gateway!r} differs from topic gateway"
-            f" {parsed_topic.gateway_id!r}", payload)])
+        senml = decode_senml(payload, now_ms=now_ms)
+    except SenmlError as exc:
+        return Decoded(rejected=[Rejected(f"invalid SenML: {exc}", payload)])
     out = Decoded()
+    if senml.rejected:
+        reasons = "; ".join(reason for reason, _ in senml.rejected[:5])
+        more = f" (and {len(senml.rejected) - 5} more)" if len(senml.rejected) > 5 else ""
+        # The whole pack is kept: replaying it rewrites its good points, which is harmless.
+        out.rejected.append(Rejected(f"SenML records not stored: {reasons}{more}", payload))
+    if senml.readings:
+        batch = TelemetryBatch(gateway=gateway_id, seq=0, readings=senml.readings)
+        _add_readings(out, batch)
+    return out
+
+
+def _add_readings(out: Decoded, batch: TelemetryBatch) -> None:
     for reading in batch.readings:
         reason = _out_of_range(reading)
         if reason is None:
@@ -87,4 +100,30 @@ def decode_message(topic: str, payload: bytes) -> Decoded:
                 reason = f"cannot encode: {exc}"
         alone = batch.model_copy(update={"readings": [reading]})
         out.rejected.append(Rejected(reason, alone.model_dump_json().encode()))
+
+
+def decode_message(topic: str, payload: bytes, *, now_ms: int | None = None) -> Decoded:
+    """Lines to write and parts to dead-letter; never raises for bad input.
+
+    ``now_ms`` anchors SenML's relative times (default: the wall clock).
+    """
+    try:
+        parsed_topic = parse_topic(topic)
+    except TopicError as exc:
+        return Decoded(rejected=[Rejected(f"bad topic: {exc}", payload)])
+    if parsed_topic.kind != "telemetry":
+        return Decoded(rejected=[Rejected(f"not a telemetry topic: {topic}", payload)])
+    if payload.lstrip()[:1] == b"[":
+        now = now_ms if now_ms is not None else int(time.time() * 1000)
+        return _decode_senml(parsed_topic.gateway_id, payload, now)
+    try:
+        batch = TelemetryBatch.model_validate_json(payload)
+    except ValidationError as exc:
+        return Decoded(rejected=[Rejected(_validation_reason(exc), payload)])
+    if batch.gateway != parsed_topic.gateway_id:
+        return Decoded(rejected=[Rejected(
+            f"payload gateway {batch.gateway!r} differs from topic gateway"
+            f" {parsed_topic.gateway_id!r}", payload)])
+    out = Decoded()
+    _add_readings(out, batch)
     return out

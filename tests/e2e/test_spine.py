@@ -159,3 +159,22 @@ def test_malformed_payloads_are_dead_lettered_and_good_readings_arrive(spine: Sp
     # Subtract the one stray point so the fleet check sees exactly its own.
     spine.influx.query(spine.database, 'DROP SERIES FROM "telemetry" WHERE "device" = \'meter-1\'')
     assert_exactly_sent(spine, fleet)
+
+
+def test_senml_from_a_node_is_stored(spine: Spine) -> None:
+    spine.start_ingest()
+    node = f"{spine.name}-node"
+    pack = (b'[{"bn":"urn:dev:ow:10e2073a01080063:","bt":1763800000,"n":"voltage","u":"V","v":120.1},'
+            b'{"n":"current","u":"A","v":1.2,"t":60}]')
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=node, protocol=mqtt.MQTTv5)
+    client.connect("127.0.0.1", spine.broker.port)
+    client.loop_start()
+    try:
+        client.publish(telemetry_topic(node), pack, qos=1).wait_for_publish(10)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    assert spine.wait_for_count(2, timeout_s=30) == 2
+    rows = spine.stored()["urn:dev:ow:10e2073a01080063"]
+    assert [(r["time"], r["voltage"], r["current"], r["gateway"]) for r in rows] == [
+        (1763800000000, 120.1, None, node), (1763800060000, None, 1.2, node)]
