@@ -69,6 +69,14 @@ class DeadLetterStore:
             " ORDER BY id LIMIT ?", (limit,))
         return [DeadLetter(*row) for row in rows]
 
+    def delete(self, ids: list[int]) -> None:
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany("DELETE FROM dead_letters WHERE id = ?", ((i,) for i in ids))
+        except sqlite3.Error as exc:
+            raise DeadLetterUnavailable(f"cannot write dead-letter store {self.path}: {exc}") from exc
+
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM dead_letters").fetchone()[0])
 

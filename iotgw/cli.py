@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from devices import ConfigError
 from gateway import Agent, GatewayError, build_sources, load_gateway_config
 from ingest import DeadLetterStore, IngestError, IngestService, load_ingest_config, retire_session
+from ingest.replay import replay_dead_letters
 from iotgw.demo import demo
 from iotgw.options import (
     DEFAULT_REGISTRY,
@@ -159,6 +160,25 @@ def ingest_dead_letters(
         preview = letter.payload[:80].decode("utf-8", errors="replace")
         out.print(f"#{letter.id} {letter.topic}: {letter.reason}\n    {preview!r}", highlight=False)
     store.close()
+
+
+@ingest_app.command("replay")
+def ingest_replay(
+    config: ConfigOption,
+    limit: Annotated[int, typer.Option(min=1, help="Replay at most this many, oldest first.")] = 10_000,
+) -> None:
+    """Send dead letters through the broker again, after a fix; each is deleted once the
+    broker accepted it (if still bad, it comes back with a new reason)."""
+    try:
+        cfg = load_ingest_config(config)
+        result = replay_dead_letters(DeadLetterStore(cfg.dead_letter_path), cfg.mqtt, limit=limit)
+    except ConfigError as exc:
+        raise fail(exc, EXIT_CONFIG) from exc
+    except IngestError as exc:
+        raise fail(exc, EXIT_RUNTIME) from exc
+    for letter_id, why in result.kept.items():
+        console.print(f"#{letter_id} kept: {why}")
+    console.print(f"replayed {len(result.replayed)}, kept {len(result.kept)}")
 
 
 @registry_app.command("init")

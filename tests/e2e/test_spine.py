@@ -14,7 +14,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from devices import telemetry_topic
 from iotgw.localstack import Influxd, Mosquitto
+from simulators import write_config
 from tests.e2e.spine import Spine, assert_exactly_sent
+from tests.iotgw.test_cli import iotgw
 from tsdb import InfluxClient
 
 pytestmark = pytest.mark.integration
@@ -178,3 +180,40 @@ def test_senml_from_a_node_is_stored(spine: Spine) -> None:
     rows = spine.stored()["urn:dev:ow:10e2073a01080063"]
     assert [(r["time"], r["voltage"], r["current"], r["gateway"]) for r in rows] == [
         (1763800000000, 120.1, None, node), (1763800060000, None, 1.2, node)]
+
+
+def test_dead_letters_replayed_after_a_fix_are_stored(spine: Spine) -> None:
+    """A message InfluxDB rejects (a field type conflict left by older data) is
+    dead-lettered; once the operator drops the conflicting data, replay stores it."""
+    now_ms = int(time.time() * 1000)
+    ingest_cfg = spine.ingest_config()
+    spine.start_ingest()  # creates the `raw` retention policy, where the conflict must be
+    spine.wait_until(lambda: any(row["name"] == "raw" for s in spine.influx.query(
+        spine.database, f'SHOW RETENTION POLICIES ON "{spine.database}"') for row in s.rows),
+        timeout_s=30, what="the raw retention policy")
+    spine.influx.write_lines(spine.database, f'telemetry,device=m-1,gateway=x voltage="n/a" {now_ms}',
+                             retention_policy="raw")
+    gw = f"{spine.name}-gw"
+    batch = json.dumps({"v": 1, "gateway": gw, "seq": 1, "readings": [
+        {"device": "m-1", "ts": now_ms + 1, "values": {"voltage": 229.5}}]}).encode()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=gw, protocol=mqtt.MQTTv5)
+    client.connect("127.0.0.1", spine.broker.port)
+    client.loop_start()
+    try:
+        client.publish(telemetry_topic(gw), batch, qos=1).wait_for_publish(10)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    spine.wait_until(lambda: len(spine.dead_letters()) == 1, timeout_s=30, what="the dead letter")
+    assert "field type conflict" in spine.dead_letters()[0].reason
+
+    spine.influx.query(spine.database, 'DROP MEASUREMENT "telemetry"')  # the operator's fix
+    config = write_config(ingest_cfg.model_copy(update={"mqtt": ingest_cfg.mqtt.model_copy(
+        update={"client_id": f"{spine.name}-operator"})}), spine.workdir / "replay.toml")
+    result = iotgw("ingest", "replay", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "replayed 1, kept 0" in result.stderr
+    spine.wait_until(lambda: spine.count() == 1, timeout_s=30, what="the replayed point")
+    assert spine.dead_letters() == []
+    rows = spine.influx.query(spine.database, 'SELECT "voltage" FROM "telemetry"')[0].rows
+    assert rows == [{"time": now_ms + 1, "voltage": 229.5}]
