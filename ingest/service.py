@@ -97,6 +97,7 @@ class IngestService:
                     log.info("ingest stats: %s", self.stats)
                     last_stats = time.monotonic()
         finally:
+            log.info("ingest final stats: %s", self.stats)
             self.consumer.stop()
             self.dead_letters.close()
             self.influx.close()

@@ -13,7 +13,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices import telemetry_topic
-from iotgw.localstack import Influxd, Mosquitto
+from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
 from simulators import write_config
 from tests.e2e.spine import Spine, assert_exactly_sent
 from tests.iotgw.test_cli import iotgw
@@ -217,3 +217,26 @@ def test_dead_letters_replayed_after_a_fix_are_stored(spine: Spine) -> None:
     assert spine.dead_letters() == []
     rows = spine.influx.query(spine.database, 'SELECT "voltage" FROM "telemetry"')[0].rows
     assert rows == [{"time": now_ms + 1, "voltage": 229.5}]
+
+
+def test_two_workers_share_the_stream_and_survive_losing_one(spine: Spine) -> None:
+    """Both workers get a share, every reading is stored once, and the share of a worker
+    killed mid-stream waits in its broker session until it comes back."""
+    first = spine.start_ingest(worker=1)
+    second = spine.start_ingest(worker=2)
+    fleet, gateways = _run_fleet(spine, interval_s=0.1)
+    spine.wait_until(lambda: spine.count() > 300, timeout_s=30, what="first readings")
+    second.kill()
+    time.sleep(1.0)
+    second.start()
+    _wait_exit(gateways)
+    assert_exactly_sent(spine, fleet)
+    received = [_received_on_exit(worker) for worker in (first, second)]
+    assert all(n > 0 for n in received), f"messages per worker: {received}"
+
+
+def _received_on_exit(worker: IotgwProcess) -> int:
+    """Stop the worker and read the messages it received from its final stats line."""
+    worker.stop()
+    final = [line for line in worker.log_path.read_text().splitlines() if "final stats" in line]
+    return int(final[-1].split("received=")[1].split(",")[0])
