@@ -7,6 +7,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from devices import telemetry_topic
 from gateway import GatewayConfig
 from gateway.config import BrokerConfig, PublishConfig
 from ingest import MEASUREMENT, DeadLetterStore, IngestConfig, retire_session
@@ -93,6 +97,18 @@ class Spine:
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
             time.sleep(0.05)
+
+    def publish_raw(self, gateway_id: str, payloads: list[bytes]) -> None:
+        """Publish hand-made payloads on a gateway's telemetry topic (QoS 1, each acked)."""
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=gateway_id, protocol=mqtt.MQTTv5)
+        client.connect("127.0.0.1", self.broker.port)
+        client.loop_start()
+        try:
+            for payload in payloads:
+                client.publish(telemetry_topic(gateway_id), payload, qos=1).wait_for_publish(10)
+        finally:
+            client.disconnect()
+            client.loop_stop()
 
     def dead_letters(self):
         store = DeadLetterStore(self.workdir / "dead-letters.sqlite")

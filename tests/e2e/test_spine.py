@@ -8,11 +8,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
-from devices import telemetry_topic
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
 from simulators import write_config
 from tests.e2e.spine import Spine, assert_exactly_sent
@@ -132,17 +129,7 @@ def test_malformed_payloads_are_dead_lettered_and_good_readings_arrive(spine: Sp
         {"device": "meter-1", "ts": now_ms, "values": {"voltage": 231.5}},
         {"device": "meter-2", "ts": now_ms, "values": {"voltage": 9999.0}},
     ]}).encode()
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=rogue, protocol=mqtt.MQTTv5)
-    client.connect("127.0.0.1", spine.broker.port)
-    client.loop_start()
-    try:
-        for _, payload, _ in MALFORMED:
-            payload = payload.replace(b"{gw}", rogue.encode())
-            client.publish(telemetry_topic(rogue), payload, qos=1).wait_for_publish(10)
-        client.publish(telemetry_topic(rogue), mixed, qos=1).wait_for_publish(10)
-    finally:
-        client.disconnect()
-        client.loop_stop()
+    spine.publish_raw(rogue, [p.replace(b"{gw}", rogue.encode()) for _, p, _ in MALFORMED] + [mixed])
     _wait_exit(gateways)
     expected = [reason for _, _, reason in MALFORMED] + ["voltage=9999.0 outside [0, 500] V"]
     spine.wait_until(lambda: len(spine.dead_letters()) >= len(expected), timeout_s=30,
@@ -168,14 +155,7 @@ def test_senml_from_a_node_is_stored(spine: Spine) -> None:
     node = f"{spine.name}-node"
     pack = (b'[{"bn":"urn:dev:ow:10e2073a01080063:","bt":1763800000,"n":"voltage","u":"V","v":120.1},'
             b'{"n":"current","u":"A","v":1.2,"t":60}]')
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=node, protocol=mqtt.MQTTv5)
-    client.connect("127.0.0.1", spine.broker.port)
-    client.loop_start()
-    try:
-        client.publish(telemetry_topic(node), pack, qos=1).wait_for_publish(10)
-    finally:
-        client.disconnect()
-        client.loop_stop()
+    spine.publish_raw(node, [pack])
     assert spine.wait_for_count(2, timeout_s=30) == 2
     rows = spine.stored()["urn:dev:ow:10e2073a01080063"]
     assert [(r["time"], r["voltage"], r["current"], r["gateway"]) for r in rows] == [
@@ -196,14 +176,7 @@ def test_dead_letters_replayed_after_a_fix_are_stored(spine: Spine) -> None:
     gw = f"{spine.name}-gw"
     batch = json.dumps({"v": 1, "gateway": gw, "seq": 1, "readings": [
         {"device": "m-1", "ts": now_ms + 1, "values": {"voltage": 229.5}}]}).encode()
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=gw, protocol=mqtt.MQTTv5)
-    client.connect("127.0.0.1", spine.broker.port)
-    client.loop_start()
-    try:
-        client.publish(telemetry_topic(gw), batch, qos=1).wait_for_publish(10)
-    finally:
-        client.disconnect()
-        client.loop_stop()
+    spine.publish_raw(gw, [batch])
     spine.wait_until(lambda: len(spine.dead_letters()) == 1, timeout_s=30, what="the dead letter")
     assert "field type conflict" in spine.dead_letters()[0].reason
 
