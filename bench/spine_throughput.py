@@ -21,10 +21,9 @@ from pathlib import Path
 from devices import Reading
 from gateway import Buffer
 from gateway.config import BrokerConfig
-from ingest import IngestConfig
+from ingest import IngestConfig, reading_point
 from ingest.config import InfluxConfig, MqttConfig
 from ingest.consumer import SUBSCRIBED
-from ingest.decode import reading_point
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
 from simulators import SIGNALS, simulated_fleet, write_config
 from tsdb import InfluxClient, encode_point

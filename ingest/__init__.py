@@ -3,13 +3,15 @@
 from ingest.config import IngestConfig, load_ingest_config
 from ingest.consumer import Consumer, Delivery, retire_session, shared_subscription
 from ingest.dead_letters import DeadLetter, DeadLetterStore
-from ingest.decode import MEASUREMENT, Decoded, Rejected, decode_message
+from ingest.decode import decode_message
 from ingest.errors import DeadLetterUnavailable, IngestError
+from ingest.points import MEASUREMENT, Context, Decoded, Rejected, reading_point
 from ingest.service import IngestService
 
 __all__ = [
     "MEASUREMENT",
     "Consumer",
+    "Context",
     "DeadLetter",
     "DeadLetterStore",
     "DeadLetterUnavailable",
@@ -21,6 +23,7 @@ __all__ = [
     "Rejected",
     "decode_message",
     "load_ingest_config",
+    "reading_point",
     "retire_session",
     "shared_subscription",
 ]

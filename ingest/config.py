@@ -48,11 +48,33 @@ class BatchConfig(_Frozen):
     max_wait_s: Annotated[float, Field(gt=0, le=60)] = 0.5
 
 
+class PolicyConfig(_Frozen):
+    """What happens to readings that decode but cannot be right (always counted)."""
+
+    # A value outside its quantity's range, a time further ahead than the tolerance, or a
+    # time before the device's installation: kept aside as a dead letter, or stored with
+    # quality "bad".
+    implausible: Literal["dead_letter", "flag"] = "dead_letter"
+    future_tolerance_s: Annotated[float, Field(ge=0)] = 300.0
+    # A device the registry does not know (only with [registry]): dead letter, or stored
+    # with the field unregistered=true and only gateway and device tags.
+    unregistered: Literal["dead_letter", "accept"] = "dead_letter"
+
+
+class RegistryLink(_Frozen):
+    """Enrichment: tags from the registry (province, commune, sector, organisation...)."""
+
+    url: str
+    refresh_s: Annotated[float, Field(gt=0)] = 5.0
+
+
 class IngestConfig(_Frozen):
     version: Literal[1] = 1
     mqtt: MqttConfig = MqttConfig()
     influx: InfluxConfig = InfluxConfig()
     batch: BatchConfig = BatchConfig()
+    policy: PolicyConfig = PolicyConfig()
+    registry: RegistryLink | None = None
     dead_letter_path: Path = Path("ingest-dead-letters.sqlite")
 
 

@@ -20,12 +20,15 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from ingest.config import IngestConfig
 from ingest.consumer import Consumer, Delivery
 from ingest.dead_letters import DeadLetterStore
 from ingest.decode import decode_message
+from ingest.points import Context
+from registry import TagCache, make_engine, session_factory
 from tsdb import Backoff, InfluxClient, Unavailable, WriteRejected
 
 log = logging.getLogger(__name__)
@@ -46,13 +49,15 @@ class _Batch:
     lines: int = 0
     started: float = 0.0
 
-    def add(self, delivery: Delivery) -> None:
+    def add(self, delivery: Delivery, ctx: Context) -> Counter[str]:
+        """Decode into the batch; returns the readings' outcome counts."""
         if not self.messages:
             self.started = time.monotonic()
-        decoded = decode_message(delivery.topic, delivery.payload)
+        decoded = decode_message(delivery.topic, delivery.payload, ctx)
         self.messages.append(_Message(delivery, decoded.lines))
         self.lines += len(decoded.lines)
         self.dead.extend((delivery.topic, r.reason, r.payload) for r in decoded.rejected)
+        return decoded.counts
 
 
 @dataclass
@@ -61,6 +66,7 @@ class Stats:
     written_points: int = 0
     dead_lettered: int = 0
     acked: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)  # per-reading policy outcomes
 
 
 class IngestService:
@@ -72,6 +78,10 @@ class IngestService:
         )
         self.dead_letters = DeadLetterStore(cfg.dead_letter_path)
         self.consumer = Consumer(cfg.mqtt)
+        self.tags = None
+        if cfg.registry is not None:
+            self.tags = TagCache(session_factory(make_engine(cfg.registry.url)),
+                                 check_every_s=cfg.registry.refresh_s)
         self.stats = Stats()
 
     def run(self, stop: threading.Event) -> None:
@@ -128,7 +138,9 @@ class IngestService:
         except queue.Empty:
             return
         while True:
-            batch.add(delivery)
+            ctx = Context(now_ms=int(time.time() * 1000), policy=self.cfg.policy,
+                          lookup=self.tags.tags if self.tags else None)
+            self.stats.outcomes.update(batch.add(delivery, ctx))
             self.stats.received += 1
             if batch.lines >= self.cfg.batch.max_lines:
                 return

@@ -40,6 +40,7 @@ class DeviceTags:
     commune: str
     organisation: str
     organisation_type: str
+    installed_ms: int = 0  # not a tag: readings before it are implausible
 
     def as_tags(self) -> dict[str, str]:
         return {k: v for k, v in (
@@ -83,6 +84,7 @@ def lookup_tags(session: Session, device_id: str) -> DeviceTags | None:
         sector=device.sector.value, province=str(ward.province_code), commune=str(ward.code),
         organisation=organisation.id if organisation else "",
         organisation_type=organisation.type.value if organisation else "",
+        installed_ms=int(placement.valid_from.timestamp() * 1000),
     )
 
 

@@ -14,7 +14,7 @@ from devices import telemetry_topic
 from gateway import GatewayConfig
 from gateway.config import BrokerConfig, PublishConfig
 from ingest import MEASUREMENT, DeadLetterStore, IngestConfig, retire_session
-from ingest.config import BatchConfig, InfluxConfig, MqttConfig
+from ingest.config import BatchConfig, InfluxConfig, MqttConfig, RegistryLink
 from ingest.consumer import SUBSCRIBED
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
 from simulators import SIGNALS, simulated_fleet, write_config
@@ -34,8 +34,10 @@ class Spine:
     processes: list[IotgwProcess] = field(default_factory=list)
     ingest_configs: list[IngestConfig] = field(default_factory=list)
 
-    def ingest_config(self, worker: int = 1, *, max_wait_s: float = 0.3) -> IngestConfig:
+    def ingest_config(self, worker: int = 1, *, max_wait_s: float = 0.3,
+                      registry_url: str | None = None) -> IngestConfig:
         return IngestConfig(
+            registry=RegistryLink(url=registry_url) if registry_url else None,
             mqtt=MqttConfig(port=self.broker.port, client_id=f"{self.name}-ingest-{worker}",
                             share_group=self.name),
             influx=InfluxConfig(url=self.influxd.url, database=self.database),
@@ -43,8 +45,9 @@ class Spine:
             dead_letter_path=self.workdir / "dead-letters.sqlite",
         )
 
-    def start_ingest(self, worker: int = 1, *, max_wait_s: float = 0.3) -> IotgwProcess:
-        cfg = self.ingest_config(worker, max_wait_s=max_wait_s)
+    def start_ingest(self, worker: int = 1, *, max_wait_s: float = 0.3,
+                     registry_url: str | None = None) -> IotgwProcess:
+        cfg = self.ingest_config(worker, max_wait_s=max_wait_s, registry_url=registry_url)
         self.ingest_configs.append(cfg)
         path = write_config(cfg, self.workdir / f"ingest-{worker}.toml")
         proc = IotgwProcess(self.workdir, f"ingest-{worker}", ["ingest", "run", "--config", str(path)],

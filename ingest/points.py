@@ -1,0 +1,104 @@
+"""From decoded readings to points: plausibility, policies, enrichment. Pure.
+
+A reading is *implausible* when a value is outside its quantity's range, its time is
+further ahead than the tolerance (a gateway clock gone wrong), or its time is before the
+device's installation. With ``implausible = "dead_letter"`` such a reading is split off
+alone as a replayable one-reading batch; with ``"flag"`` it is stored with quality
+``bad``. With a registry, tags come from it; a device it does not know is dead-lettered,
+or with ``unregistered = "accept"`` stored with the field ``unregistered=true``. Every
+outcome is counted by reason, for the metrics.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from devices import QUANTITIES, Quality, Reading, TelemetryBatch
+from ingest.config import PolicyConfig
+from registry import DeviceTags
+from tsdb import LineProtocolError, Point, encode_point
+
+MEASUREMENT = "telemetry"
+
+TagLookup = Callable[[str], DeviceTags | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """Something that goes to the dead letters: the bytes to keep and why."""
+
+    reason: str
+    payload: bytes
+
+
+@dataclass(slots=True)
+class Decoded:
+    lines: list[str] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)  # outcome -> readings
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    now_ms: int
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    lookup: TagLookup | None = None
+
+
+def _implausible(reading: Reading, ctx: Context, tags: DeviceTags | None) -> tuple[str, str] | None:
+    """(counter key, reason) of the first thing wrong with the reading, if any."""
+    for name, value in reading.values.items():
+        quantity = QUANTITIES[name]
+        if not quantity.in_range(value):
+            return "out_of_range", (f"device {reading.device}: {name}={value} outside "
+                                    f"[{quantity.minimum}, {quantity.maximum}] {quantity.unit}")
+    if reading.ts > ctx.now_ms + ctx.policy.future_tolerance_s * 1000:
+        return "future", (f"device {reading.device}: time {reading.ts} is "
+                          f"{(reading.ts - ctx.now_ms) / 1000:.0f} s ahead of ingest's clock")
+    if tags is not None and reading.ts < tags.installed_ms:
+        return "before_install", (f"device {reading.device}: time {reading.ts} is before its "
+                                  f"installation at {tags.installed_ms}")
+    return None
+
+
+def reading_point(gateway_id: str, reading: Reading, tags: DeviceTags | None = None) -> Point:
+    """The reading as a point: tags from the registry when known, else gateway and device."""
+    fields: dict[str, float | str | bool] = dict(reading.values)
+    fields["quality"] = reading.quality.value
+    point_tags = {"gateway": gateway_id, "device": reading.device}
+    if tags is not None:
+        point_tags = {**tags.as_tags(), **point_tags}  # the topic's gateway is the one vouched for
+    return Point(MEASUREMENT, fields, reading.ts, point_tags)
+
+
+def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
+    """Append the batch's lines to ``out``, splitting off what policy keeps aside."""
+    for reading in batch.readings:
+        tags = ctx.lookup(reading.device) if ctx.lookup else None
+        reason: str | None = None
+        unregistered = ctx.lookup is not None and tags is None
+        if unregistered and ctx.policy.unregistered == "dead_letter":
+            out.counts["unregistered"] += 1
+            reason = f"device {reading.device}: not in the registry"
+        elif (problem := _implausible(reading, ctx, tags)) is not None:
+            key, reason = problem
+            out.counts[key] += 1
+            if ctx.policy.implausible == "flag":
+                reading = reading.model_copy(update={"quality": Quality.BAD})
+                out.counts["flagged"] += 1
+                reason = None
+        if reason is None:
+            point = reading_point(batch.gateway, reading, tags)
+            if unregistered:
+                out.counts["unregistered_accepted"] += 1
+                point = Point(point.measurement, {**point.fields, "unregistered": True}, point.time,
+                              point.tags)
+            try:
+                out.lines.append(encode_point(point))
+                continue
+            except LineProtocolError as exc:
+                reason = f"cannot encode: {exc}"
+        alone = batch.model_copy(update={"readings": [reading]})
+        out.rejected.append(Rejected(reason, alone.model_dump_json().encode()))

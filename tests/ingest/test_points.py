@@ -1,0 +1,65 @@
+"""Readings to points: plausibility, policies and enrichment, on pure inputs."""
+
+from __future__ import annotations
+
+import json
+
+from devices import Reading, TelemetryBatch
+from ingest.config import PolicyConfig
+from ingest.points import Context, Decoded, add_readings
+from registry import DeviceTags
+
+NOW = 1_763_800_000_000
+TAGS = DeviceTags(device="soil-1", gateway="gw-x", profile="soil_probe", sector="agriculture",
+                  province="87", commune="30010", organisation="coop-1",
+                  organisation_type="agricultural_cooperative", installed_ms=NOW - 86_400_000)
+
+
+def _run(readings: list[Reading], **ctx) -> Decoded:
+    out = Decoded()
+    add_readings(out, TelemetryBatch(gateway="gw-1", seq=1, readings=readings), Context(NOW, **ctx))
+    return out
+
+
+def _reading(ts: int = NOW, **values: float) -> Reading:
+    return Reading(device="soil-1", ts=ts, values=values or {"soil_moisture": 30.0})
+
+
+def test_registered_devices_get_the_registry_tags_but_keep_the_topic_gateway() -> None:
+    out = _run([_reading()], lookup={"soil-1": TAGS}.get)
+    assert out.lines == ["telemetry,commune=30010,device=soil-1,gateway=gw-1,organisation=coop-1,"
+                         "organisation_type=agricultural_cooperative,profile=soil_probe,province=87,"
+                         f'sector=agriculture soil_moisture=30.0,quality="good" {NOW}']
+    assert not out.rejected and not out.counts
+
+
+def test_unregistered_devices_are_dead_lettered_or_accepted_and_flagged() -> None:
+    dead = _run([_reading()], lookup={}.get)
+    assert dead.lines == [] and dead.counts == {"unregistered": 1}
+    assert "not in the registry" in dead.rejected[0].reason
+    accepted = _run([_reading()], lookup={}.get, policy=PolicyConfig(unregistered="accept"))
+    assert accepted.lines == [f'telemetry,device=soil-1,gateway=gw-1 soil_moisture=30.0,quality="good",'
+                              f"unregistered=true {NOW}"]
+    assert accepted.counts == {"unregistered_accepted": 1}
+
+
+def test_implausible_readings_by_policy() -> None:
+    cases = {
+        "out_of_range": _reading(soil_moisture=130.0),
+        "future": _reading(ts=NOW + 301_000),
+        "before_install": _reading(ts=NOW - 2 * 86_400_000),
+    }
+    for key, reading in cases.items():
+        dead = _run([reading, _reading(ts=NOW - 1)], lookup={"soil-1": TAGS}.get)
+        assert dead.counts == {key: 1} and len(dead.lines) == 1, key
+        assert json.loads(dead.rejected[0].payload)["readings"][0]["ts"] == reading.ts
+        flagged = _run([reading], lookup={"soil-1": TAGS}.get,
+                       policy=PolicyConfig(implausible="flag"))
+        assert flagged.counts == {key: 1, "flagged": 1} and not flagged.rejected, key
+        assert 'quality="bad"' in flagged.lines[0]
+
+
+def test_the_future_tolerance_is_configurable() -> None:
+    ahead = _reading(ts=NOW + 60_000)
+    assert _run([ahead]).lines
+    assert _run([ahead], policy=PolicyConfig(future_tolerance_s=30)).counts == {"future": 1}
