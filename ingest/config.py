@@ -68,6 +68,13 @@ class RegistryLink(_Frozen):
     refresh_s: Annotated[float, Field(gt=0)] = 5.0
 
 
+class MetricsConfig(_Frozen):
+    """Prometheus text format on http://host:port/metrics; no port, no endpoint."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+
+
 class IngestConfig(_Frozen):
     version: Literal[1] = 1
     mqtt: MqttConfig = MqttConfig()
@@ -75,6 +82,7 @@ class IngestConfig(_Frozen):
     batch: BatchConfig = BatchConfig()
     policy: PolicyConfig = PolicyConfig()
     registry: RegistryLink | None = None
+    metrics: MetricsConfig = MetricsConfig()
     dead_letter_path: Path = Path("ingest-dead-letters.sqlite")
 
 

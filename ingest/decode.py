@@ -32,12 +32,12 @@ def _decode_senml(gateway_id: str, payload: bytes, ctx: Context) -> Decoded:
     try:
         senml = decode_senml(payload, now_ms=ctx.now_ms)
     except SenmlError as exc:
-        return Decoded(rejected=[Rejected(f"invalid SenML: {exc}", payload)])
+        return Decoded(rejected=[Rejected("invalid", f"invalid SenML: {exc}", payload)])
     out = Decoded()
     if senml.rejected:
         reasons = "; ".join(reason for reason, _ in senml.rejected[:5])
         more = f" (and {len(senml.rejected) - 5} more)" if len(senml.rejected) > 5 else ""
-        out.rejected.append(Rejected(f"SenML records not stored: {reasons}{more}", payload))
+        out.rejected.append(Rejected("senml_records", f"SenML records not stored: {reasons}{more}", payload))
     if senml.readings:
         add_readings(out, TelemetryBatch(gateway=gateway_id, seq=0, readings=senml.readings), ctx)
     return out
@@ -53,18 +53,18 @@ def decode_message(topic: str, payload: bytes, ctx: Context | None = None) -> De
     try:
         parsed_topic = parse_topic(topic)
     except TopicError as exc:
-        return Decoded(rejected=[Rejected(f"bad topic: {exc}", payload)])
+        return Decoded(rejected=[Rejected("topic", f"bad topic: {exc}", payload)])
     if parsed_topic.kind != "telemetry":
-        return Decoded(rejected=[Rejected(f"not a telemetry topic: {topic}", payload)])
+        return Decoded(rejected=[Rejected("topic", f"not a telemetry topic: {topic}", payload)])
     if payload.lstrip()[:1] == b"[":
         return _decode_senml(parsed_topic.gateway_id, payload, ctx)
     try:
         batch = TelemetryBatch.model_validate_json(payload)
     except ValidationError as exc:
-        return Decoded(rejected=[Rejected(_validation_reason(exc), payload)])
+        return Decoded(rejected=[Rejected("invalid", _validation_reason(exc), payload)])
     if batch.gateway != parsed_topic.gateway_id:
         return Decoded(rejected=[Rejected(
-            f"payload gateway {batch.gateway!r} differs from topic gateway"
+            "gateway_mismatch", f"payload gateway {batch.gateway!r} differs from topic gateway"
             f" {parsed_topic.gateway_id!r}", payload)])
     out = Decoded()
     add_readings(out, batch, ctx)

@@ -27,8 +27,10 @@ TagLookup = Callable[[str], DeviceTags | None]
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """Something that goes to the dead letters: the bytes to keep and why."""
+    """Something that goes to the dead letters: a short category (a metrics label), the
+    reason for people, and the bytes to keep."""
 
+    kind: str
     reason: str
     payload: bytes
 
@@ -38,6 +40,7 @@ class Decoded:
     lines: list[str] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)  # outcome -> readings
+    newest_ms: int | None = None  # device time of the newest reading stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +81,14 @@ def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
     for reading in batch.readings:
         tags = ctx.lookup(reading.device) if ctx.lookup else None
         reason: str | None = None
+        kind = ""
         unregistered = ctx.lookup is not None and tags is None
         if unregistered and ctx.policy.unregistered == "dead_letter":
-            out.counts["unregistered"] += 1
-            reason = f"device {reading.device}: not in the registry"
+            kind, reason = "unregistered", f"device {reading.device}: not in the registry"
+            out.counts[kind] += 1
         elif (problem := _implausible(reading, ctx, tags)) is not None:
-            key, reason = problem
-            out.counts[key] += 1
+            kind, reason = problem
+            out.counts[kind] += 1
             if ctx.policy.implausible == "flag":
                 reading = reading.model_copy(update={"quality": Quality.BAD})
                 out.counts["flagged"] += 1
@@ -97,8 +101,9 @@ def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
                               point.tags)
             try:
                 out.lines.append(encode_point(point))
+                out.newest_ms = max(out.newest_ms or reading.ts, reading.ts)
                 continue
             except LineProtocolError as exc:
-                reason = f"cannot encode: {exc}"
+                kind, reason = "unencodable", f"cannot encode: {exc}"
         alone = batch.model_copy(update={"readings": [reading]})
-        out.rejected.append(Rejected(reason, alone.model_dump_json().encode()))
+        out.rejected.append(Rejected(kind, reason, alone.model_dump_json().encode()))

@@ -27,7 +27,8 @@ from ingest.config import IngestConfig
 from ingest.consumer import Consumer, Delivery
 from ingest.dead_letters import DeadLetterStore
 from ingest.decode import decode_message
-from ingest.points import Context
+from ingest.metrics import serve_metrics
+from ingest.points import Context, Rejected
 from registry import TagCache, make_engine, session_factory
 from tsdb import Backoff, InfluxClient, Unavailable, WriteRejected
 
@@ -40,12 +41,13 @@ _STATS_EVERY_S = 10.0
 class _Message:
     delivery: Delivery
     lines: list[str]
+    newest_ms: int | None
 
 
 @dataclass
 class _Batch:
     messages: list[_Message] = field(default_factory=list)
-    dead: list[tuple[str, str, bytes]] = field(default_factory=list)
+    dead: list[tuple[str, Rejected]] = field(default_factory=list)  # (topic, rejected)
     lines: int = 0
     started: float = 0.0
 
@@ -54,9 +56,9 @@ class _Batch:
         if not self.messages:
             self.started = time.monotonic()
         decoded = decode_message(delivery.topic, delivery.payload, ctx)
-        self.messages.append(_Message(delivery, decoded.lines))
+        self.messages.append(_Message(delivery, decoded.lines, decoded.newest_ms))
         self.lines += len(decoded.lines)
-        self.dead.extend((delivery.topic, r.reason, r.payload) for r in decoded.rejected)
+        self.dead.extend((delivery.topic, r) for r in decoded.rejected)
         return decoded.counts
 
 
@@ -67,6 +69,10 @@ class Stats:
     dead_lettered: int = 0
     acked: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)  # per-reading policy outcomes
+    dead_lettered_by_kind: Counter[str] = field(default_factory=Counter)
+    batches: int = 0
+    batch_seconds: float = 0.0  # time from a batch's first message to its acknowledgement
+    lag_s: float = 0.0  # at the last flush: now minus the newest reading's device time
 
 
 class IngestService:
@@ -91,6 +97,9 @@ class IngestService:
         keeps this worker's share of the stream, and nothing is acknowledged before it is
         written anyway.
         """
+        if self.cfg.metrics.port is not None:
+            serve_metrics(self.stats, lambda: self.influx.retries, host=self.cfg.metrics.host,
+                          port=self.cfg.metrics.port)
         self.consumer.start()
         batch = _Batch()
         last_stats = time.monotonic()
@@ -152,10 +161,11 @@ class IngestService:
     def _flush(self, batch: _Batch, stop: threading.Event) -> bool:
         """Store the batch, then acknowledge it. False if stopped before it was stored."""
         if batch.dead:
-            self.dead_letters.add_many(batch.dead)
+            self.dead_letters.add_many((topic, r.reason, r.payload) for topic, r in batch.dead)
             self.stats.dead_lettered += len(batch.dead)
-            for topic, reason, _ in batch.dead:
-                log.warning("dead letter from %s: %s", topic, reason)
+            for topic, rejected in batch.dead:
+                self.stats.dead_lettered_by_kind[rejected.kind] += 1
+                log.warning("dead letter from %s: %s", topic, rejected.reason)
         try:
             if not self._write(batch.messages, stop):
                 return False
@@ -165,6 +175,12 @@ class IngestService:
             if not self._write_one_by_one(batch.messages, stop):
                 return False
         self.stats.acked += self.consumer.ack(m.delivery for m in batch.messages)
+        self.stats.batches += 1
+        self.stats.batch_seconds += time.monotonic() - batch.started
+        newest_ms = max((m.newest_ms for m in batch.messages if m.newest_ms is not None),
+                        default=None)
+        if newest_ms is not None:
+            self.stats.lag_s = time.time() - newest_ms / 1000
         return True
 
     def _write(self, messages: list[_Message], stop: threading.Event) -> bool:
@@ -191,5 +207,6 @@ class IngestService:
                 d = message.delivery
                 self.dead_letters.add_many([(d.topic, f"rejected by InfluxDB: {exc}", d.payload)])
                 self.stats.dead_lettered += 1
+                self.stats.dead_lettered_by_kind["influx_rejected"] += 1
                 log.warning("dead letter from %s: rejected by InfluxDB: %s", d.topic, exc)
         return True

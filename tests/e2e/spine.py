@@ -14,7 +14,7 @@ from devices import telemetry_topic
 from gateway import GatewayConfig
 from gateway.config import BrokerConfig, PublishConfig
 from ingest import MEASUREMENT, DeadLetterStore, IngestConfig, retire_session
-from ingest.config import BatchConfig, InfluxConfig, MqttConfig, RegistryLink
+from ingest.config import BatchConfig, InfluxConfig, MetricsConfig, MqttConfig, RegistryLink
 from ingest.consumer import SUBSCRIBED
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
 from simulators import SIGNALS, simulated_fleet, write_config
@@ -35,9 +35,11 @@ class Spine:
     ingest_configs: list[IngestConfig] = field(default_factory=list)
 
     def ingest_config(self, worker: int = 1, *, max_wait_s: float = 0.3,
-                      registry_url: str | None = None) -> IngestConfig:
+                      registry_url: str | None = None, metrics_port: int | None = None,
+                      ) -> IngestConfig:
         return IngestConfig(
             registry=RegistryLink(url=registry_url) if registry_url else None,
+            metrics=MetricsConfig(port=metrics_port),
             mqtt=MqttConfig(port=self.broker.port, client_id=f"{self.name}-ingest-{worker}",
                             share_group=self.name),
             influx=InfluxConfig(url=self.influxd.url, database=self.database),
@@ -46,8 +48,10 @@ class Spine:
         )
 
     def start_ingest(self, worker: int = 1, *, max_wait_s: float = 0.3,
-                     registry_url: str | None = None) -> IotgwProcess:
-        cfg = self.ingest_config(worker, max_wait_s=max_wait_s, registry_url=registry_url)
+                     registry_url: str | None = None, metrics_port: int | None = None,
+                     ) -> IotgwProcess:
+        cfg = self.ingest_config(worker, max_wait_s=max_wait_s, registry_url=registry_url,
+                                 metrics_port=metrics_port)
         self.ingest_configs.append(cfg)
         path = write_config(cfg, self.workdir / f"ingest-{worker}.toml")
         proc = IotgwProcess(self.workdir, f"ingest-{worker}", ["ingest", "run", "--config", str(path)],

@@ -8,9 +8,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
+from iotgw.localstack import Influxd, IotgwProcess, Mosquitto, free_port
 from simulators import write_config
 from tests.e2e.spine import Spine, assert_exactly_sent
 from tests.iotgw.test_cli import iotgw
@@ -121,7 +122,8 @@ MALFORMED: list[tuple[str, bytes, str]] = [
 
 
 def test_malformed_payloads_are_dead_lettered_and_good_readings_arrive(spine: Spine) -> None:
-    spine.start_ingest()
+    metrics_port = free_port()
+    spine.start_ingest(metrics_port=metrics_port)
     fleet, gateways = _run_fleet(spine, interval_s=0.05)
     rogue = f"{spine.name}-rogue"
     now_ms = int(time.time() * 1000)
@@ -148,6 +150,13 @@ def test_malformed_payloads_are_dead_lettered_and_good_readings_arrive(spine: Sp
     # Subtract the one stray point so the fleet check sees exactly its own.
     spine.influx.query(spine.database, 'DROP SERIES FROM "telemetry" WHERE "device" = \'meter-1\'')
     assert_exactly_sent(spine, fleet)
+    metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    assert 'iotgw_ingest_dead_letters_total{kind="invalid"} 5.0' in metrics
+    assert 'iotgw_ingest_dead_letters_total{kind="gateway_mismatch"} 1.0' in metrics
+    assert 'iotgw_ingest_dead_letters_total{kind="out_of_range"} 1.0' in metrics
+    assert 'iotgw_ingest_reading_outcomes_total{outcome="out_of_range"} 1.0' in metrics
+    assert "iotgw_ingest_written_points_total 3001.0" in metrics
+    assert "iotgw_ingest_batch_seconds_count" in metrics and "iotgw_ingest_lag_seconds" in metrics
 
 
 def test_senml_from_a_node_is_stored(spine: Spine) -> None:

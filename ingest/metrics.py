@@ -1,0 +1,63 @@
+"""Ingest's metrics in Prometheus text format, read from its ``Stats`` at scrape time.
+
+One source of truth: the service counts in ``Stats`` (which its log lines print too), and
+this collector turns that into metric families when Prometheus scrapes, so nothing is
+counted twice or drifts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from ingest.service import Stats
+
+
+class StatsCollector(Collector):
+    def __init__(self, stats: Stats, write_retries: Callable[[], int]) -> None:
+        self._stats = stats
+        self._write_retries = write_retries
+
+    def collect(self) -> Iterator[Metric]:
+        s = self._stats
+        yield CounterMetricFamily("iotgw_ingest_received_messages",
+                                  "MQTT messages received", value=s.received)
+        yield CounterMetricFamily("iotgw_ingest_written_points",
+                                  "Points written to InfluxDB", value=s.written_points)
+        yield CounterMetricFamily("iotgw_ingest_acknowledged_messages",
+                                  "Messages acknowledged to the broker", value=s.acked)
+        dead = CounterMetricFamily("iotgw_ingest_dead_letters",
+                                   "Dead letters recorded, by kind of reason", labels=["kind"])
+        for kind, count in sorted(s.dead_lettered_by_kind.items()):
+            dead.add_metric([kind], count)
+        yield dead
+        outcomes = CounterMetricFamily("iotgw_ingest_reading_outcomes",
+                                       "Readings a policy applied to, by outcome", labels=["outcome"])
+        for outcome, count in sorted(s.outcomes.items()):
+            outcomes.add_metric([outcome], count)
+        yield outcomes
+        yield CounterMetricFamily("iotgw_ingest_write_retries",
+                                  "InfluxDB requests retried", value=self._write_retries())
+        yield SummaryMetricFamily("iotgw_ingest_batch_seconds",
+                                  "From a batch's first message to its acknowledgement",
+                                  count_value=s.batches, sum_value=s.batch_seconds)
+        yield GaugeMetricFamily("iotgw_ingest_lag_seconds",
+                                "At the last flush: now minus the newest reading's device time",
+                                value=s.lag_s)
+
+
+def serve_metrics(stats: Stats, write_retries: Callable[[], int], *, host: str, port: int) -> None:
+    """Serve ``/metrics`` from a daemon thread for the life of the process."""
+    registry = CollectorRegistry()
+    registry.register(StatsCollector(stats, write_retries))
+    start_http_server(port, addr=host, registry=registry)
