@@ -69,7 +69,8 @@ class RegistryLink(_Frozen):
 
 
 class MetricsConfig(_Frozen):
-    """Prometheus text format on http://host:port/metrics; no port, no endpoint."""
+    """Prometheus text format on http://host:port/metrics; no port, no endpoint. With
+    ``--workers N``, worker n serves on ``port + n - 1``."""
 
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] | None = None

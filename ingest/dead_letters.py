@@ -2,7 +2,8 @@
 
 A message is acknowledged to the broker only after its dead letter is committed here, so
 a rejected message is kept, never dropped. SQLite (WAL, fsync on commit) on the ingest
-host: nothing to install, survives a kill -9. Each ingest host keeps its own file.
+host: nothing to install, survives a kill -9. Each ingest host keeps its own file; the
+workers of ``--workers N`` share it (SQLite's file locking serialises their writes).
 """
 
 from __future__ import annotations

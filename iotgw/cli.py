@@ -29,6 +29,7 @@ from iotgw.options import (
     fail,
 )
 from iotgw.provision import app as provision_app
+from iotgw.supervisor import Supervisor
 from registry import (
     RegistryError,
     make_engine,
@@ -118,12 +119,28 @@ def gateway_check_config(config: Annotated[Path, typer.Argument(help="TOML file 
 
 
 @ingest_app.command("run")
-def ingest_run(config: ConfigOption) -> None:
+def ingest_run(
+    config: ConfigOption,
+    workers: Annotated[int, typer.Option(
+        min=1, max=64, help="Worker processes on the shared subscription, each restarted if it dies.",
+    )] = 1,
+    worker_index: Annotated[int | None, typer.Option(
+        min=1, hidden=True, help="Set by --workers: this process's number.")] = None,
+) -> None:
     """Consume telemetry from the broker and store it in InfluxDB."""
     try:
         cfg = load_ingest_config(config)
     except ConfigError as exc:
         raise fail(exc, EXIT_CONFIG) from exc
+    if workers > 1:
+        Supervisor(config, workers).run(_stop_on_signals())
+        return
+    if worker_index is not None:
+        mqtt = cfg.mqtt.model_copy(update={"client_id": f"{cfg.mqtt.client_id}-{worker_index}"})
+        metrics = cfg.metrics
+        if metrics.port is not None:
+            metrics = metrics.model_copy(update={"port": metrics.port + worker_index - 1})
+        cfg = cfg.model_copy(update={"mqtt": mqtt, "metrics": metrics})
     try:
         IngestService(cfg).run(_stop_on_signals())
     except (IngestError, TsdbError) as exc:

@@ -33,6 +33,7 @@ class Spine:
     workdir: Path
     processes: list[IotgwProcess] = field(default_factory=list)
     ingest_configs: list[IngestConfig] = field(default_factory=list)
+    supervised_workers: int = 0
 
     def ingest_config(self, worker: int = 1, *, max_wait_s: float = 0.3,
                       registry_url: str | None = None, metrics_port: int | None = None,
@@ -49,13 +50,14 @@ class Spine:
 
     def start_ingest(self, worker: int = 1, *, max_wait_s: float = 0.3,
                      registry_url: str | None = None, metrics_port: int | None = None,
-                     ) -> IotgwProcess:
+                     workers: int = 1) -> IotgwProcess:
         cfg = self.ingest_config(worker, max_wait_s=max_wait_s, registry_url=registry_url,
                                  metrics_port=metrics_port)
+        self.supervised_workers = max(self.supervised_workers, workers if workers > 1 else 0)
         self.ingest_configs.append(cfg)
         path = write_config(cfg, self.workdir / f"ingest-{worker}.toml")
-        proc = IotgwProcess(self.workdir, f"ingest-{worker}", ["ingest", "run", "--config", str(path)],
-                            ready_line=SUBSCRIBED)
+        args = ["ingest", "run", "--config", str(path), "--workers", str(workers)]
+        proc = IotgwProcess(self.workdir, f"ingest-{worker}", args, ready_line=SUBSCRIBED)
         proc.start()
         self.processes.append(proc)
         return proc
@@ -130,6 +132,9 @@ class Spine:
         if self.broker.proc is not None and self.broker.proc.poll() is None:
             for cfg in self.ingest_configs:
                 retire_session(cfg.mqtt, timeout_s=5)
+                for n in range(1, self.supervised_workers + 1):  # --workers' client ids
+                    retire_session(cfg.mqtt.model_copy(
+                        update={"client_id": f"{cfg.mqtt.client_id}-{n}"}), timeout_s=5)
 
 
 def assert_exactly_sent(spine: Spine, fleet: list[GatewayConfig]) -> None:

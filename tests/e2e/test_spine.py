@@ -4,6 +4,9 @@ real broker, database, ingest and gateway processes killed and restarted mid-run
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -251,3 +254,23 @@ def test_ingest_enriches_from_the_registry_and_dead_letters_unknown_devices(spin
                            "organisation": "coop-1", "organisation_type": "agricultural_cooperative",
                            "profile": "soil_probe", "province": "1", "sector": "agriculture"}
     assert "device stranger: not in the registry" in spine.dead_letters()[0].reason
+
+
+def test_supervised_workers_restart_and_lose_nothing(spine: Spine) -> None:
+    """`ingest run --workers 2`: a worker SIGKILLed mid-stream is restarted by the
+    supervisor under its client id, and its share of the stream comes back with it."""
+    supervisor = spine.start_ingest(workers=2)
+    spine.wait_until(lambda: supervisor.log_path.read_text().count("subscribed to") >= 2,
+                     timeout_s=30, what="both workers subscribed")
+    fleet, gateways = _run_fleet(spine, interval_s=0.1)
+    spine.wait_until(lambda: spine.count() > 300, timeout_s=30, what="first readings")
+    started = re.search(r"ingest worker 2 started \(pid (\d+)\)", supervisor.log_path.read_text())
+    assert started is not None
+    os.kill(int(started.group(1)), signal.SIGKILL)
+    _wait_exit(gateways)
+    assert_exactly_sent(spine, fleet)
+    log = supervisor.log_path.read_text()
+    assert "ingest worker 2 exited with -9; restarting" in log
+    assert len(re.findall(r"ingest worker 2 started", log)) == 2
+    supervisor.stop()
+    assert supervisor.proc is not None and supervisor.proc.returncode == 0
