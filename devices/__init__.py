@@ -3,8 +3,9 @@
 from devices.config_files import ConfigError, parse_config
 from devices.quantities import QUANTITIES, Kind, Quantity
 from devices.senml import SenmlDecoded, SenmlError, decode_senml
-from devices.telemetry import SCHEMA_VERSION, Quality, Reading, TelemetryBatch
+from devices.telemetry import SCHEMA_VERSION, GatewayStatus, Quality, Reading, TelemetryBatch
 from devices.topics import (
+    STATUS_SUBSCRIPTION,
     TELEMETRY_SUBSCRIPTION,
     Topic,
     TopicError,
@@ -18,8 +19,10 @@ from devices.topics import (
 __all__ = [
     "QUANTITIES",
     "SCHEMA_VERSION",
+    "STATUS_SUBSCRIPTION",
     "TELEMETRY_SUBSCRIPTION",
     "ConfigError",
+    "GatewayStatus",
     "Kind",
     "Quality",
     "Quantity",

@@ -61,3 +61,17 @@ class TelemetryBatch(BaseModel):
     seq: Annotated[int, Field(ge=0)]
     replay: bool = False
     readings: Annotated[list[Reading], Field(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
+
+
+class GatewayStatus(BaseModel):
+    """The retained message on ``iot/v1/{gateway}/status``: the agent publishes ``online``
+    when it connects and ``offline`` when it stops cleanly; the broker publishes the Last
+    Will (``offline``, without ``ts``: nobody knows when the connection died) otherwise.
+    ``health`` carries the heartbeat's numbers (uptime, memory, buffer depth, ...)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    v: Literal[1] = SCHEMA_VERSION
+    state: Literal["online", "offline"]
+    ts: Annotated[int, Field(gt=0, description="epoch ms UTC, when the agent said so")] | None = None
+    health: dict[str, float] = Field(default_factory=dict)

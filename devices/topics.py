@@ -12,6 +12,7 @@ from typing import Literal
 
 ROOT = "iot/v1"
 TELEMETRY_SUBSCRIPTION = f"{ROOT}/+/telemetry"
+STATUS_SUBSCRIPTION = f"{ROOT}/+/status"
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 _ID_RE = re.compile(ID_PATTERN)

@@ -8,18 +8,19 @@ so an acknowledgement always maps back to the buffered rows it covers.
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
+from typing import Literal
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from devices import status_topic
+from devices import GatewayStatus, status_topic
 from gateway.config import BrokerConfig
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,11 @@ class Connected:
 Event = Ack | Connected
 
 
+def _status(state: Literal["online", "offline"], *, stamped: bool = True) -> str:
+    ts = int(time.time() * 1000) if stamped else None
+    return GatewayStatus(state=state, ts=ts).model_dump_json(exclude_none=True)
+
+
 class Publisher:
     def __init__(self, gateway_id: str, broker: BrokerConfig, *, inflight_window: int) -> None:
         self.events: queue.Queue[Event] = queue.Queue()
@@ -70,7 +76,7 @@ class Publisher:
             )
         client.max_inflight_messages_set(inflight_window)
         client.reconnect_delay_set(broker.reconnect_min_s, broker.reconnect_max_s)
-        client.will_set(self._status_topic, json.dumps({"state": "offline"}), qos=1, retain=True)
+        client.will_set(self._status_topic, _status("offline", stamped=False), qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
@@ -95,8 +101,7 @@ class Publisher:
     def stop(self) -> None:
         """Announce a clean shutdown (the Last Will is for unclean ones) and disconnect."""
         if self.connected:
-            info = self._client.publish(
-                self._status_topic, json.dumps({"state": "offline"}), qos=1, retain=True)
+            info = self._client.publish(self._status_topic, _status("offline"), qos=1, retain=True)
             info.wait_for_publish(timeout=2)
         self._client.disconnect()
         self._client.loop_stop()
@@ -110,7 +115,7 @@ class Publisher:
                       self._broker.host, self._broker.port, reason)
             return
         log.info("connected to broker %s:%s", self._broker.host, self._broker.port)
-        client.publish(self._status_topic, json.dumps({"state": "online"}), qos=1, retain=True)
+        client.publish(self._status_topic, _status("online"), qos=1, retain=True)
         self._connected.set()
         self.events.put(Connected())
 

@@ -24,7 +24,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from devices import TELEMETRY_SUBSCRIPTION
+from devices import STATUS_SUBSCRIPTION, TELEMETRY_SUBSCRIPTION
+from devices.topics import ROOT
 from ingest.config import MqttConfig
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,8 @@ class Delivery:
 SUBSCRIBED = "subscribed to"
 
 
-def shared_subscription(group: str) -> str:
-    return f"$share/{group}/{TELEMETRY_SUBSCRIPTION}"
+def shared_subscription(group: str, topic: str = TELEMETRY_SUBSCRIPTION) -> str:
+    return f"$share/{group}/{topic}"
 
 
 def _client(cfg: MqttConfig, *, manual_ack: bool) -> mqtt.Client:
@@ -112,13 +113,14 @@ class Consumer:
         log.info("connected to broker %s:%s as %s (session present: %s)",
                  self.cfg.host, self.cfg.port, self.cfg.client_id, flags.session_present)
         # Subscribing again on a resumed session is harmless; on a lost one it is needed.
-        client.subscribe(shared_subscription(self.cfg.share_group), qos=1)
+        client.subscribe([(shared_subscription(self.cfg.share_group, topic), 1)
+                          for topic in (TELEMETRY_SUBSCRIPTION, STATUS_SUBSCRIPTION)])
 
     def _on_subscribe(
         self, _client: mqtt.Client, _userdata: object, _mid: int, reasons: list[ReasonCode],
         _props: Properties | None,
     ) -> None:
-        topic = shared_subscription(self.cfg.share_group)
+        topic = shared_subscription(self.cfg.share_group, f"{ROOT}/+/(telemetry|status)")
         if any(r.is_failure for r in reasons):
             log.error("broker refused the subscription %s: %s", topic, reasons)
         else:

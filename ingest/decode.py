@@ -8,6 +8,7 @@ delivered twice overwrites its own points in InfluxDB: redelivery is harmless.
 - A payload that is a JSON array is SenML (RFC 8428; see ``devices.senml``): its readings
   are stored like a batch's, and records that map to no reading are dead-lettered with
   the whole pack (replaying it rewrites the good points, which is harmless).
+- A gateway's status (``iot/v1/{gateway}/status``) becomes a ``gateway_health`` point.
 - What becomes of each reading (checks, policies, tags) is ``ingest.points``.
 """
 
@@ -17,8 +18,15 @@ import time
 
 from pydantic import ValidationError
 
-from devices import SenmlError, TelemetryBatch, TopicError, decode_senml, parse_topic
-from ingest.points import Context, Decoded, Rejected, add_readings
+from devices import (
+    GatewayStatus,
+    SenmlError,
+    TelemetryBatch,
+    TopicError,
+    decode_senml,
+    parse_topic,
+)
+from ingest.points import Context, Decoded, Rejected, add_readings, add_status
 
 
 def _validation_reason(exc: ValidationError) -> str:
@@ -54,6 +62,15 @@ def decode_message(topic: str, payload: bytes, ctx: Context | None = None) -> De
         parsed_topic = parse_topic(topic)
     except TopicError as exc:
         return Decoded(rejected=[Rejected("topic", f"bad topic: {exc}", payload)])
+    if parsed_topic.kind == "status":
+        try:
+            status = GatewayStatus.model_validate_json(payload)
+        except ValidationError as exc:
+            reason = _validation_reason(exc).replace("invalid telemetry", "invalid status")
+            return Decoded(rejected=[Rejected("invalid", reason, payload)])
+        out = Decoded()
+        add_status(out, parsed_topic.gateway_id, status, ctx.now_ms)
+        return out
     if parsed_topic.kind != "telemetry":
         return Decoded(rejected=[Rejected("topic", f"not a telemetry topic: {topic}", payload)])
     if payload.lstrip()[:1] == b"[":

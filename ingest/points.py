@@ -15,12 +15,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from devices import QUANTITIES, Quality, Reading, TelemetryBatch
+from devices import QUANTITIES, GatewayStatus, Quality, Reading, TelemetryBatch
 from ingest.config import PolicyConfig
 from registry import DeviceTags
 from tsdb import LineProtocolError, Point, encode_point
 
 MEASUREMENT = "telemetry"
+HEALTH_MEASUREMENT = "gateway_health"
 
 TagLookup = Callable[[str], DeviceTags | None]
 
@@ -41,6 +42,7 @@ class Decoded:
     rejected: list[Rejected] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)  # outcome -> readings
     newest_ms: int | None = None  # device time of the newest reading stored
+    seen: dict[str, int] = field(default_factory=dict)  # gateway -> when it said it was online
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +109,14 @@ def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
                 kind, reason = "unencodable", f"cannot encode: {exc}"
         alone = batch.model_copy(update={"readings": [reading]})
         out.rejected.append(Rejected(kind, reason, alone.model_dump_json().encode()))
+
+
+def add_status(out: Decoded, gateway_id: str, status: GatewayStatus, received_ms: int) -> None:
+    """A ``gateway_health`` point: ``online`` and the heartbeat's numbers. Its time is the
+    agent's when it gave one (a redelivered status then overwrites itself), else when it
+    arrived (the Last Will: nobody knows when the connection died)."""
+    ts = status.ts or received_ms
+    fields: dict[str, float | str | bool] = {**status.health, "online": status.state == "online"}
+    out.lines.append(encode_point(Point(HEALTH_MEASUREMENT, fields, ts, {"gateway": gateway_id})))
+    if status.state == "online":
+        out.seen[gateway_id] = max(out.seen.get(gateway_id, 0), ts)

@@ -16,6 +16,7 @@ rejected are dead-lettered, so one bad message never blocks the others.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import queue
 import threading
@@ -29,7 +30,8 @@ from ingest.dead_letters import DeadLetterStore
 from ingest.decode import decode_message
 from ingest.metrics import serve_metrics
 from ingest.points import Context, Rejected
-from registry import TagCache, make_engine, session_factory
+from registry import RegistryError, TagCache, make_engine, session_factory
+from registry.placements import record_seen
 from tsdb import Backoff, InfluxClient, Unavailable, WriteRejected
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class _Message:
 class _Batch:
     messages: list[_Message] = field(default_factory=list)
     dead: list[tuple[str, Rejected]] = field(default_factory=list)  # (topic, rejected)
+    seen: dict[str, int] = field(default_factory=dict)  # gateway -> newest online status, ms
     lines: int = 0
     started: float = 0.0
 
@@ -59,6 +62,8 @@ class _Batch:
         self.messages.append(_Message(delivery, decoded.lines, decoded.newest_ms))
         self.lines += len(decoded.lines)
         self.dead.extend((delivery.topic, r) for r in decoded.rejected)
+        for gateway, ts in decoded.seen.items():
+            self.seen[gateway] = max(self.seen.get(gateway, 0), ts)
         return decoded.counts
 
 
@@ -85,9 +90,10 @@ class IngestService:
         self.dead_letters = DeadLetterStore(cfg.dead_letter_path)
         self.consumer = Consumer(cfg.mqtt)
         self.tags = None
+        self.registry = None
         if cfg.registry is not None:
-            self.tags = TagCache(session_factory(make_engine(cfg.registry.url)),
-                                 check_every_s=cfg.registry.refresh_s)
+            self.registry = session_factory(make_engine(cfg.registry.url))
+            self.tags = TagCache(self.registry, check_every_s=cfg.registry.refresh_s)
         self.stats = Stats()
 
     def run(self, stop: threading.Event) -> None:
@@ -174,6 +180,7 @@ class IngestService:
                         exc, len(batch.messages))
             if not self._write_one_by_one(batch.messages, stop):
                 return False
+        self._mark_seen(batch.seen)
         self.stats.acked += self.consumer.ack(m.delivery for m in batch.messages)
         self.stats.batches += 1
         self.stats.batch_seconds += time.monotonic() - batch.started
@@ -182,6 +189,17 @@ class IngestService:
         if newest_ms is not None:
             self.stats.lag_s = time.time() - newest_ms / 1000
         return True
+
+    def _mark_seen(self, seen: dict[str, int]) -> None:
+        """Last-seen in the registry. Secondary to the readings: if the registry cannot be
+        written, say so and go on (the gateway_health points are already stored)."""
+        if self.registry is None or not seen:
+            return
+        at = {gw: dt.datetime.fromtimestamp(ms / 1000, dt.UTC) for gw, ms in seen.items()}
+        try:
+            record_seen(self.registry, at)
+        except RegistryError as exc:
+            log.warning("%s", exc)
 
     def _write(self, messages: list[_Message], stop: threading.Event) -> bool:
         body = "\n".join(line for m in messages for line in m.lines)

@@ -24,8 +24,8 @@ from registry.models import (
     SubjectKind,
     Ward,
 )
-from registry.placements import move, place, placements_at
-from registry.tag_cache import DeviceTags, TagCache, lookup_tags
+from registry.placements import mark_seen, move, place, placements_at
+from registry.tag_cache import DeviceTags, TagCache, lookup_tags, revision
 
 __all__ = [
     "AccountRole",
@@ -50,11 +50,13 @@ __all__ = [
     "add_succession",
     "lookup_tags",
     "make_engine",
+    "mark_seen",
     "move",
     "place",
     "placements_at",
     "reassign_all_retired",
     "reassign_retired",
+    "revision",
     "seed_admin_units",
     "session_factory",
     "upgrade",

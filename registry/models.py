@@ -139,6 +139,8 @@ class Gateway(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     installed_on: Mapped[dt.date]
     decommissioned_on: Mapped[dt.date | None]
+    # When it last said it was online (status message), as ingest saw it.
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
 

@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from registry.errors import NotFound, RegistryError
-from registry.models import Device, Placement, SubjectKind, Ward
+from registry.models import Device, Gateway, Placement, SubjectKind, Ward
 
 _KEEP = object()
 
@@ -89,3 +90,29 @@ def devices_on_gateway(session: Session, gateway_id: str) -> list[tuple[Device, 
         Placement.gateway_id == gateway_id, Placement.valid_to.is_(None),
     ).order_by(Device.id))
     return [(device, placement) for device, placement in rows]
+
+
+def mark_seen(session: Session, seen: dict[str, dt.datetime]) -> int:
+    """Move gateways' last-seen forward (never back: messages arrive out of order);
+    returns how many registered gateways were updated. Unknown ids are ignored."""
+    updated = 0
+    for gateway in session.scalars(select(Gateway).where(Gateway.id.in_(seen))):
+        at = seen[gateway.id]
+        if gateway.last_seen_at is None or at > gateway.last_seen_at:
+            gateway.last_seen_at = at
+            updated += 1
+    session.flush()
+    return updated
+
+
+def record_seen(sessions: sessionmaker[Session], seen: dict[str, dt.datetime]) -> int:
+    """``mark_seen`` in a transaction of its own.
+
+    Raises:
+        RegistryError: the registry could not be written (database down, locked...).
+    """
+    try:
+        with sessions() as session, session.begin():
+            return mark_seen(session, seen)
+    except SQLAlchemyError as exc:
+        raise RegistryError(f"cannot record last-seen of {len(seen)} gateways: {exc}") from exc

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from registry.models import (
@@ -50,14 +50,33 @@ class DeviceTags:
         ) if v}
 
 
+# Columns that no tag is made of: changing only these leaves caches valid.
+_NOT_TAGS = {"last_seen_at"}
+
+
+def _changes_tags(obj: object) -> bool:
+    if not isinstance(obj, _TRACKED):
+        return False
+    changed = {attr.key for attr in inspect(obj).attrs if attr.history.has_changes()}
+    return not changed <= _NOT_TAGS
+
+
+def _note_changes(session: Session, _flush_context: object, _instances: object) -> None:
+    touched = (*session.new, *session.deleted)
+    if any(isinstance(obj, _TRACKED) for obj in touched) or any(
+            _changes_tags(obj) for obj in session.dirty):
+        session.info["registry_changed"] = True
+
+
 def _bump_revision(session: Session, _flush_context: object) -> None:
-    touched = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(obj, _TRACKED) for obj in touched):
+    if session.info.pop("registry_changed", False):
         session.execute(update(RegistryRevision).values(value=RegistryRevision.value + 1))
 
 
 def track_changes(factory: sessionmaker[Session]) -> sessionmaker[Session]:
-    """Make every session of ``factory`` bump the registry revision on relevant flushes."""
+    """Make every session of ``factory`` bump the registry revision on flushes that change
+    what tags are made of (decided before the flush, when changes are still visible)."""
+    event.listen(factory, "before_flush", _note_changes)
     event.listen(factory, "after_flush", _bump_revision)
     return factory
 

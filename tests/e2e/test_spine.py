@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto, free_port
+from registry import Gateway, make_engine, session_factory
 from simulators import write_config
 from tests.e2e.spine import Spine, assert_exactly_sent
 from tests.iotgw.test_cli import iotgw
@@ -274,3 +275,27 @@ def test_supervised_workers_restart_and_lose_nothing(spine: Spine) -> None:
     assert len(re.findall(r"ingest worker 2 started", log)) == 2
     supervisor.stop()
     assert supervisor.proc is not None and supervisor.proc.returncode == 0
+
+
+def test_gateway_status_becomes_health_and_last_seen(spine: Spine) -> None:
+    url = f"sqlite:///{spine.workdir / 'registry.sqlite'}"
+    fleet = spine.fleet(1, 2, 5, 0.05)
+    gateway_id = fleet[0].gateway_id
+    (spine.workdir / "gw.csv").write_text(f"id,ward_code,installed_on\n{gateway_id},70,2025-01-01\n")
+    assert iotgw("registry", "init", "--url", url).returncode == 0
+    assert iotgw("registry", "import", "gateways", str(spine.workdir / "gw.csv"), "--url", url
+                 ).returncode == 0
+    spine.start_ingest(registry_url=url)
+    agent = spine.start_gateway(fleet[0])
+    assert agent.wait(60) == 0, agent.log_tail()
+
+    def health() -> list[dict]:
+        series = spine.influx.query(spine.database, 'SELECT "online" FROM "gateway_health"')
+        return series[0].rows if series else []
+
+    spine.wait_until(lambda: len(health()) == 2, timeout_s=30, what="online and offline")
+    online, offline = health()
+    assert (online["online"], offline["online"]) == (True, False)
+    with session_factory(make_engine(url))() as session:
+        seen = session.get(Gateway, gateway_id).last_seen_at
+    assert seen is not None and int(seen.timestamp() * 1000) == online["time"]

@@ -82,3 +82,22 @@ def test_unknown_devices_are_cached_as_unknown(engine: Engine) -> None:
     assert cache.tags("nobody") is None
     assert cache.tags("nobody") is None
     assert cache.loads == 1
+
+
+def test_last_seen_updates_do_not_invalidate_the_cache(engine: Engine) -> None:
+    from registry import revision
+    from registry.placements import mark_seen
+
+    _register(engine)
+    sessions = session_factory(engine)
+    with sessions() as session:
+        before = revision(session)
+    with sessions() as session, session.begin():
+        assert mark_seen(session, {"gw-1": T0 + dt.timedelta(days=2), "ghost": T0}) == 1
+    with sessions() as session, session.begin():
+        assert mark_seen(session, {"gw-1": T0 + dt.timedelta(days=1)}) == 0  # never backwards
+        assert revision(session) == before
+        session.get(Gateway, "gw-1").latitude = 10.5  # a real change does count
+    with sessions() as session:
+        assert revision(session) == before + 1
+        assert session.get(Gateway, "gw-1").last_seen_at == T0 + dt.timedelta(days=2)
