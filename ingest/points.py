@@ -114,7 +114,9 @@ def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
 def add_status(out: Decoded, gateway_id: str, status: GatewayStatus, received_ms: int) -> None:
     """A ``gateway_health`` point: ``online`` and the heartbeat's numbers. Its time is the
     agent's when it gave one (a redelivered status then overwrites itself), else when it
-    arrived (the Last Will: nobody knows when the connection died)."""
+    arrived (the Last Will: nobody knows when the connection died). A new subscription
+    receives every gateway's retained status: stamped ones rewrite their own points, and
+    an unstamped Last Will adds an ``offline`` point at that moment, which is then true."""
     ts = status.ts or received_ms
     fields: dict[str, float | str | bool] = {**status.health, "online": status.state == "online"}
     out.lines.append(encode_point(Point(HEALTH_MEASUREMENT, fields, ts, {"gateway": gateway_id})))
