@@ -37,12 +37,12 @@ class Spine:
 
     def ingest_config(self, worker: int = 1, *, max_wait_s: float = 0.3,
                       registry_url: str | None = None, metrics_port: int | None = None,
-                      ) -> IngestConfig:
+                      receive_maximum: int = 10_000) -> IngestConfig:
         return IngestConfig(
             registry=RegistryLink(url=registry_url) if registry_url else None,
             metrics=MetricsConfig(port=metrics_port),
             mqtt=MqttConfig(port=self.broker.port, client_id=f"{self.name}-ingest-{worker}",
-                            share_group=self.name),
+                            share_group=self.name, receive_maximum=receive_maximum),
             influx=InfluxConfig(url=self.influxd.url, database=self.database),
             batch=BatchConfig(max_wait_s=max_wait_s),
             dead_letter_path=self.workdir / "dead-letters.sqlite",
@@ -50,9 +50,9 @@ class Spine:
 
     def start_ingest(self, worker: int = 1, *, max_wait_s: float = 0.3,
                      registry_url: str | None = None, metrics_port: int | None = None,
-                     workers: int = 1) -> IotgwProcess:
+                     workers: int = 1, receive_maximum: int = 10_000) -> IotgwProcess:
         cfg = self.ingest_config(worker, max_wait_s=max_wait_s, registry_url=registry_url,
-                                 metrics_port=metrics_port)
+                                 metrics_port=metrics_port, receive_maximum=receive_maximum)
         self.supervised_workers = max(self.supervised_workers, workers if workers > 1 else 0)
         self.ingest_configs.append(cfg)
         path = write_config(cfg, self.workdir / f"ingest-{worker}.toml")
