@@ -6,6 +6,13 @@ publisher's cursor and the replay boundary compare ids across deletions and rest
 
 A kill -9 or power cut at any moment leaves either the whole group commit or none of it
 (SQLite's atomic commit); with ``synchronous=full`` a committed group survives a power cut.
+
+The buffer is bounded, so a long outage can never fill the SD card: by ``max_bytes`` of
+readings and by ``max_age_s``. When a group does not fit, ``drop_oldest`` (the default)
+deletes the oldest readings a segment at a time (at least 1 % of the cap, so a full buffer
+is not trimmed on every reading), and ``refuse_new`` keeps what is buffered and refuses
+the new group. Readings older than ``max_age_s`` are dropped. Every dropped or refused
+reading is counted in ``meta``, so the counts survive restarts and reach the heartbeat.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from devices import Reading
 from gateway.errors import BufferUnavailable
@@ -22,7 +30,8 @@ from gateway.errors import BufferUnavailable
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    payload TEXT NOT NULL
+    payload TEXT NOT NULL,
+    ts INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
     device TEXT PRIMARY KEY,
@@ -35,6 +44,26 @@ CREATE TABLE IF NOT EXISTS meta (
 """
 
 SEQ_BLOCK = 1_000
+SEGMENT_FRACTION = 0.01
+
+WhenFull = Literal["drop_oldest", "refuse_new"]
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """What one group commit did."""
+
+    stored: int
+    dropped_full: int = 0
+    dropped_age: int = 0
+    refused: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_bytes: int = 256 * 1024 * 1024
+    max_age_s: float | None = None
+    when_full: WhenFull = "drop_oldest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +79,19 @@ class Pending:
 
 
 class Buffer:
-    def __init__(self, path: Path, *, synchronous: str = "full") -> None:
+    def __init__(self, path: Path, *, synchronous: str = "full", limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(readings)")}
+            if "ts" not in columns:  # a buffer written before the age cap existed
+                self._db.execute("ALTER TABLE readings ADD COLUMN ts INTEGER NOT NULL DEFAULT 0")
+            self._bytes = int(self._db.execute(
+                "SELECT coalesce(sum(length(payload)), 0) FROM readings").fetchone()[0])
         except (OSError, sqlite3.Error) as exc:
             raise BufferUnavailable(f"cannot open buffer {path}: {exc}") from exc
         self.path = path
@@ -64,21 +99,79 @@ class Buffer:
     def close(self) -> None:
         self._db.close()
 
-    def append(self, readings: Iterable[Reading], checkpoints: Mapping[str, str]) -> None:
-        """Commit readings and their sources' checkpoints in one transaction (a group commit)."""
+    def append(
+        self, readings: Iterable[Reading], checkpoints: Mapping[str, str], *, now_ms: int = 0,
+    ) -> Appended:
+        """Commit readings and their sources' checkpoints in one transaction (a group
+        commit), within the limits; says what was stored, dropped and refused.
+
+        The checkpoints are committed even when the group is refused: the readings were
+        taken, and are counted as refused, not read again.
+        """
+        rows = [(r.model_dump_json(), r.ts) for r in readings]
+        size = sum(len(payload) for payload, _ in rows)
+        before = self.counters()
         try:
             with self._transaction():
-                self._db.executemany(
-                    "INSERT INTO readings (payload) VALUES (?)",
-                    ((r.model_dump_json(),) for r in readings),
-                )
+                if self.limits.max_age_s is not None and now_ms:
+                    self._drop_older_than(now_ms - int(self.limits.max_age_s * 1000))
+                if self._bytes + size > self.limits.max_bytes:
+                    if self.limits.when_full == "refuse_new":
+                        self._count("refused", len(rows))
+                        rows, size = [], 0
+                    else:
+                        self._drop_oldest(self._bytes + size - self.limits.max_bytes)
+                self._db.executemany("INSERT INTO readings (payload, ts) VALUES (?, ?)", rows)
+                self._bytes += size
                 self._db.executemany(
                     "INSERT INTO checkpoints (device, state) VALUES (?, ?)"
                     " ON CONFLICT(device) DO UPDATE SET state = excluded.state",
                     checkpoints.items(),
                 )
         except sqlite3.Error as exc:
+            self._bytes = int(self._db.execute(
+                "SELECT coalesce(sum(length(payload)), 0) FROM readings").fetchone()[0])
             raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
+        after = self.counters()
+        return Appended(len(rows), **{k: after[k] - before[k] for k in after})
+
+    def _drop_oldest(self, excess_bytes: int) -> None:
+        """Delete the oldest readings covering ``excess_bytes``, at least a segment's worth."""
+        target = max(excess_bytes, int(self.limits.max_bytes * SEGMENT_FRACTION))
+        ids, freed = [], 0
+        for row_id, size in self._db.execute(
+                "SELECT id, length(payload) FROM readings ORDER BY id"):
+            if freed >= target:
+                break
+            ids.append(row_id)
+            freed += size
+        self._db.executemany("DELETE FROM readings WHERE id = ?", ((i,) for i in ids))
+        self._bytes -= freed
+        self._count("dropped_full", len(ids))
+
+    def _drop_older_than(self, cutoff_ms: int) -> None:
+        freed, count = self._db.execute(
+            "SELECT coalesce(sum(length(payload)), 0), count(*) FROM readings WHERE ts < ?",
+            (cutoff_ms,)).fetchone()
+        if count:
+            self._db.execute("DELETE FROM readings WHERE ts < ?", (cutoff_ms,))
+            self._bytes -= int(freed)
+            self._count("dropped_age", int(count))
+
+    def _count(self, key: str, n: int) -> None:
+        self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key)"
+                         " DO UPDATE SET value = value + excluded.value", (key, n))
+
+    def counters(self) -> dict[str, int]:
+        """Readings dropped or refused by the limits, since the buffer was created."""
+        keys = ("dropped_full", "dropped_age", "refused")
+        found = dict(self._db.execute(
+            f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(keys))})", keys))
+        return {key: int(found.get(key, 0)) for key in keys}
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
 
     def checkpoints(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT device, state FROM checkpoints"))
@@ -106,9 +199,16 @@ class Buffer:
         return Pending(ids, payloads) if ids else None
 
     def delete(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
         try:
             with self._transaction():
-                self._db.executemany("DELETE FROM readings WHERE id = ?", ((i,) for i in ids))
+                for start in range(0, len(ids), 500):  # within SQLite's parameter limit
+                    chunk = ids[start:start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    self._bytes -= int(self._db.execute(
+                        f"SELECT coalesce(sum(length(payload)), 0) FROM readings WHERE id IN ({marks})",
+                        chunk).fetchone()[0])
+                    self._db.execute(f"DELETE FROM readings WHERE id IN ({marks})", chunk)
         except sqlite3.Error as exc:
             raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
 

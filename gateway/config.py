@@ -54,6 +54,10 @@ class BufferConfig(_Frozen):
     # "full" fsyncs every group commit, so a reading read before a power cut is still
     # there after it; "normal" spares SD cards at the risk of the last commits.
     synchronous: Literal["full", "normal"] = "full"
+    # Bounds, so that a long outage cannot fill the SD card (see gateway/buffer.py).
+    max_bytes: Annotated[int, Field(ge=4_096)] = 256 * 1024 * 1024
+    max_age_s: Annotated[float, Field(gt=0)] | None = 90 * 86_400
+    when_full: Literal["drop_oldest", "refuse_new"] = "drop_oldest"
 
 
 class PublishConfig(_Frozen):

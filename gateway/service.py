@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from devices import telemetry_topic
 from devices.telemetry import SCHEMA_VERSION
-from gateway.buffer import Buffer, Pending
+from gateway.buffer import Buffer, Limits, Pending
 from gateway.config import DeviceConfig, GatewayConfig
 from gateway.errors import UnknownDriver
 from gateway.pipeline import Source, SourceFactory
@@ -83,7 +83,9 @@ class Agent:
     ) -> None:
         self.config = config
         self._clock = clock
-        self.buffer = Buffer(config.buffer.path, synchronous=config.buffer.synchronous)
+        buffer = config.buffer
+        self.buffer = Buffer(buffer.path, synchronous=buffer.synchronous, limits=Limits(
+            max_bytes=buffer.max_bytes, max_age_s=buffer.max_age_s, when_full=buffer.when_full))
         checkpoints = self.buffer.checkpoints()
         for source in sources:
             if source.device_id in checkpoints:
@@ -148,8 +150,13 @@ class Agent:
             if item.due <= now:
                 item.due = now + item.source.interval_s
         if readings:
-            self.buffer.append(readings, checkpoints)
+            done = self.buffer.append(readings, checkpoints, now_ms=int(self._clock() * 1000))
             self.stats.read += len(readings)
+            if done.dropped_full or done.dropped_age or done.refused:
+                totals = self.buffer.counters()
+                log.warning("buffer limits: dropped %d oldest (full), %d too old, refused %d new;"
+                            " since the buffer was made: %s", done.dropped_full, done.dropped_age,
+                            done.refused, totals)
 
     def _handle_events(self, timeout_s: float) -> None:
         try:

@@ -12,6 +12,7 @@ import pytest
 
 from devices import Reading
 from gateway import Buffer
+from gateway.buffer import Limits
 
 
 def _reading(n: int, device: str = "d1") -> Reading:
@@ -64,6 +65,7 @@ import sys
 from pathlib import Path
 from devices import Reading
 from gateway import Buffer
+from gateway.buffer import Limits
 buffer = Buffer(Path(sys.argv[1]))
 n = 0
 print("writing", flush=True)
@@ -97,3 +99,59 @@ def test_kill_9_during_writes_leaves_a_consistent_buffer(tmp_path: Path, run_s: 
     # and its delete leaves the group's predecessor-to-delete in place, nothing else.
     whole = (n - n // 7) * 20
     assert buffer.depth() == whole or (n % 7 == 0 and buffer.depth() == whole + 20)
+
+
+NOW = 1_763_800_000_000
+
+
+def _group(start: int, n: int = 20, *, ts: int = NOW) -> list[Reading]:
+    return [Reading(device=f"d{i}", ts=ts + start * 100 + i, values={"voltage": 230.0})
+            for i in range(n)]
+
+
+def test_drop_oldest_keeps_the_newest_within_the_cap_and_counts(tmp_path: Path) -> None:
+    buffer = Buffer(tmp_path / "b.sqlite", limits=Limits(max_bytes=20_000))
+    appended = 0
+    for n in range(30):
+        buffer.append(_group(n), {}, now_ms=NOW)
+        appended += 20
+        assert buffer.bytes <= 20_000
+    counters = buffer.counters()
+    assert counters["dropped_full"] > 0 and counters["refused"] == 0
+    assert buffer.depth() + counters["dropped_full"] == appended  # nothing unaccounted for
+    newest = buffer.take(after_id=0, max_readings=10_000, max_bytes=10**9, skip=set())
+    assert newest is not None and newest.ids[-1] == appended  # the last group is all there
+    assert newest.ids[0] > 1  # the first ones went
+
+
+def test_refuse_new_keeps_what_is_buffered_and_counts(tmp_path: Path) -> None:
+    buffer = Buffer(tmp_path / "b.sqlite", limits=Limits(max_bytes=10_000, when_full="refuse_new"))
+    stored = sum(buffer.append(_group(n), {"d0": str(n)}, now_ms=NOW).stored for n in range(20))
+    assert stored == buffer.depth() and buffer.bytes <= 10_000
+    refused = buffer.append(_group(99), {"d0": "99"}, now_ms=NOW)
+    assert (refused.stored, refused.refused) == (0, 20)
+    assert stored + buffer.counters()["refused"] == 21 * 20  # every reading accounted for
+    assert buffer.checkpoints() == {"d0": "99"}  # the readings were taken: not read again
+
+
+def test_readings_older_than_max_age_are_dropped_and_counted(tmp_path: Path) -> None:
+    buffer = Buffer(tmp_path / "b.sqlite", limits=Limits(max_age_s=60))
+    assert buffer.append(_group(0, ts=NOW - 120_000), {}, now_ms=NOW - 120_000).dropped_age == 0
+    # At now - 30 s the first group (now - 120 s) is 90 s old: past the 60 s cap.
+    assert buffer.append(_group(1, ts=NOW - 30_000), {}, now_ms=NOW - 30_000).dropped_age == 20
+    assert buffer.append(_group(2), {}, now_ms=NOW).dropped_age == 0  # 30 s old: kept
+    assert buffer.depth() == 40 and buffer.counters()["dropped_age"] == 20
+
+
+def test_counts_and_size_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    buffer = Buffer(path, limits=Limits(max_bytes=5_000))
+    for n in range(10):
+        buffer.append(_group(n), {}, now_ms=NOW)
+    size, counters = buffer.bytes, buffer.counters()
+    buffer.delete([buffer.max_id()])
+    after_delete = buffer.bytes
+    assert after_delete < size
+    buffer.close()
+    reopened = Buffer(path, limits=Limits(max_bytes=5_000))
+    assert reopened.bytes == after_delete and reopened.counters() == counters
