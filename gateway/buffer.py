@@ -212,6 +212,11 @@ class Buffer:
         except sqlite3.Error as exc:
             raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
 
+    def oldest_ts(self) -> int | None:
+        """Device time of the oldest buffered reading (what an outage has held back)."""
+        row = self._db.execute("SELECT ts FROM readings ORDER BY id LIMIT 1").fetchone()
+        return int(row[0]) if row else None
+
     def depth(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM readings").fetchone()[0])
 

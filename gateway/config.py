@@ -65,6 +65,8 @@ class PublishConfig(_Frozen):
     max_batch_bytes: Annotated[int, Field(ge=1_024, le=16_000_000)] = 256_000
     # Batches sent and not yet acknowledged by the broker (PUBACK); bounds memory.
     inflight_window: Annotated[int, Field(ge=1, le=1_000)] = 20
+    # Retained status with the health numbers, every this many seconds.
+    heartbeat_s: Annotated[float, Field(gt=0)] = 60.0
 
 
 class DeviceConfig(_Frozen):

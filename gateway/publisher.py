@@ -51,9 +51,10 @@ class Connected:
 Event = Ack | Connected
 
 
-def _status(state: Literal["online", "offline"], *, stamped: bool = True) -> str:
+def _status(state: Literal["online", "offline"], *, stamped: bool = True,
+            health: dict[str, float] | None = None) -> str:
     ts = int(time.time() * 1000) if stamped else None
-    return GatewayStatus(state=state, ts=ts).model_dump_json(exclude_none=True)
+    return GatewayStatus(state=state, ts=ts, health=health or {}).model_dump_json(exclude_none=True)
 
 
 class Publisher:
@@ -97,6 +98,13 @@ class Publisher:
         """Queue a QoS 1 publish; returns its message id."""
         info = self._client.publish(topic, payload, qos=1)
         return info.mid
+
+    def heartbeat(self, health: dict[str, float]) -> None:
+        """Retained ``online`` status with the health numbers; skipped while disconnected
+        (the next one carries current numbers, so a missed one loses nothing)."""
+        if self.connected:
+            self._client.publish(self._status_topic, _status("online", health=health), qos=1,
+                                 retain=True)
 
     def stop(self) -> None:
         """Announce a clean shutdown (the Last Will is for unclean ones) and disconnect."""

@@ -31,6 +31,7 @@ from devices.telemetry import SCHEMA_VERSION
 from gateway.buffer import Buffer, Limits, Pending
 from gateway.config import DeviceConfig, GatewayConfig
 from gateway.errors import UnknownDriver
+from gateway.health import health
 from gateway.pipeline import Source, SourceFactory
 from gateway.publisher import Ack, Connected, Publisher
 
@@ -101,6 +102,8 @@ class Agent:
         # Rows up to this id were buffered before the current connection: sent as replay.
         self._replay_below = self.buffer.max_id() + 1
         self._inflight: dict[int, list[int]] = {}  # message id -> buffered row ids
+        self._started = time.monotonic()
+        self._next_heartbeat = self._started
         self._resend_at: float | None = None
         self._resend_delay_s = _RESEND_MIN_S
         self.stats = Stats()
@@ -114,6 +117,7 @@ class Agent:
                 self._poll_due()
                 self._handle_events(self._wait_s())
                 self._resend_if_due()
+                self._heartbeat_if_due()
                 if self.publisher.connected:
                     self._fill_window()
                 if exit_when_drained and self._drained():
@@ -122,6 +126,14 @@ class Agent:
         finally:
             self.publisher.stop()
             self.buffer.close()
+
+    def _heartbeat_if_due(self) -> None:
+        now = time.monotonic()
+        if now < self._next_heartbeat or not self.publisher.connected:
+            return
+        self._next_heartbeat = now + self.config.publish.heartbeat_s
+        self.publisher.heartbeat(health(self.buffer, started=self._started, read=self.stats.read,
+                                        acked=self.stats.acked, now_ms=int(self._clock() * 1000)))
 
     def _drained(self) -> bool:
         return (all(item.source.finished for item in self._schedule)

@@ -71,7 +71,8 @@ class Spine:
         )
 
     def start_gateway(self, cfg: GatewayConfig) -> IotgwProcess:
-        cfg = cfg.model_copy(update={"publish": PublishConfig(max_readings_per_batch=100)})
+        cfg = cfg.model_copy(update={"publish": PublishConfig(max_readings_per_batch=100,
+                                                             heartbeat_s=0.5)})
         path = write_config(cfg, self.workdir / f"{cfg.gateway_id}.toml")
         proc = IotgwProcess(self.workdir, cfg.gateway_id,
                             ["gateway", "run", "--exit-when-drained", "--config", str(path)])
