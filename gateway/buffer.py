@@ -90,8 +90,7 @@ class Buffer:
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(readings)")}
             if "ts" not in columns:  # a buffer written before the age cap existed
                 self._db.execute("ALTER TABLE readings ADD COLUMN ts INTEGER NOT NULL DEFAULT 0")
-            self._bytes = int(self._db.execute(
-                "SELECT coalesce(sum(length(payload)), 0) FROM readings").fetchone()[0])
+            self._bytes = self._stored_bytes()
         except (OSError, sqlite3.Error) as exc:
             raise BufferUnavailable(f"cannot open buffer {path}: {exc}") from exc
         self.path = path
@@ -110,17 +109,18 @@ class Buffer:
         """
         rows = [(r.model_dump_json(), r.ts) for r in readings]
         size = sum(len(payload) for payload, _ in rows)
-        before = self.counters()
+        dropped_age = dropped_full = refused = 0
         try:
             with self._transaction():
                 if self.limits.max_age_s is not None and now_ms:
-                    self._drop_older_than(now_ms - int(self.limits.max_age_s * 1000))
+                    dropped_age = self._drop_older_than(now_ms - int(self.limits.max_age_s * 1000))
                 if self._bytes + size > self.limits.max_bytes:
                     if self.limits.when_full == "refuse_new":
-                        self._count("refused", len(rows))
+                        refused = len(rows)
+                        self._count("refused", refused)
                         rows, size = [], 0
                     else:
-                        self._drop_oldest(self._bytes + size - self.limits.max_bytes)
+                        dropped_full = self._drop_oldest(self._bytes + size - self.limits.max_bytes)
                 self._db.executemany("INSERT INTO readings (payload, ts) VALUES (?, ?)", rows)
                 self._bytes += size
                 self._db.executemany(
@@ -129,13 +129,15 @@ class Buffer:
                     checkpoints.items(),
                 )
         except sqlite3.Error as exc:
-            self._bytes = int(self._db.execute(
-                "SELECT coalesce(sum(length(payload)), 0) FROM readings").fetchone()[0])
+            self._bytes = self._stored_bytes()  # the transaction was rolled back
             raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
-        after = self.counters()
-        return Appended(len(rows), **{k: after[k] - before[k] for k in after})
+        return Appended(len(rows), dropped_full, dropped_age, refused)
 
-    def _drop_oldest(self, excess_bytes: int) -> None:
+    def _stored_bytes(self) -> int:
+        return int(self._db.execute(
+            "SELECT coalesce(sum(length(payload)), 0) FROM readings").fetchone()[0])
+
+    def _drop_oldest(self, excess_bytes: int) -> int:
         """Delete the oldest readings covering ``excess_bytes``, at least a segment's worth."""
         target = max(excess_bytes, int(self.limits.max_bytes * SEGMENT_FRACTION))
         ids, freed = [], 0
@@ -148,8 +150,9 @@ class Buffer:
         self._db.executemany("DELETE FROM readings WHERE id = ?", ((i,) for i in ids))
         self._bytes -= freed
         self._count("dropped_full", len(ids))
+        return len(ids)
 
-    def _drop_older_than(self, cutoff_ms: int) -> None:
+    def _drop_older_than(self, cutoff_ms: int) -> int:
         freed, count = self._db.execute(
             "SELECT coalesce(sum(length(payload)), 0), count(*) FROM readings WHERE ts < ?",
             (cutoff_ms,)).fetchone()
@@ -157,6 +160,7 @@ class Buffer:
             self._db.execute("DELETE FROM readings WHERE ts < ?", (cutoff_ms,))
             self._bytes -= int(freed)
             self._count("dropped_age", int(count))
+        return int(count)
 
     def _count(self, key: str, n: int) -> None:
         self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key)"
