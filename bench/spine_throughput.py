@@ -18,15 +18,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from devices import Reading
+from devices import Reading, TelemetryBatch, telemetry_topic
 from gateway import Buffer
 from gateway.config import BrokerConfig
-from ingest import IngestConfig, reading_point
+from ingest import IngestConfig, decode_message
 from ingest.config import InfluxConfig, MqttConfig
 from ingest.consumer import SUBSCRIBED
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
 from simulators import SIGNALS, simulated_fleet, write_config
-from tsdb import InfluxClient, encode_point
+from tsdb import InfluxClient
 
 START_MS = int(time.time() * 1000) - 86_400_000
 
@@ -42,7 +42,10 @@ def fill_buffers(fleet, samples: int) -> list[str]:
         ]
         buffer.append(readings, {d.id: str(samples) for d in cfg.devices})
         buffer.close()
-        lines += [encode_point(reading_point(cfg.gateway_id, r)) for r in readings]
+        for i in range(0, len(readings), 1_000):  # the lines ingest writes for them
+            batch = TelemetryBatch(gateway=cfg.gateway_id, seq=i, readings=readings[i:i + 1_000])
+            lines += decode_message(telemetry_topic(cfg.gateway_id),
+                                    batch.model_dump_json().encode()).lines
     return lines
 
 

@@ -5,7 +5,7 @@ from ingest.consumer import Consumer, Delivery, retire_session, shared_subscript
 from ingest.dead_letters import DeadLetter, DeadLetterStore
 from ingest.decode import decode_message
 from ingest.errors import DeadLetterUnavailable, IngestError
-from ingest.points import MEASUREMENT, Context, Decoded, Rejected, reading_point
+from ingest.points import MEASUREMENT, Context, Decoded, Rejected
 from ingest.service import IngestService
 
 __all__ = [
@@ -23,7 +23,6 @@ __all__ = [
     "Rejected",
     "decode_message",
     "load_ingest_config",
-    "reading_point",
     "retire_session",
     "shared_subscription",
 ]

@@ -95,6 +95,7 @@ class IngestService:
             self.registry = session_factory(make_engine(cfg.registry.url))
             self.tags = TagCache(self.registry, check_every_s=cfg.registry.refresh_s)
         self.stats = Stats()
+        self._writer_error: BaseException | None = None
 
     def run(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set; what is not yet written is left unacknowledged.
@@ -109,23 +110,53 @@ class IngestService:
         self.consumer.start()
         batch = _Batch()
         last_stats = time.monotonic()
+        # Decoding the next batch overlaps with writing this one. One writer, batches in
+        # arrival order: a device's points are never reordered. At most one batch waits
+        # for the writer, so memory stays bounded by a few batches (and by the window).
+        due: queue.Queue[_Batch] = queue.Queue(maxsize=1)
+        writer = threading.Thread(target=self._write_batches, args=(due, stop),
+                                  name="ingest-writer")
         try:
             if not self._prepare_database(stop):
                 return
+            writer.start()
             while not stop.is_set():
                 self._collect(batch)
                 if batch.messages and self._batch_due(batch):
-                    if not self._flush(batch, stop):
-                        return
-                    batch = _Batch()
+                    while not stop.is_set():
+                        try:
+                            due.put(batch, timeout=0.1)
+                            batch = _Batch()
+                            break
+                        except queue.Full:
+                            continue
                 if time.monotonic() - last_stats >= _STATS_EVERY_S:
                     log.info("ingest stats: %s", self.stats)
                     last_stats = time.monotonic()
         finally:
+            stop.set()
+            if writer.is_alive():
+                writer.join()
             log.info("ingest final stats: %s", self.stats)
             self.consumer.stop()
             self.dead_letters.close()
             self.influx.close()
+        if self._writer_error is not None:
+            raise self._writer_error
+
+    def _write_batches(self, due: queue.Queue[_Batch], stop: threading.Event) -> None:
+        """The writer thread: flush batches in order until stopped; an error stops all."""
+        try:
+            while not stop.is_set():
+                try:
+                    batch = due.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if not self._flush(batch, stop):
+                    return
+        except BaseException as exc:  # handed to run(), which raises it in the main thread
+            self._writer_error = exc
+            stop.set()
 
     def _prepare_database(self, stop: threading.Event) -> bool:
         influx = self.cfg.influx

@@ -168,9 +168,11 @@ def ingest_dead_letters(
     """List what ingest could not store, oldest first, with the reason."""
     try:
         cfg = load_ingest_config(config)
+        store = DeadLetterStore(cfg.dead_letter_path)
     except ConfigError as exc:
         raise fail(exc, EXIT_CONFIG) from exc
-    store = DeadLetterStore(cfg.dead_letter_path)
+    except IngestError as exc:
+        raise fail(exc, EXIT_RUNTIME) from exc
     out = Console()
     out.print(f"{store.count()} dead letters in {cfg.dead_letter_path}")
     for letter in store.list(limit=limit):

@@ -2,7 +2,14 @@
 
 from tsdb.client import Backoff, InfluxClient, Series
 from tsdb.errors import LineProtocolError, QueryFailed, TsdbError, Unavailable, WriteRejected
-from tsdb.line_protocol import FieldValue, Point, encode_point, encode_points
+from tsdb.line_protocol import (
+    FieldValue,
+    Point,
+    encode_line,
+    encode_point,
+    encode_points,
+    series_key,
+)
 
 __all__ = [
     "Backoff",
@@ -15,6 +22,8 @@ __all__ = [
     "TsdbError",
     "Unavailable",
     "WriteRejected",
+    "encode_line",
     "encode_point",
     "encode_points",
+    "series_key",
 ]

@@ -64,6 +64,10 @@ def _escape_name(name: str, special: str, what: str) -> str:
 
 
 def _encode_field_value(key: str, value: FieldValue) -> str:
+    if type(value) is float:  # nearly every field: checked first
+        if not math.isfinite(value):
+            raise LineProtocolError(f"field {key!r}: {value} is not a finite number")
+        return repr(value)
     # bool before int: bool is a subclass of int in Python.
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -96,23 +100,41 @@ def _series_key(measurement: str, tags: tuple[tuple[str, str], ...]) -> str:
     return "".join(parts)
 
 
+def series_key(measurement: str, tags: Mapping[str, str]) -> str:
+    """The escaped measurement and sorted tags that start every line of a series; callers
+    that write many points of the same series keep it and use ``encode_line``.
+
+    Raises:
+        LineProtocolError: the measurement or a tag has no faithful encoding.
+    """
+    return _series_key(measurement, tuple(sorted(tags.items())))
+
+
+def encode_line(series: str, fields: Mapping[str, FieldValue], time: int) -> str:
+    """One line for a series key from ``series_key``, without the trailing newline.
+
+    Raises:
+        LineProtocolError: the fields have no faithful encoding.
+    """
+    if not fields:
+        raise LineProtocolError(f"point of {series!r} has no fields")
+    encoded_fields = []
+    for key, value in fields.items():
+        if key == "time":
+            raise LineProtocolError("'time' cannot be a field key")
+        encoded_fields.append(
+            f"{_escape_name(key, _KEY_SPECIAL, 'field key')}={_encode_field_value(key, value)}"
+        )
+    return f"{series} {','.join(encoded_fields)} {int(time)}"
+
+
 def encode_point(point: Point) -> str:
     """One line of line protocol, without the trailing newline.
 
     Raises:
         LineProtocolError: the point has no faithful encoding.
     """
-    series = _series_key(point.measurement, tuple(sorted(point.tags.items())))
-    if not point.fields:
-        raise LineProtocolError(f"point of {point.measurement!r} has no fields")
-    encoded_fields = []
-    for key, value in point.fields.items():
-        if key == "time":
-            raise LineProtocolError("'time' cannot be a field key")
-        encoded_fields.append(
-            f"{_escape_name(key, _KEY_SPECIAL, 'field key')}={_encode_field_value(key, value)}"
-        )
-    return f"{series} {','.join(encoded_fields)} {int(point.time)}"
+    return encode_line(series_key(point.measurement, point.tags), point.fields, point.time)
 
 
 def encode_points(points: Iterable[Point]) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-from devices import Reading, TelemetryBatch
+from devices import QUANTITIES, Reading, TelemetryBatch
 from ingest.config import PolicyConfig
 from ingest.points import Context, Decoded, add_readings
 from registry import DeviceTags
+from tsdb import Point, encode_point
 
 NOW = 1_763_800_000_000
 TAGS = DeviceTags(device="soil-1", gateway="gw-x", profile="soil_probe", sector="agriculture",
@@ -63,3 +64,14 @@ def test_the_future_tolerance_is_configurable() -> None:
     ahead = _reading(ts=NOW + 60_000)
     assert _run([ahead]).lines
     assert _run([ahead], policy=PolicyConfig(future_tolerance_s=30)).counts == {"future": 1}
+
+
+def test_reading_lines_equal_the_general_encoder_for_every_quantity() -> None:
+    """The fast path writes quantity names and floats unescaped: true only while every
+    name in the catalogue is a plain line-protocol name; the general encoder says so."""
+    values = {name: float(q.minimum) for name, q in QUANTITIES.items()}
+    out = _run([Reading(device="soil-1", ts=NOW, values=values, quality="uncertain")],
+               lookup={}.get, policy=PolicyConfig(unregistered="accept"))
+    expected = encode_point(Point("telemetry", {**values, "quality": "uncertain", "unregistered": True},
+                                  NOW, {"gateway": "gw-1", "device": "soil-1"}))
+    assert out.lines == [expected]

@@ -111,3 +111,13 @@ def test_ten_thousand_devices_import_with_a_progress_bar(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     assert "10000/10000" in result.stderr  # the bar's final state
     assert "imported 10000 devices" in result.stderr
+
+
+def test_dead_letters_from_a_store_that_cannot_be_opened_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "not-a-dir").write_text("")
+    config = tmp_path / "ingest.toml"
+    config.write_text(f'dead_letter_path = "{tmp_path}/not-a-dir/dead.sqlite"\n')
+    result = iotgw("ingest", "dead-letters", "--config", str(config))
+    assert result.returncode == 1
+    assert "cannot open dead-letter store" in result.stderr
+    assert "Traceback" not in result.stderr
