@@ -5,11 +5,10 @@ from ingest.consumer import Consumer, Delivery, retire_session, shared_subscript
 from ingest.dead_letters import DeadLetter, DeadLetterStore
 from ingest.decode import decode_message
 from ingest.errors import DeadLetterUnavailable, IngestError
-from ingest.points import MEASUREMENT, Context, Decoded, Rejected
+from ingest.points import Context, Decoded, Rejected
 from ingest.service import IngestService
 
 __all__ = [
-    "MEASUREMENT",
     "Consumer",
     "Context",
     "DeadLetter",

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devices import ConfigError, parse_config
 from devices.telemetry import EntityId
+from tsdb.config import InfluxConfig
 
 # MQTT 5 Session Expiry Interval meaning "never": a worker's session (its subscription and
 # unacknowledged messages) outlives the worker until it is retired on purpose.
@@ -33,14 +34,6 @@ class MqttConfig(_Frozen):
     receive_maximum: Annotated[int, Field(ge=1, le=65_535)] = 10_000
     session_expiry_s: Annotated[int, Field(ge=0, le=SESSION_NEVER_EXPIRES)] = SESSION_NEVER_EXPIRES
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
-
-
-class InfluxConfig(_Frozen):
-    url: str = "http://127.0.0.1:8086"
-    database: str = "iotgw"
-    token: str | None = None
-    raw_retention: str = "INF"  # InfluxQL duration of the raw data's retention policy
-    timeout_s: Annotated[float, Field(gt=0)] = 10.0
 
 
 class BatchConfig(_Frozen):

@@ -20,9 +20,7 @@ from devices import QUANTITIES, GatewayStatus, Quality, Reading, TelemetryBatch
 from ingest.config import PolicyConfig
 from registry import DeviceTags
 from tsdb import LineProtocolError, Point, encode_point, series_key
-
-MEASUREMENT = "telemetry"
-HEALTH_MEASUREMENT = "gateway_health"
+from tsdb.schema import GATEWAY_HEALTH, HOUR_MS, TELEMETRY
 
 TagLookup = Callable[[str], DeviceTags | None]
 
@@ -43,6 +41,7 @@ class Decoded:
     rejected: list[Rejected] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)  # outcome -> readings
     newest_ms: int | None = None  # device time of the newest reading stored
+    hours: set[int] = field(default_factory=set)  # epoch hours with readings stored
     seen: dict[str, int] = field(default_factory=dict)  # gateway -> when it said it was online
 
 
@@ -80,7 +79,7 @@ def _reading_series(gateway_id: str, device: str, tags: DeviceTags | None) -> st
     point_tags = {"gateway": gateway_id, "device": device}
     if tags is not None:
         point_tags = {**tags.as_tags(), **point_tags}
-    return series_key(MEASUREMENT, point_tags)
+    return series_key(TELEMETRY, point_tags)
 
 
 def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
@@ -111,6 +110,7 @@ def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
                 series = _reading_series(batch.gateway, reading.device, tags)
                 out.lines.append(f"{series} {fields} {reading.ts}")
                 out.newest_ms = max(out.newest_ms or reading.ts, reading.ts)
+                out.hours.add(reading.ts // HOUR_MS)
                 continue
             except LineProtocolError as exc:
                 kind, reason = "unencodable", f"cannot encode: {exc}"
@@ -126,6 +126,6 @@ def add_status(out: Decoded, gateway_id: str, status: GatewayStatus, received_ms
     an unstamped Last Will adds an ``offline`` point at that moment, which is then true."""
     ts = status.ts or received_ms
     fields: dict[str, float | str | bool] = {**status.health, "online": status.state == "online"}
-    out.lines.append(encode_point(Point(HEALTH_MEASUREMENT, fields, ts, {"gateway": gateway_id})))
+    out.lines.append(encode_point(Point(GATEWAY_HEALTH, fields, ts, {"gateway": gateway_id})))
     if status.state == "online":
         out.seen[gateway_id] = max(out.seen.get(gateway_id, 0), ts)

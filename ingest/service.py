@@ -32,7 +32,8 @@ from ingest.metrics import serve_metrics
 from ingest.points import Context, Rejected
 from registry import RegistryError, TagCache, make_engine, session_factory
 from registry.placements import record_seen
-from tsdb import Backoff, InfluxClient, Unavailable, WriteRejected
+from tsdb import Backoff, Unavailable, WriteRejected
+from tsdb.schema import HOUR_MS, RAW_RP, TOUCHED_HOURS
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class _Message:
     delivery: Delivery
     lines: list[str]
     newest_ms: int | None
+    hours: set[int]
 
 
 @dataclass
@@ -59,7 +61,7 @@ class _Batch:
         if not self.messages:
             self.started = time.monotonic()
         decoded = decode_message(delivery.topic, delivery.payload, ctx)
-        self.messages.append(_Message(delivery, decoded.lines, decoded.newest_ms))
+        self.messages.append(_Message(delivery, decoded.lines, decoded.newest_ms, decoded.hours))
         self.lines += len(decoded.lines)
         self.dead.extend((delivery.topic, r) for r in decoded.rejected)
         for gateway, ts in decoded.seen.items():
@@ -83,10 +85,7 @@ class Stats:
 class IngestService:
     def __init__(self, cfg: IngestConfig) -> None:
         self.cfg = cfg
-        self.influx = InfluxClient(
-            cfg.influx.url, token=cfg.influx.token, timeout_s=cfg.influx.timeout_s,
-            backoff=Backoff(initial_s=0.2, max_s=5.0, max_attempts=4),
-        )
+        self.influx = cfg.influx.client(Backoff(initial_s=0.2, max_s=5.0, max_attempts=4))
         self.dead_letters = DeadLetterStore(cfg.dead_letter_path)
         self.consumer = Consumer(cfg.mqtt)
         self.tags = None
@@ -164,7 +163,7 @@ class IngestService:
             try:
                 self.influx.create_database(influx.database)
                 self.influx.create_retention_policy(
-                    influx.database, "raw", duration=influx.raw_retention, default=True)
+                    influx.database, RAW_RP, duration=influx.raw_retention, default=True)
                 return True
             except Unavailable as exc:
                 log.warning("waiting for InfluxDB: %s", exc)
@@ -233,9 +232,15 @@ class IngestService:
             log.warning("%s", exc)
 
     def _write(self, messages: list[_Message], stop: threading.Event) -> bool:
+        """Write the messages' points, and in the same request the hours they touched (for
+        the rollup, see ``tsdb.schema``)."""
         body = "\n".join(line for m in messages for line in m.lines)
         if not body:
             return True
+        written_at = int(time.time() * 1000)
+        hours = set().union(*(m.hours for m in messages))
+        body += "".join(f"\n{TOUCHED_HOURS} written_at={written_at}i {hour * HOUR_MS}"
+                        for hour in sorted(hours))
         while True:
             try:
                 self.influx.write_lines(self.cfg.influx.database, body)

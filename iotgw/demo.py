@@ -18,12 +18,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from gateway.config import BrokerConfig
-from ingest import MEASUREMENT, IngestConfig
+from ingest import IngestConfig
 from ingest.config import InfluxConfig, MqttConfig
 from ingest.consumer import SUBSCRIBED
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
 from simulators import simulated_fleet, write_config
 from tsdb import InfluxClient, TsdbError
+from tsdb.schema import TELEMETRY
 
 DATABASE = "iotgw_demo"
 
@@ -32,7 +33,7 @@ def count_by_gateway(influx: InfluxClient, database: str) -> dict[str, int]:
     """Stored readings per gateway (0 while the database does not exist yet)."""
     try:
         series = influx.query(
-            database, f'SELECT count("quality") FROM "{MEASUREMENT}" GROUP BY "gateway"')
+            database, f'SELECT count("quality") FROM "{TELEMETRY}" GROUP BY "gateway"')
     except TsdbError:
         return {}
     return {s.tags["gateway"]: int(s.rows[0]["count"]) for s in series}

@@ -13,12 +13,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 from devices import telemetry_topic
 from gateway import GatewayConfig
 from gateway.config import BrokerConfig, PublishConfig
-from ingest import MEASUREMENT, DeadLetterStore, IngestConfig, retire_session
+from ingest import DeadLetterStore, IngestConfig, retire_session
 from ingest.config import BatchConfig, InfluxConfig, MetricsConfig, MqttConfig, RegistryLink
 from ingest.consumer import SUBSCRIBED
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
 from simulators import SIGNALS, simulated_fleet, write_config
 from tsdb import InfluxClient
+from tsdb.schema import TELEMETRY
 
 DEADLINE_S = 90.0
 
@@ -84,12 +85,12 @@ class Spine:
         """Every stored point, by device."""
         out: dict[str, list[dict]] = defaultdict(list)
         for series in self.influx.query(
-                self.database, f'SELECT * FROM "{MEASUREMENT}" GROUP BY "device"'):
+                self.database, f'SELECT * FROM "{TELEMETRY}" GROUP BY "device"'):
             out[series.tags["device"]].extend(series.rows)
         return out
 
     def count(self) -> int:
-        series = self.influx.query(self.database, f'SELECT count("quality") FROM "{MEASUREMENT}"')
+        series = self.influx.query(self.database, f'SELECT count("quality") FROM "{TELEMETRY}"')
         return int(series[0].rows[0]["count"]) if series else 0
 
     def wait_for_count(self, expected: int, *, timeout_s: float = DEADLINE_S) -> int:

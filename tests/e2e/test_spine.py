@@ -20,6 +20,7 @@ from simulators import write_config
 from tests.e2e.spine import Spine, assert_exactly_sent
 from tests.iotgw.test_cli import iotgw
 from tsdb import InfluxClient
+from tsdb.schema import HOUR_MS, TELEMETRY, TOUCHED_HOURS
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +52,11 @@ def test_every_reading_arrives_once_with_its_value(spine: Spine) -> None:
     fleet, gateways = _run_fleet(spine, interval_s=0.05)
     _wait_exit(gateways)
     assert_exactly_sent(spine, fleet)
+    # ... and every hour that received readings is marked for the rollup, no other
+    hours = {row["time"] // HOUR_MS for s in spine.influx.query(
+        spine.database, f'SELECT "quality" FROM "{TELEMETRY}"') for row in s.rows}
+    touched = spine.influx.query(spine.database, f'SELECT "written_at" FROM "{TOUCHED_HOURS}"')
+    assert {row["time"] // HOUR_MS for row in touched[0].rows} == hours
 
 
 def test_broker_killed_and_restarted_mid_run(spine: Spine) -> None:

@@ -1,0 +1,30 @@
+"""Where things are stored in InfluxDB: the names ingest writes and rollup and the API read.
+
+- ``raw.telemetry``: one point per reading, written by ingest. Tags: gateway, device and,
+  from the registry, profile, sector, province, commune, organisation, organisation_type.
+  Fields: the quantities, ``quality`` and, for unregistered devices accepted by policy,
+  ``unregistered``.
+- ``raw.gateway_health``: a gateway's status and heartbeat numbers.
+- ``raw.touched_hours``: for every hour (UTC, epoch-aligned) that received readings, the
+  field ``written_at`` (ingest's clock, ms) of the last write. Written in the same request
+  as the readings, so the rollup learns which hours to recompute, late data included,
+  without scanning raw data.
+- ``rollup.device_hourly`` and ``rollup.device_daily``: per-device aggregates.
+- ``rollup.indicators``: indicator values per period and breakdown, kept for good.
+- ``raw.platform_use``: authenticated API and dashboard use, tag ``organisation``.
+"""
+
+from __future__ import annotations
+
+RAW_RP = "raw"
+ROLLUP_RP = "rollup"
+
+TELEMETRY = "telemetry"
+GATEWAY_HEALTH = "gateway_health"
+TOUCHED_HOURS = "touched_hours"
+PLATFORM_USE = "platform_use"
+DEVICE_HOURLY = "device_hourly"
+DEVICE_DAILY = "device_daily"
+INDICATORS = "indicators"
+
+HOUR_MS = 3_600_000
