@@ -69,6 +69,7 @@ class OrgType(StrEnum):
     PUBLIC_PROJECT = "public_investment_project"
     SCHOOL = "school"
     MONITORING_AGENCY = "monitoring_agency"
+    GROWING_AREA = "growing_area"  # vùng trồng, vùng nuôi (seed 003): traceability's unit
 
 
 class Sector(StrEnum):
