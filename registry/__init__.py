@@ -24,7 +24,7 @@ from registry.models import (
     SubjectKind,
     Ward,
 )
-from registry.placements import mark_seen, move, place, placements_at
+from registry.placements import mark_seen, move, place, placements_at, placements_during
 from registry.tag_cache import DeviceTags, TagCache, lookup_tags, revision
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "move",
     "place",
     "placements_at",
+    "placements_during",
     "reassign_all_retired",
     "reassign_retired",
     "revision",

@@ -82,6 +82,19 @@ def placements_at(session: Session, kind: SubjectKind, at: dt.datetime) -> Seque
 
 
 
+def placements_during(
+    session: Session, kind: SubjectKind, start: dt.datetime, end: dt.datetime,
+) -> dict[str, Placement]:
+    """Per subject, where a period [start, end) counts it: the placement in force at the
+    end, or else the last one that ended inside the period."""
+    start, end = _utc(start), _utc(end)
+    rows = session.scalars(select(Placement).where(
+        Placement.subject_kind == kind, Placement.valid_from < end,
+        or_(Placement.valid_to.is_(None), Placement.valid_to > start),
+    ).order_by(Placement.subject_id, Placement.valid_from))
+    return {placement.subject_id: placement for placement in rows}  # the latest one wins
+
+
 def devices_on_gateway(session: Session, gateway_id: str) -> list[tuple[Device, Placement]]:
     """The devices placed on a gateway now, with their placements."""
     rows = session.execute(select(Device, Placement).join(

@@ -11,7 +11,9 @@
   without scanning raw data.
 - ``rollup.device_hourly`` and ``rollup.device_daily``: per-device aggregates.
 - ``rollup.indicators``: indicator values per period and breakdown, kept for good.
-- ``raw.platform_use``: authenticated API and dashboard use, tag ``organisation``.
+- ``rollup.rollup_state``: the rollup's watermark over ``touched_hours.written_at``.
+- ``raw.platform_use``: authenticated API and dashboard use: tag ``organisation``, field
+  ``requests`` (integer).
 """
 
 from __future__ import annotations
@@ -26,5 +28,6 @@ PLATFORM_USE = "platform_use"
 DEVICE_HOURLY = "device_hourly"
 DEVICE_DAILY = "device_daily"
 INDICATORS = "indicators"
+ROLLUP_STATE = "rollup_state"
 
 HOUR_MS = 3_600_000

@@ -45,7 +45,8 @@ def test_a_meter_replaced_mid_period_gives_the_true_increase(influx: InfluxClien
     _write(influx, db, "meter", [(ts, f"active_energy={v}") for ts, v in kwh])
     out = _hourly(influx, db)
     assert out["meter", T0]["active_energy_increase"] == pytest.approx(5.0)   # 99 -> 104
-    assert out["meter", T0 + HOUR_MS]["active_energy_increase"] == pytest.approx(5.0)  # 104->107, then +0.5 (new meter), +1.5
+    # 104 -> 107, then +0.5 on the new meter, then +1.5
+    assert out["meter", T0 + HOUR_MS]["active_energy_increase"] == pytest.approx(5.0)
     assert out["meter", T0 + 2 * HOUR_MS]["active_energy_increase"] == pytest.approx(1.5)
     assert out["meter", T0 + HOUR_MS]["active_energy_last"] == 2.0
     assert out["meter", T0]["intervals"] == 4
@@ -60,7 +61,8 @@ def test_gauges_and_a_gap_in_reporting(influx: InfluxClient, db: str) -> None:
     times = [T0 + m * MIN for m in range(0, 60, 10)] + [T0 + 60 * MIN, T0 + 110 * MIN]
     values = [30.0, 31.0, 32.0, 33.0, 34.0, 35.0, 20.0, 40.0]
     _write(influx, db, "soil", [(ts, f"soil_moisture={v}") for ts, v in zip(times, values, strict=True)])
-    influx.write_lines(db, f'telemetry,device=soil,gateway=gw soil_moisture=99.0,quality="bad" {T0 + 5 * MIN}')
+    influx.write_lines(
+        db, f'telemetry,device=soil,gateway=gw soil_moisture=99.0,quality="bad" {T0 + 5 * MIN}')
     out = _hourly(influx, db)
     first, second = out["soil", T0], out["soil", T0 + HOUR_MS]
     assert (first["soil_moisture_mean"], first["soil_moisture_min"], first["soil_moisture_max"]) == (32.5, 30, 35)

@@ -1,0 +1,36 @@
+"""Rollup service configuration (TOML), validated once at load time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from devices import ConfigError, parse_config
+from tsdb.config import InfluxConfig
+
+
+class RollupConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1] = 1
+    influx: InfluxConfig = InfluxConfig()
+    registry_url: str = "sqlite:///registry.sqlite"
+    # How often `rollup run` looks for hours that received data (late data included).
+    interval_s: Annotated[float, Field(gt=0)] = 300.0
+    # A counter's first step in an hour is taken from its last reading up to this far back.
+    counter_lookback_h: Annotated[float, Field(gt=0, le=24 * 31)] = 24.0
+    # Hours marked up to this long before a run are looked at again by the next one:
+    # covers clock skew between ingest hosts and writes still in flight.
+    grace_s: Annotated[float, Field(ge=0)] = 120.0
+    catalogue: Path | None = None  # default: the catalogue shipped in rollup/
+
+
+def load_rollup_config(path: Path) -> RollupConfig:
+    """Raises: ConfigError naming the file, the key and the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    return parse_config(text, RollupConfig, source=str(path))

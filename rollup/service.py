@@ -1,0 +1,182 @@
+"""The rollup: hours that received data -> per-device aggregates -> indicator values.
+
+Which hours to recompute comes from ``touched_hours``, which ingest writes in the same
+request as the readings (see ``tsdb.schema``): live data touches the current hour, late
+data (a gateway back after an outage) touches the hours it belongs to, and only those
+hours, their days and the periods (day, month, half-year, year) containing them are
+computed again. The watermark over ``written_at`` is kept in InfluxDB itself and moves only
+after a run succeeded, so a run that fails (InfluxDB or the registry down) is simply done
+again by the next one: nothing is skipped.
+
+Registry changes do not touch hours: after correcting the registry for a past period, run
+``iotgw rollup backfill`` over it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from registry import Device, RegistryError, make_engine, session_factory
+from rollup import aggregates
+from rollup.catalogue import Catalogue, load_catalogue
+from rollup.config import RollupConfig
+from rollup.indicators import Activity, PeriodData, Value, compute
+from rollup.periods import Period, local_day, local_midnight_ms, periods_of
+from rollup.registry_view import registry_view
+from tsdb import Point, TsdbError, encode_point
+from tsdb.schema import (
+    DEVICE_DAILY,
+    DEVICE_HOURLY,
+    HOUR_MS,
+    INDICATORS,
+    PLATFORM_USE,
+    RAW_RP,
+    ROLLUP_RP,
+    ROLLUP_STATE,
+    TOUCHED_HOURS,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]  # called with how many steps were just done
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    hours: int
+    days: int
+    periods: int
+    values: int
+
+
+class RollupService:
+    def __init__(self, cfg: RollupConfig, catalogue: Catalogue | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.cfg = cfg
+        self.db = cfg.influx.database
+        self.influx = cfg.influx.client()
+        self.sessions = session_factory(make_engine(cfg.registry_url))
+        self.catalogue = catalogue or (load_catalogue(cfg.catalogue) if cfg.catalogue
+                                       else load_catalogue())
+        self.clock = clock
+
+    def prepare(self) -> None:
+        """Database and retention policies (the same calls as ingest's: either may start first)."""
+        self.influx.create_database(self.db)
+        self.influx.create_retention_policy(self.db, RAW_RP, duration=self.cfg.influx.raw_retention,
+                                            default=True)
+        self.influx.create_retention_policy(self.db, ROLLUP_RP, duration="INF")
+
+    # -- what to do ---------------------------------------------------------------------
+
+    def _watermark(self) -> int:
+        series = self.influx.query(self.db, f'SELECT last("watermark") FROM "{ROLLUP_RP}"."{ROLLUP_STATE}"')
+        return int(series[0].rows[0]["last"]) if series else 0
+
+    def pending_hours(self) -> tuple[set[int], int]:
+        """Hours (epoch hour numbers) written since the watermark, and the next watermark."""
+        now_ms = int(self.clock() * 1000)
+        watermark = self._watermark()
+        series = self.influx.query(self.db, (
+            f'SELECT "written_at" FROM "{RAW_RP}"."{TOUCHED_HOURS}" WHERE "written_at" > {watermark}'))
+        hours = {row["time"] // HOUR_MS for s in series for row in s.rows}
+        return hours, max(watermark, now_ms - int(self.cfg.grace_s * 1000))
+
+    def run_once(self, progress: Progress | None = None) -> RunSummary:
+        hours, watermark = self.pending_hours()
+        summary = self.recompute(hours, progress)
+        self.influx.write_lines(self.db, f"{ROLLUP_STATE} watermark={watermark}i 0",
+                                retention_policy=ROLLUP_RP)
+        return summary
+
+    def run(self, stop: threading.Event) -> None:
+        """Every ``interval_s`` until stopped; a failed run is retried by the next one."""
+        self.prepare()
+        while not stop.is_set():
+            try:
+                summary = self.run_once()
+                log.info("rollup: %s", summary)
+            except (TsdbError, RegistryError) as exc:
+                log.warning("rollup run failed, next run retries it: %s", exc)
+            stop.wait(self.cfg.interval_s)
+
+    def backfill(self, first: dt.date, last: dt.date, progress: Progress | None = None) -> RunSummary:
+        """Recompute every hour of the days [first, last] and the periods containing them."""
+        start, end = local_midnight_ms(first), local_midnight_ms(last + dt.timedelta(days=1))
+        return self.recompute(set(range(start // HOUR_MS, end // HOUR_MS)), progress)
+
+    # -- doing it -------------------------------------------------------------------------
+
+    def steps(self, hours: set[int]) -> int:
+        """How many progress steps ``recompute`` reports for these hours."""
+        days = {local_day(h * HOUR_MS) for h in hours}
+        return len(days) + len(periods_of(days))
+
+    def recompute(self, hours: set[int], progress: Progress | None = None) -> RunSummary:
+        by_day: dict[dt.date, list[int]] = defaultdict(list)
+        for hour in hours:
+            by_day[local_day(hour * HOUR_MS)].append(hour)
+        intervals = self._intervals()
+        lookback_ms = int(self.cfg.counter_lookback_h * HOUR_MS)
+        for day, day_hours in sorted(by_day.items()):
+            hourly = aggregates.hourly(self.influx, self.db, min(day_hours) * HOUR_MS,
+                                       (max(day_hours) + 1) * HOUR_MS, interval_s=intervals,
+                                       counter_lookback_ms=lookback_ms)
+            aggregates.write(self.influx, self.db, DEVICE_HOURLY, hourly)
+            start = local_midnight_ms(day)
+            daily = aggregates.daily(self.influx, self.db, start, start + 24 * HOUR_MS)
+            aggregates.write(self.influx, self.db, DEVICE_DAILY, daily)
+            if progress:
+                progress(1)
+        values = 0
+        periods = periods_of(set(by_day))
+        for period in periods:
+            values += self._write_values(compute(self.catalogue.indicators, self._data(period)))
+            if progress:
+                progress(1)
+        return RunSummary(len(hours), len(by_day), len(periods), values)
+
+    def _intervals(self) -> dict[str, int]:
+        with self.sessions() as session:
+            return dict(session.execute(select(Device.id, Device.expected_interval_s)).all())
+
+    def _data(self, period: Period) -> PeriodData:
+        window = f"time >= {period.start_ms}ms AND time < {period.end_ms}ms"
+        activity = {
+            s.tags["device"]: Activity(s.rows[0]["readings"] or 0.0, s.rows[0]["intervals"] or 0.0)
+            for s in self.influx.query(self.db, (
+                f'SELECT sum("readings") AS "readings", sum("intervals") AS "intervals"'
+                f' FROM "{ROLLUP_RP}"."{DEVICE_DAILY}" WHERE {window} GROUP BY "device"'))
+        }
+        users = frozenset(
+            s.tags["organisation"] for s in self.influx.query(self.db, (
+                f'SELECT count("requests") FROM "{RAW_RP}"."{PLATFORM_USE}" WHERE {window}'
+                ' GROUP BY "organisation"')) if s.rows and s.rows[0]["count"])
+        with self.sessions() as session:
+            view = registry_view(session, period)
+        until_ms = min(period.end_ms, int(self.clock() * 1000))
+        return PeriodData(period, view, activity, users, until_ms)
+
+    def _write_values(self, values: list[Value]) -> int:
+        computed_at = int(self.clock() * 1000)
+        lines = [encode_point(Point(
+            INDICATORS,
+            {"value": float(v.value), "numerator": float(v.numerator),
+             **({"denominator": float(v.denominator)} if v.denominator is not None else {}),
+             **({"denominator_source": v.denominator_source} if v.denominator_source else {}),
+             "label": v.period.label, "computed_at": computed_at},
+            v.period.start_ms,
+            {"indicator": v.indicator, "period": v.period.kind, "level": v.level,
+             "unit": v.unit, "province": str(v.province)},
+        )) for v in values]
+        for i in range(0, len(lines), 5_000):
+            self.influx.write_lines(self.db, "\n".join(lines[i:i + 5_000]), retention_policy=ROLLUP_RP)
+        return len(lines)
