@@ -65,9 +65,11 @@ def test_gauges_and_a_gap_in_reporting(influx: InfluxClient, db: str) -> None:
         db, f'telemetry,device=soil,gateway=gw soil_moisture=99.0,quality="bad" {T0 + 5 * MIN}')
     out = _hourly(influx, db)
     first, second = out["soil", T0], out["soil", T0 + HOUR_MS]
-    assert (first["soil_moisture_mean"], first["soil_moisture_min"], first["soil_moisture_max"]) == (32.5, 30, 35)
+    assert (first["soil_moisture_mean"], first["soil_moisture_min"],
+            first["soil_moisture_max"]) == (32.5, 30, 35)
     assert (first["readings"], first["intervals"]) == (6, 6)  # the "bad" reading is not counted
-    assert (second["soil_moisture_mean"], second["intervals"], second["soil_moisture_last"]) == (30.0, 2, 40.0)
+    assert (second["soil_moisture_mean"], second["intervals"],
+            second["soil_moisture_last"]) == (30.0, 2, 40.0)
     assert ("soil", T0 + 2 * HOUR_MS) not in out
     aggregates.write(influx, db, DEVICE_HOURLY, out)
     day = aggregates.daily(influx, db, T0, T0 + 24 * HOUR_MS)["soil", T0]

@@ -232,7 +232,8 @@ def test_late_data_recomputes_the_affected_period_only(
     after2 = _value(influx, database, "reporting_completeness", day2, "device", "aq-1")
     assert (after1["numerator"], after1["value"]) == (24, 100.0)
     assert after2 == before2  # not even recomputed: same computed_at
-    month = _value(influx, database, "reporting_completeness", Period.containing("month", DAY1), "device", "aq-1")
+    month = _value(influx, database, "reporting_completeness", Period.containing("month", DAY1),
+                   "device", "aq-1")
     assert month["numerator"] == 24 + 20
 
     assert service.run_once().hours == 0  # nothing new, nothing done
