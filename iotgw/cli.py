@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import signal
-import threading
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -27,8 +25,10 @@ from iotgw.options import (
     RegistryUrl,
     console,
     fail,
+    stop_on_signals,
 )
 from iotgw.provision import app as provision_app
+from iotgw.rollup_cli import indicators_app, rollup_app
 from iotgw.supervisor import Supervisor
 from registry import (
     RegistryError,
@@ -52,6 +52,8 @@ app.add_typer(gateway_app, name="gateway")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(registry_app, name="registry")
 app.add_typer(provision_app, name="provision")
+app.add_typer(rollup_app, name="rollup")
+app.add_typer(indicators_app, name="indicators")
 
 
 DRIVERS = {"simulated": SimulatedSource}
@@ -81,13 +83,6 @@ def _main(
     logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
 
 
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
-
-
 @gateway_app.command("run")
 def gateway_run(
     config: ConfigOption,
@@ -102,7 +97,7 @@ def gateway_run(
     except (ConfigError, GatewayError) as exc:
         raise fail(exc, EXIT_CONFIG) from exc
     try:
-        agent.run(_stop_on_signals(), exit_when_drained=exit_when_drained)
+        agent.run(stop_on_signals(), exit_when_drained=exit_when_drained)
     except GatewayError as exc:
         raise fail(exc, EXIT_RUNTIME) from exc
 
@@ -133,7 +128,7 @@ def ingest_run(
     except ConfigError as exc:
         raise fail(exc, EXIT_CONFIG) from exc
     if workers > 1:
-        Supervisor(config, workers).run(_stop_on_signals())
+        Supervisor(config, workers).run(stop_on_signals())
         return
     if worker_index is not None:
         mqtt = cfg.mqtt.model_copy(update={"client_id": f"{cfg.mqtt.client_id}-{worker_index}"})
@@ -142,7 +137,7 @@ def ingest_run(
             metrics = metrics.model_copy(update={"port": metrics.port + worker_index - 1})
         cfg = cfg.model_copy(update={"mqtt": mqtt, "metrics": metrics})
     try:
-        IngestService(cfg).run(_stop_on_signals())
+        IngestService(cfg).run(stop_on_signals())
     except (IngestError, TsdbError) as exc:
         raise fail(exc, EXIT_RUNTIME) from exc
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -24,3 +26,11 @@ def fail(exc: Exception, code: int) -> typer.Exit:
     """Print the error for a person (no traceback) and return the exit to raise."""
     console.print(f"[red]error:[/red] {exc}", highlight=False)
     return typer.Exit(code)
+
+
+def stop_on_signals() -> threading.Event:
+    """An event that SIGTERM and SIGINT set: services finish what they hold, then stop."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop

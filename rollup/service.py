@@ -108,10 +108,15 @@ class RollupService:
                 log.warning("rollup run failed, next run retries it: %s", exc)
             stop.wait(self.cfg.interval_s)
 
+    @staticmethod
+    def hours_of(first: dt.date, last: dt.date) -> set[int]:
+        """Every hour of the days [first, last], Vietnam time."""
+        start, end = local_midnight_ms(first), local_midnight_ms(last + dt.timedelta(days=1))
+        return set(range(start // HOUR_MS, end // HOUR_MS))
+
     def backfill(self, first: dt.date, last: dt.date, progress: Progress | None = None) -> RunSummary:
         """Recompute every hour of the days [first, last] and the periods containing them."""
-        start, end = local_midnight_ms(first), local_midnight_ms(last + dt.timedelta(days=1))
-        return self.recompute(set(range(start // HOUR_MS, end // HOUR_MS)), progress)
+        return self.recompute(self.hours_of(first, last), progress)
 
     # -- doing it -------------------------------------------------------------------------
 

@@ -1,0 +1,97 @@
+"""``iotgw rollup`` (aggregates and indicator values) and ``iotgw indicators`` (the catalogue)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from devices import ConfigError
+from iotgw.options import EXIT_CONFIG, EXIT_RUNTIME, ConfigOption, console, fail, stop_on_signals
+from registry import RegistryError
+from rollup.catalogue import CATALOGUE_PATH, load_catalogue
+from rollup.config import load_rollup_config
+from rollup.service import RollupService
+from tsdb import TsdbError
+
+rollup_app = typer.Typer(help="Per-device aggregates and indicator values in InfluxDB.",
+                         no_args_is_help=True)
+indicators_app = typer.Typer(help="The indicator catalogue and the plan lines it serves.",
+                             no_args_is_help=True)
+
+def _service(config: Path) -> RollupService:
+    try:
+        return RollupService(load_rollup_config(config))
+    except ConfigError as exc:
+        raise fail(exc, EXIT_CONFIG) from exc
+
+
+@rollup_app.command("run")
+def rollup_run(
+    config: ConfigOption,
+    once: Annotated[bool, typer.Option(help="One run, then exit.")] = False,
+) -> None:
+    """Every interval, recompute the hours that received data (late data included), their
+    days and the periods containing them."""
+    service = _service(config)
+    try:
+        if once:
+            service.prepare()
+            console.print(f"rollup: {service.run_once()}")
+        else:
+            service.run(stop_on_signals())
+    except (TsdbError, RegistryError) as exc:
+        raise fail(exc, EXIT_RUNTIME) from exc
+
+
+@rollup_app.command("backfill")
+def rollup_backfill(
+    config: ConfigOption,
+    first: Annotated[dt.datetime, typer.Option("--from", formats=["%Y-%m-%d"],
+                                               help="First day (Vietnam time), YYYY-MM-DD.")],
+    last: Annotated[dt.datetime, typer.Option("--to", formats=["%Y-%m-%d"],
+                                              help="Last day, included.")],
+) -> None:
+    """Recompute every hour of the days, and every period containing them (after a registry
+    correction, or for data that predates the rollup)."""
+    if last < first:
+        raise fail(ValueError(f"--to {last:%Y-%m-%d} is before --from {first:%Y-%m-%d}"), EXIT_CONFIG)
+    service = _service(config)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    try:
+        service.prepare()
+        with Progress(*columns, console=console) as progress:
+            hours = service.hours_of(first.date(), last.date())
+            task = progress.add_task("days, then periods", total=service.steps(hours))
+            summary = service.recompute(hours, lambda n: progress.advance(task, n))
+    except (TsdbError, RegistryError) as exc:
+        raise fail(exc, EXIT_RUNTIME) from exc
+    console.print(f"backfill: {summary}")
+
+
+@indicators_app.command("list")
+def indicators_list(
+    catalogue: Annotated[Path, typer.Option(help="Catalogue file.")] = CATALOGUE_PATH,
+) -> None:
+    """Every indicator: kind, unit, formula, targets and the plan lines it comes from."""
+    try:
+        loaded = load_catalogue(catalogue)
+    except ConfigError as exc:
+        raise fail(exc, EXIT_CONFIG) from exc
+    table = Table(show_lines=True)
+    for column in ("id", "name", "kind / unit", "formula", "targets", "sources"):
+        table.add_column(column, overflow="fold")
+    for ind in loaded.indicators:
+        targets = "\n".join(f"{t.comparator} {t.value:g} by {t.year}"
+                            + (f" (province {t.province})" if t.province else "")
+                            for t in ind.targets) or "-"
+        sources = "\n".join(f"{s.seed[:3]} L{s.line}" for s in ind.sources)
+        table.add_row(ind.id, f"{ind.name_vi}\n{ind.name_en}", f"{ind.kind}\n{ind.unit}",
+                      ind.formula.kind, targets, sources)
+    Console(width=200).print(table)

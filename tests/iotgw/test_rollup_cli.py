@@ -1,0 +1,44 @@
+"""``iotgw rollup`` and ``iotgw indicators`` as a user runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from iotgw.localstack import Influxd
+from tests.iotgw.test_cli import iotgw
+
+
+def test_indicators_list_names_each_indicator_with_its_plan_lines() -> None:
+    result = iotgw("indicators", "list")
+    assert result.returncode == 0, result.stderr
+    assert "farms_coops_using_platform" in result.stdout and "000 L32" in result.stdout
+    assert "> 70 by 2030 (province 79)" in result.stdout
+
+
+def test_backfill_refuses_a_reversed_range_and_a_bad_config(tmp_path: Path) -> None:
+    config = tmp_path / "rollup.toml"
+    config.write_text("interval_s = 0\n")
+    bad = iotgw("rollup", "backfill", "--config", str(config), "--from", "2026-03-01", "--to", "2026-03-02")
+    assert bad.returncode == 2
+    assert f"{config}: line 1, interval_s: Input should be greater than 0" in bad.stderr
+    config.write_text("")
+    reversed_ = iotgw("rollup", "backfill", "--config", str(config), "--from", "2026-03-02",
+                      "--to", "2026-03-01")
+    assert reversed_.returncode == 2 and "is before --from" in reversed_.stderr
+
+
+@pytest.mark.integration
+def test_backfill_shows_progress_and_a_summary(tmp_path: Path, influxd: Influxd, unique_name: str) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    assert iotgw("registry", "init", "--url", url).returncode == 0
+    config = tmp_path / "rollup.toml"
+    config.write_text(f'registry_url = "{url}"\n[influx]\nurl = "{influxd.url}"\n'
+                      f'database = "{unique_name}"\n')
+    result = iotgw("rollup", "backfill", "--config", str(config), "--from", "2026-03-01",
+                   "--to", "2026-03-03")
+    assert result.returncode == 0, result.stderr
+    # 3 days, then 3 days + 1 month + 1 half-year + 1 year of indicator periods.
+    assert "9/9" in result.stderr
+    assert "RunSummary(hours=72, days=3, periods=6" in result.stderr
