@@ -4,9 +4,10 @@ A reading is *implausible* when a value is outside its quantity's range, its tim
 further ahead than the tolerance (a gateway clock gone wrong), or its time is before the
 device's installation. With ``implausible = "dead_letter"`` such a reading is split off
 alone as a replayable one-reading batch; with ``"flag"`` it is stored with quality
-``bad``. With a registry, tags come from it; a device it does not know is dead-lettered,
-or with ``unregistered = "accept"`` stored with the field ``unregistered=true``. Every
-outcome is counted by reason, for the metrics.
+``bad``, which puts it in ``telemetry_bad`` (see ``tsdb.schema``). With a registry, tags
+come from it; a device it does not know is dead-lettered, or with ``unregistered =
+"accept"`` stored with the field ``unregistered=true``. Every outcome is counted by
+reason, for the metrics.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from devices import QUANTITIES, GatewayStatus, Quality, Reading, TelemetryBatch
 from ingest.config import PolicyConfig
 from registry import DeviceTags
 from tsdb import LineProtocolError, Point, encode_point, series_key
-from tsdb.schema import GATEWAY_HEALTH, HOUR_MS, TELEMETRY
+from tsdb.schema import GATEWAY_HEALTH, HOUR_MS, TELEMETRY, TELEMETRY_BAD
 
 TagLookup = Callable[[str], DeviceTags | None]
 
@@ -72,14 +73,16 @@ _QUALITY_FIELDS = {quality: f',quality="{quality.value}"' for quality in Quality
 
 
 @functools.lru_cache(maxsize=65_536)
-def _reading_series(gateway_id: str, device: str, tags: DeviceTags | None) -> str:
+def _reading_series(gateway_id: str, device: str, tags: DeviceTags | None, bad: bool) -> str:
     """Encoded series key of a device's readings: tags from the registry when known, else
-    gateway and device. The topic's gateway wins, because the ACL vouches for it. Cached:
-    a device's key is the same for every reading (a registry change brings new tags)."""
+    gateway and device. The topic's gateway wins, because the ACL vouches for it. Readings
+    of quality "bad" go to their own measurement, so that nothing computed over
+    ``telemetry`` needs to filter them out. Cached: a device's key is the same for every
+    reading (a registry change brings new tags)."""
     point_tags = {"gateway": gateway_id, "device": device}
     if tags is not None:
         point_tags = {**tags.as_tags(), **point_tags}
-    return series_key(TELEMETRY, point_tags)
+    return series_key(TELEMETRY_BAD if bad else TELEMETRY, point_tags)
 
 
 def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
@@ -107,7 +110,8 @@ def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
                 out.counts["unregistered_accepted"] += 1
                 fields += ",unregistered=true"
             try:
-                series = _reading_series(batch.gateway, reading.device, tags)
+                series = _reading_series(batch.gateway, reading.device, tags,
+                                         reading.quality is Quality.BAD)
                 out.lines.append(f"{series} {fields} {reading.ts}")
                 out.newest_ms = max(out.newest_ms or reading.ts, reading.ts)
                 out.hours.add(reading.ts // HOUR_MS)

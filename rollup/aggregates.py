@@ -3,10 +3,12 @@
 Only ``SELECT ... GROUP BY time(...)`` is used (no ``SELECT INTO``, no continuous queries),
 so the same statements run on InfluxDB 1.x, 2.x (v1 API) and 3.x.
 
-Hourly, per device (``rollup.device_hourly``), from readings whose quality is not "bad":
+Hourly, per device (``rollup.device_hourly``), from ``telemetry`` (readings of quality
+"bad" are stored apart, in ``telemetry_bad``, so no query here filters on quality):
 
-- gauges: ``{q}_mean``, ``_min``, ``_max``, ``_count``, ``_last`` and ``_sum`` (so that a
-  day's mean is the readings' mean, not a mean of hourly means);
+- gauges: ``{q}_mean``, ``_min``, ``_max``, ``_count``, ``_last`` and ``_sum``; the mean
+  is sum over count, in Python (one aggregate fewer for influxd to run), which also makes
+  a day's mean the readings' mean, not a mean of hourly means;
 - counters (kWh, m3): ``{q}_increase`` with reset handling, and ``_min``, ``_max``,
   ``_last``, ``_count``. The increase is the sum of the non-negative steps between
   consecutive readings plus, where the counter went down (a meter replaced or reset), the
@@ -56,12 +58,20 @@ def _statistics(influx: InfluxClient, database: str, start_ms: int, end_ms: int,
                 into: Aggregates) -> None:
     selectors = ['count("quality") AS "readings"']
     for q in GAUGES:
-        selectors += [f'{fn}("{q}") AS "{q}_{fn}"' for fn in ("mean", "min", "max", "count", "last", "sum")]
+        selectors += [f'{fn}("{q}") AS "{q}_{fn}"' for fn in ("min", "max", "count", "last", "sum")]
     for q in COUNTERS:
         selectors += [f'{fn}("{q}") AS "{q}_{fn}"' for fn in ("min", "max", "count", "last")]
     _collect(influx, database, (
         f"SELECT {', '.join(selectors)} FROM {_raw()} WHERE {_window(start_ms, end_ms)}"
-        " AND \"quality\" != 'bad' GROUP BY time(1h), \"device\" fill(none)"), into)
+        ' GROUP BY time(1h), "device" fill(none)'), into)
+    _add_means(into)
+
+
+def _add_means(aggregates: Aggregates) -> None:
+    for fields in aggregates.values():
+        for q in GAUGES:
+            if fields.get(f"{q}_count"):
+                fields[f"{q}_mean"] = fields[f"{q}_sum"] / fields[f"{q}_count"]
 
 
 def _intervals(influx: InfluxClient, database: str, start_ms: int, end_ms: int,
@@ -74,7 +84,7 @@ def _intervals(influx: InfluxClient, database: str, start_ms: int, end_ms: int,
         found: Aggregates = {}
         _collect(influx, database, (
             f'SELECT count("c") AS "intervals" FROM (SELECT count("quality") AS "c" FROM {_raw()}'
-            f" WHERE {_window(start_ms, end_ms)} AND \"quality\" != 'bad'"
+            f' WHERE {_window(start_ms, end_ms)}'
             f' GROUP BY time({bucket}s), "device" fill(none)) WHERE {_window(start_ms, end_ms)}'
             ' GROUP BY time(1h), "device" fill(none)'), found)
         for (device, hour), fields in found.items():
@@ -87,7 +97,7 @@ def _increases(influx: InfluxClient, database: str, start_ms: int, end_ms: int,
     # An outer query's time range also narrows its subquery, so both span the lookback and
     # the steps before ``start_ms`` are dropped here.
     window = _window(start_ms - lookback_ms, end_ms)
-    inner = f"WHERE {window} AND \"quality\" != 'bad' GROUP BY \"device\""
+    inner = f'WHERE {window} GROUP BY "device"'
     for q in COUNTERS:
         steps: Aggregates = {}
         _collect(influx, database, (
@@ -141,12 +151,8 @@ def daily(influx: InfluxClient, database: str, start_ms: int, end_ms: int) -> Ag
     _collect(influx, database, (
         f'SELECT {", ".join(selectors)} FROM "{ROLLUP_RP}"."{DEVICE_HOURLY}"'
         f' WHERE {_window(start_ms, end_ms)} GROUP BY "device"'), found)
-    out: Aggregates = {}
-    for (device, _), fields in found.items():
-        for q in GAUGES:
-            if fields.get(f"{q}_count"):
-                fields[f"{q}_mean"] = fields[f"{q}_sum"] / fields[f"{q}_count"]
-        out[device, start_ms] = fields
+    out = {(device, start_ms): fields for (device, _), fields in found.items()}
+    _add_means(out)
     return out
 
 

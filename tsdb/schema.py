@@ -4,6 +4,10 @@
   from the registry, profile, sector, province, commune, organisation, organisation_type.
   Fields: the quantities, ``quality`` and, for unregistered devices accepted by policy,
   ``unregistered``.
+- ``raw.telemetry_bad``: the same for readings of quality "bad" (sent so by a device, or
+  flagged implausible by ingest's policy): kept, but apart, so that every aggregate over
+  ``telemetry`` is over usable readings without a filter on a string field (which would
+  double the rollup's cost).
 - ``raw.gateway_health``: a gateway's status and heartbeat numbers.
 - ``raw.touched_hours``: for every hour (UTC, epoch-aligned) that received readings, the
   field ``written_at`` (ingest's clock, ms) of the last write. Written in the same request
@@ -22,6 +26,7 @@ RAW_RP = "raw"
 ROLLUP_RP = "rollup"
 
 TELEMETRY = "telemetry"
+TELEMETRY_BAD = "telemetry_bad"
 GATEWAY_HEALTH = "gateway_health"
 TOUCHED_HOURS = "touched_hours"
 PLATFORM_USE = "platform_use"

@@ -57,7 +57,7 @@ def test_implausible_readings_by_policy() -> None:
         flagged = _run([reading], lookup={"soil-1": TAGS}.get,
                        policy=PolicyConfig(implausible="flag"))
         assert flagged.counts == {key: 1, "flagged": 1} and not flagged.rejected, key
-        assert 'quality="bad"' in flagged.lines[0]
+        assert flagged.lines[0].startswith("telemetry_bad,") and 'quality="bad"' in flagged.lines[0]
 
 
 def test_the_future_tolerance_is_configurable() -> None:

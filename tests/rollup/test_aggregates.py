@@ -62,7 +62,7 @@ def test_gauges_and_a_gap_in_reporting(influx: InfluxClient, db: str) -> None:
     values = [30.0, 31.0, 32.0, 33.0, 34.0, 35.0, 20.0, 40.0]
     _write(influx, db, "soil", [(ts, f"soil_moisture={v}") for ts, v in zip(times, values, strict=True)])
     influx.write_lines(
-        db, f'telemetry,device=soil,gateway=gw soil_moisture=99.0,quality="bad" {T0 + 5 * MIN}')
+        db, f'telemetry_bad,device=soil,gateway=gw soil_moisture=99.0,quality="bad" {T0 + 5 * MIN}')
     out = _hourly(influx, db)
     first, second = out["soil", T0], out["soil", T0 + HOUR_MS]
     assert (first["soil_moisture_mean"], first["soil_moisture_min"],

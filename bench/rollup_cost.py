@@ -1,0 +1,128 @@
+"""Time to roll up one province-day: 500, 1,000 and 5,000 devices at one reading a minute.
+
+For each fleet size, a day of readings (80 % soil probes with three gauges, 10 % air
+stations, 10 % electricity meters with a kWh counter) is written to its own database and
+registered in a SQLite registry, then ``RollupService.backfill`` runs over that day:
+hourly and daily per-device aggregates, and every catalogue indicator for the day, month,
+half-year and year containing it. Printed next to it, as the baseline of the same run: a
+bare ``count()`` over the day's raw points (what reading the day once costs influxd).
+
+Usage: python bench/rollup_cost.py [--sizes 500,1000,5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from iotgw.localstack import Influxd
+from registry import (
+    Device,
+    Organisation,
+    OrgType,
+    Placement,
+    Sector,
+    SubjectKind,
+    Ward,
+    make_engine,
+    seed_admin_units,
+    session_factory,
+    upgrade,
+)
+from rollup.config import RollupConfig
+from rollup.periods import local_midnight_ms
+from rollup.service import RollupService
+from tsdb import InfluxClient
+from tsdb.config import InfluxConfig
+from tsdb.schema import HOUR_MS, RAW_RP
+
+DAY = dt.date(2026, 3, 10)
+PLACED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+PROFILES = (["soil_probe"] * 8) + ["air_quality", "electricity_meter"]
+
+
+def _fields(profile: str, minute: int, n: int) -> str:
+    if profile == "soil_probe":
+        return f"soil_moisture={30 + n % 7 + minute % 5},soil_temperature=27.5,soil_ec=850.0"
+    if profile == "air_quality":
+        return f"pm2_5={12 + minute % 9}.0,air_temperature=31.0,relative_humidity=70.0"
+    return f"active_energy={1000 + n + minute * 0.02:.2f},voltage=229.0,current=1.5"
+
+
+def register(url: str, devices: int) -> None:
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_factory(engine)() as session, session.begin():
+        seed_admin_units(session)
+        wards = list(session.scalars(select(Ward.code).where(Ward.province_code == 75)))
+        for n in range(devices):
+            ward = wards[n % len(wards)]
+            org = f"farm-{n // 2}"
+            if n % 2 == 0:
+                session.add(Organisation(id=org, name=org, type=OrgType.FARM, sector=Sector.AGRICULTURE))
+                session.add(Placement(subject_kind=SubjectKind.ORGANISATION, subject_id=org,
+                                      ward_code=ward, valid_from=PLACED))
+            session.add(Device(id=f"d{n}", profile=PROFILES[n % 10], sector=Sector.AGRICULTURE,
+                               expected_interval_s=60, installed_on=PLACED.date()))
+            session.add(Placement(subject_kind=SubjectKind.DEVICE, subject_id=f"d{n}", ward_code=ward,
+                                  organisation_id=org, valid_from=PLACED))
+
+
+def write_day(influx: InfluxClient, database: str, devices: int) -> int:
+    influx.create_database(database)
+    influx.create_retention_policy(database, RAW_RP, duration="INF", default=True)
+    start = local_midnight_ms(DAY)
+    lines: list[str] = []
+    written = 0
+    for minute in range(24 * 60):
+        ts = start + minute * 60_000
+        lines += [f'telemetry,device=d{n},gateway=g{n // 50} {_fields(PROFILES[n % 10], minute, n)},'
+                  f'quality="good" {ts}' for n in range(devices)]
+        if len(lines) >= 50_000 or minute == 24 * 60 - 1:
+            influx.write_lines(database, "\n".join(lines))
+            written += len(lines)
+            lines = []
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="500,1000,5000")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="iotgw-rollup-bench-"))
+    influxd = Influxd(work / "influxd")
+    influxd.start()
+    try:
+        influx = InfluxClient(influxd.url, timeout_s=300)
+        print(f"{'devices':>8} {'readings':>11} {'rollup s':>9} {'/ 500 dev':>10} "
+              f"{'count() s':>10} {'/ count()':>10}")
+        first = None
+        for size in (int(s) for s in args.sizes.split(",")):
+            database, url = f"bench{size}", f"sqlite:///{work / f'registry{size}.sqlite'}"
+            register(url, size)
+            readings = write_day(influx, database, size)
+            start_ms = local_midnight_ms(DAY)
+            t = time.perf_counter()
+            influx.query(database, f'SELECT count("quality") FROM "{RAW_RP}"."telemetry"'
+                                   f" WHERE time >= {start_ms}ms AND time < {start_ms + 24 * HOUR_MS}ms")
+            baseline = time.perf_counter() - t
+            service = RollupService(RollupConfig(
+                influx=InfluxConfig(url=influxd.url, database=database, timeout_s=300), registry_url=url))
+            service.prepare()
+            t = time.perf_counter()
+            summary = service.backfill(DAY, DAY)
+            elapsed = time.perf_counter() - t
+            first = first or elapsed
+            print(f"{size:>8,} {readings:>11,} {elapsed:>9.2f} {elapsed / first:>10.2f} "
+                  f"{baseline:>10.2f} {elapsed / baseline:>10.1f}   ({summary.values:,} values)")
+    finally:
+        influxd.stop()
+
+
+if __name__ == "__main__":
+    main()
