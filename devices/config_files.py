@@ -2,13 +2,14 @@
 
 Every package owns its config model; they all parse through here so that an error always
 names the file, the key path and what was expected, and carries the line of the key when
-it can be found. Reading the file is the caller's job: this package does no I/O.
+it can be found. ``parse_config`` does no I/O; ``load_config`` reads the file first.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -50,3 +51,16 @@ def parse_config(text: str, model: type[M], *, source: str) -> M:
             where = f"line {line}, " if line else ""
             problems.append(f"{source}: {where}{key}: {err['msg']}")
         raise ConfigError("\n".join(problems)) from exc
+
+
+def load_config(path: Path, model: type[M]) -> M:
+    """Read and validate a TOML file.
+
+    Raises:
+        ConfigError: unreadable file, TOML syntax error, or a value the model rejects.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    return parse_config(text, model, source=str(path))

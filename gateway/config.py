@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from devices import ConfigError, parse_config
+from devices import load_config
 from devices.telemetry import EntityId
 
 
@@ -100,11 +100,7 @@ class GatewayConfig(_Frozen):
 
 def load_gateway_config(path: Path) -> GatewayConfig:
     """Raises: ConfigError naming the file, the key and the line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    config = parse_config(text, GatewayConfig, source=str(path))
+    config = load_config(path, GatewayConfig)
     if config.broker.tls is None:
         return config
     tls = config.broker.tls.relative_to(path.parent)

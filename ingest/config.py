@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from devices import ConfigError, parse_config
+from devices import load_config
 from devices.telemetry import EntityId
 from tsdb.config import InfluxConfig
 
@@ -82,8 +82,4 @@ class IngestConfig(_Frozen):
 
 def load_ingest_config(path: Path) -> IngestConfig:
     """Raises: ConfigError naming the file, the key and the line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    return parse_config(text, IngestConfig, source=str(path))
+    return load_config(path, IngestConfig)

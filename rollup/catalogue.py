@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from devices import ConfigError, parse_config
+from devices import load_config
 from registry import OrgType, Sector
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.toml")
@@ -122,8 +122,4 @@ class Catalogue(_Strict):
 
 def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
     """Raises: ConfigError naming the file, the key and the line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    return parse_config(text, Catalogue, source=str(path))
+    return load_config(path, Catalogue)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from devices import ConfigError, parse_config
+from devices import load_config
 from tsdb.config import InfluxConfig
 
 
@@ -29,8 +29,4 @@ class RollupConfig(BaseModel):
 
 def load_rollup_config(path: Path) -> RollupConfig:
     """Raises: ConfigError naming the file, the key and the line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    return parse_config(text, RollupConfig, source=str(path))
+    return load_config(path, RollupConfig)
