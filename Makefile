@@ -18,7 +18,8 @@ services:
 demo: $(STAMP) services
 	$(PY) -m iotgw demo
 
-test: $(STAMP) services
+test: $(STAMP)
+	./scripts/ensure-services.sh --test
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 

@@ -12,6 +12,8 @@ from registry.db import make_engine, session_factory, upgrade
 from registry.errors import ImportFailed, NotFound, RegistryError, RowError
 from registry.models import (
     AccountRole,
+    ApiRole,
+    ApiToken,
     BrokerAccount,
     Device,
     Gateway,
@@ -29,6 +31,8 @@ from registry.tag_cache import DeviceTags, TagCache, lookup_tags, revision
 
 __all__ = [
     "AccountRole",
+    "ApiRole",
+    "ApiToken",
     "BrokerAccount",
     "Device",
     "DeviceTags",

@@ -90,6 +90,14 @@ class AccountRole(StrEnum):
     ADMIN = "admin"  # operators' tools: read and write everything under iot/v1/
 
 
+class ApiRole(StrEnum):
+    """Who may do what through the API."""
+
+    MINISTRY = "ministry"  # read every province
+    PROVINCE = "province"  # read and administer its own province
+    OPERATOR = "operator"  # the registry and provisioning, every province
+
+
 class SubjectKind(StrEnum):
     ORGANISATION = "organisation"
     GATEWAY = "gateway"
@@ -210,6 +218,25 @@ class BrokerAccount(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class ApiToken(Base):
+    """An API token: only its SHA-256 is kept (tokens are 32 random bytes, so a fast hash
+    is safe); the token itself is shown once. Requests are logged under ``organisation_id``
+    for the platform-usage indicators."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # a name for people
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[ApiRole] = mapped_column(_enum(ApiRole))
+    province_code: Mapped[int | None] = mapped_column(ForeignKey("provinces.code"))
+    organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (CheckConstraint("(role = 'province') = (province_code IS NOT NULL)",
+                                      name="province_role_has_province"),)
 
 
 class RegistryRevision(Base):

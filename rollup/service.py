@@ -28,16 +28,15 @@ from registry import Device, RegistryError, make_engine, session_factory
 from rollup import aggregates
 from rollup.catalogue import Catalogue, load_catalogue
 from rollup.config import RollupConfig
-from rollup.indicators import Activity, PeriodData, Value, compute
+from rollup.indicators import PeriodData, Value, compute
+from rollup.period_data import load_period_data
 from rollup.periods import Period, local_day, local_midnight_ms, periods_of
-from rollup.registry_view import registry_view
 from tsdb import Point, TsdbError, encode_point
 from tsdb.schema import (
     DEVICE_DAILY,
     DEVICE_HOURLY,
     HOUR_MS,
     INDICATORS,
-    PLATFORM_USE,
     RAW_RP,
     ROLLUP_RP,
     ROLLUP_STATE,
@@ -144,7 +143,7 @@ class RollupService:
         values = 0
         periods = periods_of(set(by_day))
         for period in periods:
-            values += self._write_values(compute(self.catalogue.indicators, self._data(period)))
+            values += self._write_values(compute(self.catalogue.indicators, self.period_data(period)))
             if progress:
                 progress(1)
         return RunSummary(len(hours), len(by_day), len(periods), values)
@@ -153,22 +152,9 @@ class RollupService:
         with self.sessions() as session:
             return dict(session.execute(select(Device.id, Device.expected_interval_s)).all())
 
-    def _data(self, period: Period) -> PeriodData:
-        window = f"time >= {period.start_ms}ms AND time < {period.end_ms}ms"
-        activity = {
-            s.tags["device"]: Activity(s.rows[0]["readings"] or 0.0, s.rows[0]["intervals"] or 0.0)
-            for s in self.influx.query(self.db, (
-                f'SELECT sum("readings") AS "readings", sum("intervals") AS "intervals"'
-                f' FROM "{ROLLUP_RP}"."{DEVICE_DAILY}" WHERE {window} GROUP BY "device"'))
-        }
-        users = frozenset(
-            s.tags["organisation"] for s in self.influx.query(self.db, (
-                f'SELECT count("requests") FROM "{RAW_RP}"."{PLATFORM_USE}" WHERE {window}'
-                ' GROUP BY "organisation"')) if s.rows and s.rows[0]["count"])
-        with self.sessions() as session:
-            view = registry_view(session, period)
-        until_ms = min(period.end_ms, int(self.clock() * 1000))
-        return PeriodData(period, view, activity, users, until_ms)
+    def period_data(self, period: Period) -> PeriodData:
+        return load_period_data(self.influx, self.db, self.sessions, period,
+                                int(self.clock() * 1000))
 
     def _write_values(self, values: list[Value]) -> int:
         computed_at = int(self.clock() * 1000)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs Debian's mosquitto, influxdb and postgresql when they are missing. Used by
+# Installs Debian's mosquitto, influxdb and postgresql when they are missing, and with
+# `--test` also chromium and chromium-driver (the dashboard's browser test). Used by
 # `make test` and `make demo`; the services themselves are started by the
 # test fixtures and by `iotgw demo`, never as system services.
 set -euo pipefail
@@ -9,6 +10,10 @@ missing=()
 command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
 # The registry's tests run against PostgreSQL too (Debian's server binaries).
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+if [ "${1:-}" = "--test" ]; then
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "iotgw: installing ${missing[*]} with apt-get"
