@@ -16,6 +16,7 @@ from devices import ConfigError
 from gateway import Agent, GatewayError, build_sources, load_gateway_config
 from ingest import DeadLetterStore, IngestError, IngestService, load_ingest_config, retire_session
 from ingest.replay import replay_dead_letters
+from iotgw.api_cli import api_app
 from iotgw.demo import demo
 from iotgw.options import (
     DEFAULT_REGISTRY,
@@ -54,6 +55,7 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(provision_app, name="provision")
 app.add_typer(rollup_app, name="rollup")
 app.add_typer(indicators_app, name="indicators")
+app.add_typer(api_app, name="api")
 
 
 DRIVERS = {"simulated": SimulatedSource}

@@ -1,0 +1,279 @@
+"""The FastAPI application: ``/v1`` endpoints, ``/healthz`` and the dashboard at ``/``.
+
+Roles (tokens in the registry, see ``api.auth``): ``ministry`` reads every province,
+``province`` reads its own, ``operator`` administers the registry. Every authenticated
+request is counted as platform use of the token's organisation. Open environmental data
+needs no token.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import time
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import views
+from api.auth import Principal, authenticate
+from api.config import ApiConfig
+from api.reports import as_csv, as_xlsx, report_rows
+from api.usage import UsageLog
+from devices import QUANTITIES
+from registry import (
+    ApiRole,
+    Device,
+    Organisation,
+    OrgType,
+    Placement,
+    Province,
+    RegistryError,
+    SubjectKind,
+    Ward,
+    make_engine,
+    session_factory,
+)
+from registry.csv_import import import_csv
+from rollup.catalogue import Catalogue, load_catalogue
+from rollup.periods import VIETNAM, Period
+
+STATIC = Path(__file__).with_name("static")
+ENVIRONMENT_PROFILES = ("air_quality", "water_quality", "soil_quality")
+MAX_CSV_BYTES = 5_000_000
+
+Level = Literal["province", "commune", "sector", "organisation_type", "gateway", "device"]
+PeriodQuery = Literal["day", "month", "half", "year"]
+
+
+def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
+    influx = cfg.influx.client()
+    sessions = session_factory(make_engine(cfg.registry_url))
+    catalogue = catalogue or load_catalogue()
+    usage = UsageLog(influx, cfg.influx.database, cfg.usage_flush_s)
+    db = cfg.influx.database
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> Iterator[None]:
+        usage.start()
+        yield
+        usage.stop()
+        influx.close()
+
+    app = FastAPI(title="iotgw API", version="1", lifespan=lifespan,
+                  description="Coverage, indicators against the provincial plans' targets, "
+                              "reports and registry administration.")
+
+    def session() -> Iterator[Session]:
+        with sessions() as s:
+            yield s
+
+    def principal(request: Request, s: Annotated[Session, Depends(session)]) -> Principal:
+        who = authenticate(s, request)
+        usage.record(who.organisation, who.token_id)
+        return who
+
+    Who = Annotated[Principal, Depends(principal)]
+    Db = Annotated[Session, Depends(session)]
+
+    def province_exists(s: Session, code: int) -> None:
+        if s.get(Province, code) is None:
+            raise HTTPException(404, f"no province {code}")
+
+    @app.get("/healthz", tags=["service"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/provinces", tags=["registry"])
+    def provinces(_who: Who, s: Db) -> list[dict[str, Any]]:
+        return [{"code": p.code, "name": p.name} for p in s.scalars(select(Province).order_by(Province.code))]
+
+    @app.get("/v1/indicators", tags=["indicators"])
+    def list_indicators(_who: Who) -> list[dict[str, Any]]:
+        """The catalogue: formula, targets and the plan lines each indicator serves."""
+        return [i.model_dump(mode="json") for i in catalogue.indicators]
+
+    @app.get("/v1/indicators/{indicator_id}/values", tags=["indicators"])
+    def indicator_values(
+        indicator_id: str, who: Who, s: Db,
+        province: Annotated[int, Query(examples=[82])],
+        period: PeriodQuery = "year",
+        level: Level = "province",
+        unit: str | None = None,
+        start: Annotated[dt.date | None, Query(alias="from", examples=["2026-01-01"])] = None,
+        end: Annotated[dt.date | None, Query(alias="to", examples=["2026-12-31"])] = None,
+    ) -> dict[str, Any]:
+        """Values by period and unit, with the target, the gap to it and the change."""
+        try:
+            indicator = catalogue.get(indicator_id)
+        except KeyError:
+            raise HTTPException(404, f"no indicator {indicator_id!r}") from None
+        province_exists(s, province)
+        who.check_read(province)
+        if level not in indicator.breakdowns:
+            raise HTTPException(422, f"{indicator_id} has no breakdown by {level}; "
+                                     f"it has {', '.join(indicator.breakdowns)}")
+        today = dt.datetime.now(VIETNAM).date()
+        last = end or today
+        first = start or last.replace(month=1, day=1)
+        if first > last:
+            raise HTTPException(422, "'from' is after 'to'")
+        return {"indicator": indicator_id, "province": province, "period": period, "level": level,
+                "values": views.indicator_values(influx, db, indicator, province=province,
+                                                 period=period, level=level, first=first,
+                                                 last=last, unit=unit)}
+
+    @app.get("/v1/provinces/{province}/coverage", tags=["coverage"])
+    def coverage(province: int, who: Who, s: Db, date: dt.date | None = None) -> dict[str, Any]:
+        """Per commune: active devices by sector and profile, availability, last seen."""
+        province_exists(s, province)
+        who.check_read(province)
+        day = date or dt.datetime.now(VIETNAM).date()
+        mine = who.role is ApiRole.PROVINCE and who.province == province
+        return views.coverage(influx, db, sessions, province, day, int(time.time() * 1000),
+                              show_households=mine, suppress_below=cfg.suppress_below)
+
+    @app.get("/v1/devices/{device_id}/readings", tags=["readings"])
+    def device_readings(
+        device_id: str, who: Who, s: Db,
+        start: Annotated[dt.datetime, Query(alias="from", examples=["2026-03-10T00:00:00+07:00"])],
+        end: Annotated[dt.datetime, Query(alias="to", examples=["2026-03-11T00:00:00+07:00"])],
+        resolution: Literal["raw", "hour", "day"] = "hour",
+    ) -> dict[str, Any]:
+        """A device's readings; ranges are bounded per resolution (longer ones: coarser)."""
+        if s.get(Device, device_id) is None:
+            raise HTTPException(404, f"no device {device_id!r}")
+        placement = s.scalar(select(Placement).where(
+            Placement.subject_kind == SubjectKind.DEVICE, Placement.subject_id == device_id)
+            .order_by(Placement.valid_from.desc()))
+        province = s.get(Ward, placement.ward_code).province_code if placement else None
+        if province is not None:
+            who.check_read(province)
+        org_id = placement.organisation_id if placement else None
+        org = s.get(Organisation, org_id) if org_id else None
+        if org is not None and org.type is OrgType.HOUSEHOLD_METER_POINT and not (
+                who.role is ApiRole.PROVINCE and who.province == province):
+            raise HTTPException(403, "a household's readings are personal data: only its province's "
+                                     "operators see them")
+        for name, value in (("from", start), ("to", end)):
+            if value.tzinfo is None:
+                raise HTTPException(422, f"'{name}' needs a UTC offset, e.g. +07:00")
+        limit = {"raw": cfg.max_days_raw, "hour": cfg.max_days_hour, "day": cfg.max_days_day}[resolution]
+        if end <= start:
+            raise HTTPException(422, "'to' must be after 'from'")
+        if end - start > dt.timedelta(days=limit):
+            raise HTTPException(422, f"at most {limit} days at resolution {resolution}; "
+                                     "ask for a coarser resolution")
+        rows = views.readings(influx, db, device_id, int(start.timestamp() * 1000),
+                              int(end.timestamp() * 1000), resolution)
+        return {"device": device_id, "resolution": resolution, "readings": rows}
+
+    @app.get("/v1/gateways", tags=["gateways"])
+    def gateway_health(who: Who, s: Db, province: int) -> list[dict[str, Any]]:
+        """Gateways of a province: last seen and the last heartbeat's numbers."""
+        province_exists(s, province)
+        who.check_read(province)
+        ids = list(s.scalars(select(Placement.subject_id).join(Ward, Ward.code == Placement.ward_code)
+                             .where(Placement.subject_kind == SubjectKind.GATEWAY,
+                                    Placement.valid_to.is_(None), Ward.province_code == province)))
+        return views.gateways(influx, db, s, ids)
+
+    @app.post("/v1/registry/{kind}", tags=["registry"])
+    async def registry_import(kind: Literal["organisations", "gateways", "devices", "reference_counts"],
+                              request: Request, who: Who) -> dict[str, Any]:
+        """Import a CSV (the columns of ``iotgw registry export``): all rows or none."""
+        who.check_role(ApiRole.OPERATOR)
+        body = await request.body()
+        if len(body) > MAX_CSV_BYTES:
+            raise HTTPException(413, f"at most {MAX_CSV_BYTES} bytes per import")
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise HTTPException(422, "the CSV must be UTF-8") from None
+        with sessions() as s, s.begin():
+            try:
+                count = import_csv(s, kind, io.StringIO(text), source=f"{kind}.csv")
+            except RegistryError as exc:  # ImportFailed names every bad line
+                raise HTTPException(422, str(exc)) from None
+        return {"imported": count, "kind": kind}
+
+    @app.get("/v1/provinces/{province}/reports/{year}/{part}", tags=["reports"])
+    def report(province: int, year: int,
+               part: Literal["H1.csv", "H2.csv", "year.csv", "H1.xlsx", "H2.xlsx", "year.xlsx"],
+               who: Who, s: Db) -> Response:
+        """The 6-monthly or annual report of a province's indicators."""
+        province_exists(s, province)
+        who.check_read(province)
+        if not 2020 <= year <= 2100:
+            raise HTTPException(422, f"year {year} is outside 2020-2100")
+        name, fmt = part.split(".")
+        kind = "year" if name == "year" else "half"
+        start = dt.date(year, 7 if name == "H2" else 1, 1)
+        period = Period(kind, start)
+        values = {}
+        for ind in catalogue.indicators:
+            found = views.indicator_values(influx, db, ind, province=province, period=kind,
+                                           level="province", first=start, last=start, unit=str(province))
+            if found:
+                values[ind.id] = found[0]
+        rows = report_rows(catalogue, values, period.label)
+        title = f"Báo cáo chỉ tiêu, tỉnh/thành phố {s.get(Province, province).name}, kỳ {period.label}"
+        filename = f"iotgw-{province}-{period.label}.{fmt}"
+        headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        if fmt == "csv":
+            return Response(as_csv(rows, catalogue), media_type="text/csv; charset=utf-8", headers=headers)
+        return Response(as_xlsx(rows, catalogue, title), headers=headers, media_type=(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+
+    @app.get("/v1/open/provinces/{province}/environment", tags=["open data"])
+    def open_environment(province: int, s: Db, month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")],
+                         format: Literal["json", "csv"] = "json") -> Response:
+        """Open data: daily means of the province's environmental monitoring stations."""
+        province_exists(s, province)
+        first = dt.date.fromisoformat(f"{month}-01")
+        period = Period.containing("month", first)
+        rows = []
+        for device, place in s.execute(select(Device, Placement).join(
+                Placement, (Placement.subject_id == Device.id)
+                & (Placement.subject_kind == SubjectKind.DEVICE)).join(
+                Ward, Ward.code == Placement.ward_code).where(
+                Ward.province_code == province, Device.profile.in_(ENVIRONMENT_PROFILES),
+                Placement.valid_to.is_(None))):
+            for row in views.readings(influx, db, device.id, period.start_ms, period.end_ms, "day"):
+                day = dt.datetime.fromtimestamp(row.pop("time") / 1000, VIETNAM).date().isoformat()
+                rows.append({"station": device.id, "commune": place.ward_code, "date": day,
+                             **{k.removesuffix("_mean"): round(v, 3) for k, v in row.items()
+                                if k.endswith("_mean")}})
+        dictionary = {"station": "mã trạm / station id", "commune": "mã xã, phường / commune code",
+                      "date": "ngày (giờ Việt Nam) / day, Vietnam time",
+                      **{q.name: f"{q.label_vi} / {q.label_en}, trung bình ngày / daily mean ({q.unit})"
+                         for q in QUANTITIES.values()}}
+        if format == "json":
+            body = {"province": province, "month": month, "licence": "open data",
+                    "data_dictionary": dictionary, "rows": rows}
+            return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+        columns = ["station", "commune", "date", *sorted({k for r in rows for k in r} - {
+            "station", "commune", "date"})]
+        out = io.StringIO()
+        writer = csv.DictWriter(out, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+
+    @app.get("/v1/open/data-dictionary", tags=["open data"])
+    def data_dictionary() -> dict[str, Any]:
+        return {q.name: {"unit": q.unit, "vi": q.label_vi, "en": q.label_en, "kind": q.kind.value,
+                         "range": [q.minimum, q.maximum]} for q in QUANTITIES.values()}
+
+    app.mount("/", StaticFiles(directory=STATIC, html=True), name="dashboard")
+    return app
+

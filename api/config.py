@@ -1,0 +1,34 @@
+"""API service configuration (TOML), validated once at load time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from devices import load_config
+from tsdb.config import InfluxConfig
+
+
+class ApiConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1] = 1
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    influx: InfluxConfig = InfluxConfig()
+    registry_url: str = "sqlite:///registry.sqlite"
+    # Aggregates over fewer households than this are suppressed for anyone but the
+    # household's own province (a meter's readings are personal data).
+    suppress_below: Annotated[int, Field(ge=1)] = 5
+    # Longest range of a device's readings per resolution, in days (bounded queries).
+    max_days_raw: Annotated[int, Field(ge=1)] = 7
+    max_days_hour: Annotated[int, Field(ge=1)] = 92
+    max_days_day: Annotated[int, Field(ge=1)] = 3 * 366
+    usage_flush_s: Annotated[float, Field(gt=0)] = 1.0
+
+
+def load_api_config(path: Path) -> ApiConfig:
+    """Raises: ConfigError naming the file, the key and the line."""
+    return load_config(path, ApiConfig)

@@ -1,0 +1,64 @@
+"""A province's 6-monthly (H1/H2) and annual indicator report, as CSV and XLSX, with
+Vietnamese headings, the catalogue's definitions and each figure's source line."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from openpyxl import Workbook
+
+from rollup.catalogue import Catalogue
+
+HEADINGS = ["Mã chỉ tiêu", "Tên chỉ tiêu", "Kỳ báo cáo", "Giá trị", "Đơn vị", "Tử số", "Mẫu số",
+            "Nguồn mẫu số", "Mục tiêu", "Năm mục tiêu", "Đạt", "Căn cứ (tệp, dòng)"]
+DEFINITION_HEADINGS = ["Khái niệm", "Định nghĩa"]
+
+
+def report_rows(catalogue: Catalogue, values: dict[str, dict[str, Any]], label: str) -> list[list[Any]]:
+    """One row per indicator: its province-level value for the period (blank when none)."""
+    rows = []
+    for ind in catalogue.indicators:
+        value = values.get(ind.id)
+        target = (value or {}).get("target")
+        rows.append([
+            ind.id, ind.name_vi, label,
+            None if value is None else round(value["value"], 2), ind.unit,
+            None if value is None else value["numerator"],
+            None if value is None else value["denominator"],
+            None if value is None else value["denominator_source"],
+            None if target is None else f'{target["comparator"]} {target["value"]:g}',
+            None if target is None else target["year"],
+            None if target is None else ("có" if target["met"] else "chưa"),
+            "; ".join(f"{s.seed} dòng {s.line}" for s in ind.sources),
+        ])
+    return rows
+
+
+def as_csv(rows: list[list[Any]], catalogue: Catalogue) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADINGS)
+    writer.writerows(rows)
+    writer.writerow([])
+    writer.writerow(DEFINITION_HEADINGS)
+    writer.writerows(catalogue.definitions.items())
+    return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel then reads UTF-8
+
+
+def as_xlsx(rows: list[list[Any]], catalogue: Catalogue, title: str) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Chỉ tiêu"
+    sheet.append([title])
+    sheet.append(HEADINGS)
+    for row in rows:
+        sheet.append(row)
+    definitions = book.create_sheet("Định nghĩa")
+    definitions.append(DEFINITION_HEADINGS)
+    for key, text in catalogue.definitions.items():
+        definitions.append([key, " ".join(text.split())])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
