@@ -55,6 +55,22 @@ Level = Literal["province", "commune", "sector", "organisation_type", "gateway",
 PeriodQuery = Literal["day", "month", "half", "year"]
 
 
+def _session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session:
+        yield session
+
+
+def _principal(request: Request, session: Annotated[Session, Depends(_session)]) -> Principal:
+    who = authenticate(session, request)
+    request.app.state.usage.record(who.organisation, who.token_id)
+    return who
+
+
+# Module-level, so that FastAPI can resolve them from the (postponed) annotations.
+Who = Annotated[Principal, Depends(_principal)]
+Db = Annotated[Session, Depends(_session)]
+
+
 def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
     influx = cfg.influx.client()
     sessions = session_factory(make_engine(cfg.registry_url))
@@ -72,18 +88,7 @@ def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
     app = FastAPI(title="iotgw API", version="1", lifespan=lifespan,
                   description="Coverage, indicators against the provincial plans' targets, "
                               "reports and registry administration.")
-
-    def session() -> Iterator[Session]:
-        with sessions() as s:
-            yield s
-
-    def principal(request: Request, s: Annotated[Session, Depends(session)]) -> Principal:
-        who = authenticate(s, request)
-        usage.record(who.organisation, who.token_id)
-        return who
-
-    Who = Annotated[Principal, Depends(principal)]
-    Db = Annotated[Session, Depends(session)]
+    app.state.sessions, app.state.usage = sessions, usage
 
     def province_exists(s: Session, code: int) -> None:
         if s.get(Province, code) is None:
