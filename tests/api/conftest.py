@@ -56,6 +56,7 @@ class Stack:
     influx: InfluxClient
     database: str
     registry_url: str
+    cfg: ApiConfig
 
     def get(self, path: str, who: str | None = "ministry", **params: object):
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
@@ -129,4 +130,4 @@ def stack(influxd: Influxd, influx: InfluxClient, database: str, tmp_path: Path)
     cfg = ApiConfig(influx=InfluxConfig(url=influxd.url, database=database), registry_url=url,
                     usage_flush_s=0.2)
     with TestClient(create_app(cfg)) as client:
-        yield Stack(client, tokens, wards, influx, database, url)
+        yield Stack(client, tokens, wards, influx, database, url, cfg)
