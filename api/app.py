@@ -12,12 +12,14 @@ import csv
 import datetime as dt
 import io
 import json
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from cachetools import TTLCache
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
@@ -77,6 +79,18 @@ def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
     catalogue = catalogue or load_catalogue()
     usage = UsageLog(influx, cfg.influx.database, cfg.usage_flush_s)
     db = cfg.influx.database
+    cache: TTLCache[tuple[Any, ...], Any] = TTLCache(maxsize=4096, ttl=cfg.cache_s or 1e-9)
+    cache_lock = threading.Lock()
+
+    def cached(key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """A view computed at most once per ``cache_s`` (two requests racing may both compute)."""
+        with cache_lock:
+            if key in cache:
+                return cache[key]
+        value = compute()
+        with cache_lock:
+            cache[key] = value
+        return value
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> Iterator[None]:
@@ -132,10 +146,11 @@ def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
         first = start or last.replace(month=1, day=1)
         if first > last:
             raise HTTPException(422, "'from' is after 'to'")
-        return {"indicator": indicator_id, "province": province, "period": period, "level": level,
-                "values": views.indicator_values(influx, db, indicator, province=province,
-                                                 period=period, level=level, first=first,
-                                                 last=last, unit=unit)}
+        key = ("values", indicator_id, province, period, level, first, last, unit)
+        return cached(key, lambda: {
+            "indicator": indicator_id, "province": province, "period": period, "level": level,
+            "values": views.indicator_values(influx, db, indicator, province=province, period=period,
+                                             level=level, first=first, last=last, unit=unit)})
 
     @app.get("/v1/provinces/{province}/coverage", tags=["coverage"])
     def coverage(province: int, who: Who, s: Db, date: dt.date | None = None) -> dict[str, Any]:
@@ -144,8 +159,9 @@ def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
         who.check_read(province)
         day = date or dt.datetime.now(VIETNAM).date()
         mine = who.role is ApiRole.PROVINCE and who.province == province
-        return views.coverage(influx, db, sessions, province, day, int(time.time() * 1000),
-                              show_households=mine, suppress_below=cfg.suppress_below)
+        return cached(("coverage", province, day, mine), lambda: views.coverage(
+            influx, db, s, province, day, int(time.time() * 1000), show_households=mine,
+            suppress_below=cfg.suppress_below))
 
     @app.get("/v1/devices/{device_id}/readings", tags=["readings"])
     def device_readings(

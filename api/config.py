@@ -27,6 +27,9 @@ class ApiConfig(BaseModel):
     max_days_hour: Annotated[int, Field(ge=1)] = 92
     max_days_day: Annotated[int, Field(ge=1)] = 3 * 366
     usage_flush_s: Annotated[float, Field(gt=0)] = 1.0
+    # Coverage and indicator values change only when the rollup runs (every few minutes):
+    # computed views are reused for this long. 0 computes every request anew.
+    cache_s: Annotated[float, Field(ge=0)] = 30.0
 
 
 def load_api_config(path: Path) -> ApiConfig:

@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from registry import Gateway, OrgType, Ward
 from rollup.catalogue import Indicator
@@ -55,16 +55,14 @@ def indicator_values(influx: InfluxClient, database: str, indicator: Indicator, 
     return out
 
 
-def coverage(influx: InfluxClient, database: str, sessions: sessionmaker[Session], province: int,
+def coverage(influx: InfluxClient, database: str, session: Session, province: int,
              day: dt.date, now_ms: int, *, show_households: bool, suppress_below: int) -> dict[str, Any]:
     """Per commune of the province, for a day: registered and active devices by sector and
     profile, availability, and when a device of it last reported. Households' meters are
     counted only where at least ``suppress_below`` are, unless ``show_households``."""
-    data = load_period_data(influx, database, sessions, Period("day", day), now_ms)
+    data = load_period_data(influx, database, session, Period("day", day), now_ms)
     view = data.registry
-    with sessions() as session:
-        names = dict(session.execute(select(Ward.code, Ward.name)
-                                     .where(Ward.province_code == province)).all())
+    names = dict(session.execute(select(Ward.code, Ward.name).where(Ward.province_code == province)).all())
     last_seen = _last_seen(influx, database, [d.id for d in view.devices.values()
                                               if d.province == province])
     households = {o.id for o in view.organisations.values() if o.type == OrgType.HOUSEHOLD_METER_POINT}

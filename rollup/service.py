@@ -153,8 +153,8 @@ class RollupService:
             return dict(session.execute(select(Device.id, Device.expected_interval_s)).all())
 
     def period_data(self, period: Period) -> PeriodData:
-        return load_period_data(self.influx, self.db, self.sessions, period,
-                                int(self.clock() * 1000))
+        with self.sessions() as session:
+            return load_period_data(self.influx, self.db, session, period, int(self.clock() * 1000))
 
     def _write_values(self, values: list[Value]) -> int:
         computed_at = int(self.clock() * 1000)
