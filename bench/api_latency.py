@@ -73,16 +73,10 @@ def main() -> None:
         rollup.backfill(DAY, DAY)
         port = free_port()
         config = write_config(ApiConfig(port=port, influx=influx, registry_url=url), work / "api.toml")
-        api = IotgwProcess(work, "api", ["api", "run", "--config", str(config)], ready_line="dashboard:")
-        api.start()
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        api = IotgwProcess(work, "api", ["api", "run", "--config", str(config)],
+                           ready_url=f"{base}/healthz")
+        api.start()
         paths = {
             "/healthz": "/healthz",
             "coverage (one province-day)": f"/v1/provinces/75/coverage?date={DAY}",

@@ -205,28 +205,37 @@ class Influxd(LocalService):
 
 
 class IotgwProcess(LocalService):
-    """An ``iotgw`` service (gateway agent, ingest) as a child process of this Python."""
+    """An ``iotgw`` service (gateway agent, ingest, API) as a child process of this Python.
+    Ready when ``ready_line`` is in its log and ``ready_url`` (if any) answers 200."""
 
     def __init__(
         self, workdir: Path, name: str, args: list[str], *, ready_line: str | None = None,
+        ready_url: str | None = None,
     ) -> None:
         self.name = name
         self.args = args
         self.ready_line = ready_line
+        self.ready_url = ready_url
         super().__init__(workdir, port=0)
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "iotgw", *self.args]
+        # -P: the working directory (say .demo/, which has an ingest/ folder) must not shadow packages.
+        return [sys.executable, "-P", "-m", "iotgw", *self.args]
 
     def start(self, *, timeout_s: float = 30.0) -> None:
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         super().start(timeout_s=timeout_s)
 
     def ready(self) -> bool:
-        """Ready once ``ready_line`` appears in the log written since this start."""
+        if self.ready_url is not None:
+            try:
+                if httpx.get(self.ready_url, timeout=0.5).status_code != 200:
+                    return False
+            except httpx.HTTPError:
+                return False
         if self.ready_line is None:
             return True
-        with self.log_path.open("rb") as log:
+        with self.log_path.open("rb") as log:  # the log written since this start
             log.seek(self._log_offset)
             return self.ready_line.encode() in log.read()
 

@@ -33,7 +33,7 @@ class Supervisor:
 
     def _spawn(self, index: int) -> None:
         self._procs[index] = subprocess.Popen(
-            [sys.executable, "-m", "iotgw", "ingest", "run", "--config", str(self._config),
+            [sys.executable, "-P", "-m", "iotgw", "ingest", "run", "--config", str(self._config),
              "--worker-index", str(index)])
         self._started[index] = time.monotonic()
         log.info("ingest worker %d started (pid %d)", index, self._procs[index].pid)
