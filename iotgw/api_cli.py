@@ -11,8 +11,15 @@ from sqlalchemy.exc import IntegrityError
 
 from api import create_app, load_api_config
 from api.auth import create_token
-from devices import ConfigError
-from iotgw.options import DEFAULT_REGISTRY, EXIT_CONFIG, ConfigOption, RegistryUrl, console, fail
+from iotgw.options import (
+    DEFAULT_REGISTRY,
+    EXIT_CONFIG,
+    ConfigOption,
+    RegistryUrl,
+    console,
+    fail,
+    load_or_exit,
+)
 from registry import ApiRole, ApiToken, make_engine, session_factory
 
 api_app = typer.Typer(help="The HTTP API and dashboard for provinces and ministries.",
@@ -24,10 +31,7 @@ api_app.add_typer(token_app, name="token")
 @api_app.command("run")
 def api_run(config: ConfigOption) -> None:
     """Serve /v1, /healthz and the dashboard at / (Ctrl-C stops)."""
-    try:
-        cfg = load_api_config(config)
-    except ConfigError as exc:
-        raise fail(exc, EXIT_CONFIG) from exc
+    cfg = load_or_exit(load_api_config, config)
     console.print(f"dashboard: http://{cfg.host}:{cfg.port}/  API: http://{cfg.host}:{cfg.port}/docs")
     uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level="warning")
 

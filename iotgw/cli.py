@@ -26,6 +26,7 @@ from iotgw.options import (
     RegistryUrl,
     console,
     fail,
+    load_or_exit,
     stop_on_signals,
 )
 from iotgw.provision import app as provision_app
@@ -125,10 +126,7 @@ def ingest_run(
         min=1, hidden=True, help="Set by --workers: this process's number.")] = None,
 ) -> None:
     """Consume telemetry from the broker and store it in InfluxDB."""
-    try:
-        cfg = load_ingest_config(config)
-    except ConfigError as exc:
-        raise fail(exc, EXIT_CONFIG) from exc
+    cfg = load_or_exit(load_ingest_config, config)
     if workers > 1:
         Supervisor(config, workers).run(stop_on_signals())
         return
@@ -147,10 +145,7 @@ def ingest_run(
 @ingest_app.command("retire")
 def ingest_retire(config: ConfigOption) -> None:
     """End this worker's persistent session for good (the worker is being removed)."""
-    try:
-        cfg = load_ingest_config(config)
-    except ConfigError as exc:
-        raise fail(exc, EXIT_CONFIG) from exc
+    cfg = load_or_exit(load_ingest_config, config)
     if not retire_session(cfg.mqtt):
         raise fail(RuntimeError(f"broker {cfg.mqtt.host}:{cfg.mqtt.port} did not answer"),
                     EXIT_RUNTIME)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+
+from devices import ConfigError
 
 console = Console(stderr=True)
 
@@ -34,3 +37,14 @@ def stop_on_signals() -> threading.Event:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     return stop
+
+
+T = TypeVar("T")
+
+
+def load_or_exit(load: Callable[[Path], T], path: Path) -> T:
+    """A config file loaded, or its errors printed and exit code 2."""
+    try:
+        return load(path)
+    except ConfigError as exc:
+        raise fail(exc, EXIT_CONFIG) from exc

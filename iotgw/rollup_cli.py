@@ -11,8 +11,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from devices import ConfigError
-from iotgw.options import EXIT_CONFIG, EXIT_RUNTIME, ConfigOption, console, fail, stop_on_signals
+from iotgw.options import (
+    EXIT_CONFIG,
+    EXIT_RUNTIME,
+    ConfigOption,
+    console,
+    fail,
+    load_or_exit,
+    stop_on_signals,
+)
 from registry import RegistryError
 from rollup.catalogue import CATALOGUE_PATH, load_catalogue
 from rollup.config import load_rollup_config
@@ -25,10 +32,7 @@ indicators_app = typer.Typer(help="The indicator catalogue and the plan lines it
                              no_args_is_help=True)
 
 def _service(config: Path) -> RollupService:
-    try:
-        return RollupService(load_rollup_config(config))
-    except ConfigError as exc:
-        raise fail(exc, EXIT_CONFIG) from exc
+    return RollupService(load_or_exit(load_rollup_config, config))
 
 
 @rollup_app.command("run")
@@ -80,10 +84,7 @@ def indicators_list(
     catalogue: Annotated[Path, typer.Option(help="Catalogue file.")] = CATALOGUE_PATH,
 ) -> None:
     """Every indicator: kind, unit, formula, targets and the plan lines it comes from."""
-    try:
-        loaded = load_catalogue(catalogue)
-    except ConfigError as exc:
-        raise fail(exc, EXIT_CONFIG) from exc
+    loaded = load_or_exit(load_catalogue, catalogue)
     table = Table(show_lines=True)
     for column in ("id", "name", "kind / unit", "formula", "targets", "sources"):
         table.add_column(column, overflow="fold")
