@@ -69,6 +69,25 @@ class PublishConfig(_Frozen):
     heartbeat_s: Annotated[float, Field(gt=0)] = 60.0
 
 
+class ModbusLink(_Frozen):
+    """How to reach a Modbus device: ``host`` (Modbus TCP) or ``serial_port`` (RTU)."""
+
+    host: str | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] = 502
+    serial_port: str | None = None
+    baudrate: Annotated[int, Field(ge=1200, le=921_600)] = 9600
+    parity: Literal["N", "E", "O"] = "N"
+    unit_id: Annotated[int, Field(ge=0, le=247)] = 1
+    # A dead device holds up the poll loop this long per try: keep it short.
+    timeout_s: Annotated[float, Field(gt=0, le=10)] = 1.0
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> ModbusLink:
+        if (self.host is None) == (self.serial_port is None):
+            raise ValueError("give either host (Modbus TCP) or serial_port (Modbus RTU)")
+        return self
+
+
 class DeviceConfig(_Frozen):
     id: EntityId
     driver: str
@@ -77,6 +96,7 @@ class DeviceConfig(_Frozen):
     # Simulated devices only: stop after this many samples (tests, demos).
     samples: Annotated[int, Field(ge=1)] | None = None
     seed: int = 0
+    modbus: ModbusLink | None = None  # the modbus driver's connection
 
 
 class GatewayConfig(_Frozen):

