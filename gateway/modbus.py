@@ -21,11 +21,12 @@ from gateway.errors import DeviceReadError, GatewayError
 class ModbusSource:
     finished = False  # a real device never is
 
-    def __init__(self, device: DeviceConfig) -> None:
+    def __init__(self, device: DeviceConfig, register_map: RegisterMap | None = None) -> None:
+        """``register_map``: for a device of no known profile; by default, the profile's."""
         link = device.modbus
         if link is None:
             raise GatewayError(f"device {device.id!r}: the modbus driver needs a [devices.modbus] section")
-        register_map = REGISTER_MAPS.get(device.profile)
+        register_map = register_map or REGISTER_MAPS.get(device.profile)
         if register_map is None:
             raise GatewayError(f"device {device.id!r}: no register map for profile {device.profile!r};"
                                f" known: {sorted(REGISTER_MAPS)}")

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from devices import ConfigError
 from gateway import Agent, GatewayError, build_sources, load_gateway_config
+from gateway.modbus import ModbusSource
 from ingest import DeadLetterStore, IngestError, IngestService, load_ingest_config, retire_session
 from ingest.replay import replay_dead_letters
 from iotgw.api_cli import api_app
@@ -59,7 +60,7 @@ app.add_typer(indicators_app, name="indicators")
 app.add_typer(api_app, name="api")
 
 
-DRIVERS = {"simulated": SimulatedSource}
+DRIVERS = {"simulated": SimulatedSource, "modbus": ModbusSource}
 
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Debian's mosquitto, influxdb and postgresql when they are missing, and with
-# `--test` also chromium and chromium-driver (the dashboard's browser test). Used by
+# `--test` also chromium and chromium-driver (the dashboard's browser test) and socat. Used by
 # `make test` and `make demo`; the services themselves are started by the
 # test fixtures and by `iotgw demo`, never as system services.
 set -euo pipefail
@@ -13,6 +13,7 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+  command -v socat >/dev/null 2>&1 || missing+=(socat)  # Modbus RTU over a pseudo-terminal pair
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -14,9 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devices.register_maps import REGISTER_MAPS
+from gateway import GatewayConfig
+from gateway.config import BrokerConfig, BufferConfig, DeviceConfig, ModbusLink
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto, free_port
 from registry import Gateway, make_engine, session_factory
 from simulators import write_config
+from simulators.modbus_device import ModbusDeviceSimulator
 from tests.e2e.spine import Spine, assert_exactly_sent
 from tests.iotgw.test_cli import iotgw
 from tsdb import InfluxClient
@@ -379,3 +383,35 @@ def test_a_long_outage_with_a_small_buffer_drops_oldest_counted_in_the_heartbeat
     assert spine.wait_for_count(1_000 - int(dropped()), timeout_s=30) == 1_000 - int(dropped())
     time.sleep(1.0)
     assert spine.count() + int(dropped()) == 1_000
+
+
+def test_modbus_readings_reach_influxdb_and_a_dead_device_is_counted(spine: Spine) -> None:
+    """A gateway with a Modbus TCP meter (served by pymodbus) and a meter that never answers:
+    the live one's readings are stored, the dead one stalls nothing and shows in health."""
+    meter_port = free_port()
+    meter = ModbusDeviceSimulator(REGISTER_MAPS["three_phase_meter"],
+                                  lambda: {"voltage": 231.0, "current": 2.5, "active_energy": 42.0},
+                                  tcp_port=meter_port)
+    meter.start()
+    try:
+        spine.start_ingest()
+        cfg = GatewayConfig(
+            gateway_id=f"{spine.name}-mb", broker=BrokerConfig(port=spine.broker.port),
+            buffer=BufferConfig(path=spine.workdir / "mb.sqlite"),
+            devices=[DeviceConfig(id=f"{spine.name}-meter", driver="modbus", profile="three_phase_meter",
+                                  interval_s=0.1, modbus=ModbusLink(host="127.0.0.1", port=meter_port)),
+                     DeviceConfig(id=f"{spine.name}-dead", driver="modbus", profile="water_meter",
+                                  interval_s=0.5, modbus=ModbusLink(host="127.0.0.1", port=free_port(),
+                                                                    timeout_s=0.2))])
+        spine.start_gateway(cfg)
+        spine.wait_until(lambda: spine.count() >= 20, what="20 Modbus readings stored")
+        rows = spine.stored()[f"{spine.name}-meter"]
+        assert {(r["voltage"], r["current"], r["active_energy"]) for r in rows} == {(231.0, 2.5, 42.0)}
+        assert f"{spine.name}-dead" not in spine.stored()
+
+        def read_errors() -> float:
+            series = spine.influx.query(spine.database, 'SELECT last("read_errors") FROM "gateway_health"')
+            return series[0].rows[0]["last"] if series else 0
+        spine.wait_until(lambda: read_errors() >= 2, what="read errors in the heartbeat")
+    finally:
+        meter.stop()
