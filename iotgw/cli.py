@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +20,7 @@ from ingest import DeadLetterStore, IngestError, IngestService, load_ingest_conf
 from ingest.replay import replay_dead_letters
 from iotgw.api_cli import api_app
 from iotgw.demo import demo
+from iotgw.localstack import DEPLOY
 from iotgw.options import (
     DEFAULT_REGISTRY,
     EXIT_CONFIG,
@@ -104,6 +106,37 @@ def gateway_run(
         agent.run(stop_on_signals(), exit_when_drained=exit_when_drained)
     except GatewayError as exc:
         raise fail(exc, EXIT_RUNTIME) from exc
+
+
+@gateway_app.command("install")
+def gateway_install(
+    config: ConfigOption,
+    unit_dir: Annotated[Path, typer.Option(
+        help="Where systemd looks for units.")] = Path("/etc/systemd/system"),
+) -> None:
+    """Validate the configuration and put the systemd unit in place (deploy/systemd/): the
+    agent then runs as user iotgw, restarts always, and writes only under /var/lib/iotgw."""
+    try:
+        cfg = load_gateway_config(config)
+        build_sources(cfg.devices, DRIVERS)
+    except (ConfigError, GatewayError) as exc:
+        raise fail(exc, EXIT_CONFIG) from exc
+    state = Path("/var/lib/iotgw")
+    if state not in cfg.buffer.path.resolve().parents:
+        console.print(f"[yellow]note:[/yellow] the buffer {cfg.buffer.path} is outside {state}, "
+                      "the only directory the service may write")
+    unit = (DEPLOY / "systemd" / "iotgw-gateway.service").read_text()
+    unit = unit.replace("@IOTGW@", f"{sys.executable} -P -m iotgw").replace("@CONFIG@", str(config.resolve()))
+    target = unit_dir / "iotgw-gateway.service"
+    try:
+        unit_dir.mkdir(parents=True, exist_ok=True)
+        target.write_text(unit)
+    except OSError as exc:
+        raise fail(RuntimeError(f"cannot write {target}: {exc.strerror} (run as root)"),
+                   EXIT_RUNTIME) from exc
+    console.print(f"installed {target}\nnext, as root:\n"
+                  "  id iotgw || useradd --system --home /var/lib/iotgw --shell /usr/sbin/nologin iotgw\n"
+                  "  systemctl daemon-reload && systemctl enable --now iotgw-gateway")
 
 
 @gateway_app.command("check-config")

@@ -121,3 +121,29 @@ def test_dead_letters_from_a_store_that_cannot_be_opened_is_a_one_line_error(tmp
     assert result.returncode == 1
     assert "cannot open dead-letter store" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_gateway_install_writes_a_hardened_unit_for_a_valid_config(tmp_path: Path) -> None:
+    config = tmp_path / "gw.toml"
+    config.write_text('gateway_id = "gw-1"\n[buffer]\npath = "/var/lib/iotgw/buffer.sqlite"\n\n'
+                      '[[devices]]\nid = "d1"\ndriver = "modbus"\nprofile = "three_phase_meter"\n'
+                      'interval_s = 60\nmodbus = { host = "10.0.0.5" }\n')
+    result = iotgw("gateway", "install", "--config", str(config), "--unit-dir", str(tmp_path / "units"))
+    assert result.returncode == 0, result.stderr
+    unit = (tmp_path / "units" / "iotgw-gateway.service").read_text()
+    assert f"ExecStart={sys.executable} -P -m iotgw gateway run --config {config}" in unit
+    for line in ("User=iotgw", "Restart=always", "ProtectSystem=strict", "ReadWritePaths=/var/lib/iotgw",
+                 "NoNewPrivileges=yes"):
+        assert line in unit
+    assert "@" not in unit.replace("multi-user", "")
+
+
+def test_gateway_install_refuses_a_bad_config_and_writes_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "gw.toml"
+    config.write_text('gateway_id = "gw-1"\n[buffer]\npath = "b.sqlite"\n\n[[devices]]\nid = "d1"\n'
+                      'driver = "modbus"\nprofile = "three_phase_meter"\ninterval_s = 60\n'
+                      'modbus = { host = "10.0.0.5", serial_port = "/dev/ttyUSB0" }\n')
+    result = iotgw("gateway", "install", "--config", str(config), "--unit-dir", str(tmp_path / "units"))
+    assert result.returncode == 2
+    assert "give either host (Modbus TCP) or serial_port (Modbus RTU)" in result.stderr
+    assert not (tmp_path / "units").exists()
