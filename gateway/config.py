@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from devices import load_config
+from devices import QUANTITIES, load_config
 from devices.telemetry import EntityId
 
 
@@ -88,6 +88,24 @@ class ModbusLink(_Frozen):
         return self
 
 
+class ReportConfig(_Frozen):
+    """Report on change: a reading is published only when a value moved by more than its
+    deadband since the last published reading, or ``max_silence_s`` passed since then (so
+    a steady device still shows it is alive). Quantities without a deadband report any
+    change. Suppressed readings are counted (``suppressed`` in the heartbeat)."""
+
+    deadband: dict[str, Annotated[float, Field(ge=0)]] = {}
+    max_silence_s: Annotated[float, Field(gt=0)] = 900.0
+
+    @field_validator("deadband")
+    @classmethod
+    def _known_quantities(cls, deadband: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(deadband) - QUANTITIES.keys())
+        if unknown:
+            raise ValueError(f"unknown quantities {unknown}; known: {sorted(QUANTITIES)}")
+        return deadband
+
+
 class DeviceConfig(_Frozen):
     id: EntityId
     driver: str
@@ -97,6 +115,7 @@ class DeviceConfig(_Frozen):
     samples: Annotated[int, Field(ge=1)] | None = None
     seed: int = 0
     modbus: ModbusLink | None = None  # the modbus driver's connection
+    report: ReportConfig | None = None  # None: every reading is published
 
 
 class GatewayConfig(_Frozen):

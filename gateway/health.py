@@ -2,7 +2,8 @@
 
 Read from the process and the buffer only (no shelling out): uptime, resident memory,
 free disk under the buffer, buffer depth, bytes and the age of its oldest reading, what
-was read and acknowledged, and every reading the buffer's limits dropped or refused.
+was read, failed to read, held back by report-on-change and acknowledged, and every
+reading the buffer's limits dropped or refused.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import time
 from gateway.buffer import Buffer
 
 
-def health(buffer: Buffer, *, started: float, read: int, read_errors: int, acked: int,
-           now_ms: int) -> dict[str, float]:
+def health(buffer: Buffer, *, started: float, read: int, read_errors: int, suppressed: int,
+           acked: int, now_ms: int) -> dict[str, float]:
     oldest_ms = buffer.oldest_ts()
     return {
         "uptime_s": round(time.monotonic() - started, 1),
@@ -27,6 +28,7 @@ def health(buffer: Buffer, *, started: float, read: int, read_errors: int, acked
         "buffer_oldest_age_s": (now_ms - oldest_ms) / 1000 if oldest_ms else 0.0,
         "read": float(read),
         "read_errors": float(read_errors),
+        "suppressed": float(suppressed),
         "acked": float(acked),
         **{key: float(value) for key, value in buffer.counters().items()},
     }

@@ -34,6 +34,7 @@ from gateway.errors import DeviceReadError, UnknownDriver
 from gateway.health import health
 from gateway.pipeline import Source, SourceFactory
 from gateway.publisher import Ack, Connected, Publisher
+from gateway.report import ChangeFilter
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,14 @@ class _Schedule:
     source: Source
     due: float
     last_ms: int = 0
+    report: ChangeFilter | None = None  # report on change, when configured
 
 
 @dataclass
 class Stats:
     read: int = 0
     read_errors: int = 0  # device reads that failed (see DeviceReadError)
+    suppressed: int = 0  # readings not published by report-on-change (configured, counted)
     acked: int = 0
     undelivered: int = 0
     published_batches: int = 0
@@ -93,7 +96,8 @@ class Agent:
             if source.device_id in checkpoints:
                 source.restore(checkpoints[source.device_id])
         start = time.monotonic()
-        self._schedule = [_Schedule(s, start) for s in sources]
+        reports = {d.id: ChangeFilter(d.report) for d in config.devices if d.report is not None}
+        self._schedule = [_Schedule(s, start, report=reports.get(s.device_id)) for s in sources]
         self.publisher = Publisher(
             config.gateway_id, config.broker, inflight_window=config.publish.inflight_window,
         )
@@ -134,7 +138,8 @@ class Agent:
             return
         self._next_heartbeat = now + self.config.publish.heartbeat_s
         self.publisher.heartbeat(health(self.buffer, started=self._started, read=self.stats.read,
-                                        read_errors=self.stats.read_errors, acked=self.stats.acked,
+                                        read_errors=self.stats.read_errors,
+                                        suppressed=self.stats.suppressed, acked=self.stats.acked,
                                         now_ms=int(self._clock() * 1000)))
 
     def _drained(self) -> bool:
@@ -158,12 +163,17 @@ class Agent:
             # share a millisecond, or the second would overwrite the first in InfluxDB.
             stamp = max(int(self._clock() * 1000), item.last_ms + 1)
             try:
-                readings.append(item.source.read(stamp))
-                item.last_ms = stamp
-                checkpoints[item.source.device_id] = item.source.checkpoint()
+                reading = item.source.read(stamp)
             except DeviceReadError as exc:
                 self.stats.read_errors += 1
                 log.warning("%s", exc)
+            else:
+                item.last_ms = stamp
+                checkpoints[item.source.device_id] = item.source.checkpoint()
+                if item.report is None or item.report.wants(reading):
+                    readings.append(reading)
+                else:
+                    self.stats.suppressed += 1
             # Fixed rate; after a stall, skip the missed slots rather than read in a burst.
             item.due += item.source.interval_s
             if item.due <= now:

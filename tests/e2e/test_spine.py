@@ -16,7 +16,7 @@ import pytest
 
 from devices.register_maps import REGISTER_MAPS
 from gateway import GatewayConfig
-from gateway.config import BrokerConfig, BufferConfig, DeviceConfig, ModbusLink
+from gateway.config import BrokerConfig, BufferConfig, DeviceConfig, ModbusLink, ReportConfig
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto, free_port
 from registry import Gateway, make_engine, session_factory
 from simulators import write_config
@@ -386,8 +386,9 @@ def test_a_long_outage_with_a_small_buffer_drops_oldest_counted_in_the_heartbeat
 
 
 def test_modbus_readings_reach_influxdb_and_a_dead_device_is_counted(spine: Spine) -> None:
-    """A gateway with a Modbus TCP meter (served by pymodbus) and a meter that never answers:
-    the live one's readings are stored, the dead one stalls nothing and shows in health."""
+    """A gateway with a Modbus TCP meter (served by pymodbus), the same meter read with
+    report-on-change, and a meter that never answers: the live one's readings are stored,
+    the steady one is published once, and the dead one stalls nothing; both show in health."""
     meter_port = free_port()
     meter = ModbusDeviceSimulator(REGISTER_MAPS["three_phase_meter"],
                                   lambda: {"voltage": 231.0, "current": 2.5, "active_energy": 42.0},
@@ -400,6 +401,9 @@ def test_modbus_readings_reach_influxdb_and_a_dead_device_is_counted(spine: Spin
             buffer=BufferConfig(path=spine.workdir / "mb.sqlite"),
             devices=[DeviceConfig(id=f"{spine.name}-meter", driver="modbus", profile="three_phase_meter",
                                   interval_s=0.1, modbus=ModbusLink(host="127.0.0.1", port=meter_port)),
+                     DeviceConfig(id=f"{spine.name}-quiet", driver="modbus", profile="three_phase_meter",
+                                  interval_s=0.1, modbus=ModbusLink(host="127.0.0.1", port=meter_port),
+                                  report=ReportConfig(max_silence_s=3600)),
                      DeviceConfig(id=f"{spine.name}-dead", driver="modbus", profile="water_meter",
                                   interval_s=0.5, modbus=ModbusLink(host="127.0.0.1", port=free_port(),
                                                                     timeout_s=0.2))])
@@ -413,5 +417,11 @@ def test_modbus_readings_reach_influxdb_and_a_dead_device_is_counted(spine: Spin
             series = spine.influx.query(spine.database, 'SELECT last("read_errors") FROM "gateway_health"')
             return series[0].rows[0]["last"] if series else 0
         spine.wait_until(lambda: read_errors() >= 2, what="read errors in the heartbeat")
+
+        def suppressed() -> float:
+            series = spine.influx.query(spine.database, 'SELECT last("suppressed") FROM "gateway_health"')
+            return series[0].rows[0]["last"] if series else 0
+        spine.wait_until(lambda: suppressed() >= 10, what="report-on-change in the heartbeat")
+        assert len(spine.stored()[f"{spine.name}-quiet"]) == 1  # its values never move
     finally:
         meter.stop()
