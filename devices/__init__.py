@@ -12,6 +12,7 @@ from devices.topics import (
     check_id,
     cmd_topic,
     parse_topic,
+    result_topic,
     status_topic,
     telemetry_topic,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "load_config",
     "parse_config",
     "parse_topic",
+    "result_topic",
     "status_topic",
     "telemetry_topic",
 ]

@@ -45,6 +45,11 @@ def cmd_topic(gateway_id: str, name: str) -> str:
     return f"{ROOT}/{check_id(gateway_id, 'gateway id')}/cmd/{check_id(name, 'command name')}"
 
 
+def result_topic(gateway_id: str, name: str) -> str:
+    """Where a gateway answers a command (its ACL lets it write only under its own id)."""
+    return f"{ROOT}/{check_id(gateway_id, 'gateway id')}/result/{check_id(name, 'command name')}"
+
+
 @dataclass(frozen=True, slots=True)
 class Topic:
     gateway_id: str

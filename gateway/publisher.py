@@ -17,10 +17,11 @@ from typing import Literal
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from devices import GatewayStatus, status_topic
+from devices import GatewayStatus, cmd_topic, result_topic, status_topic
 from gateway.config import BrokerConfig
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,17 @@ class Connected:
     """Marks a (re)connection in the event queue."""
 
 
-Event = Ack | Connected
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A message on ``iot/v1/{gateway}/cmd/{name}``; ``correlation`` is MQTT 5's
+    Correlation Data, returned with the answer."""
+
+    name: str
+    payload: bytes
+    correlation: bytes | None
+
+
+Event = Ack | Connected | Command
 
 
 def _status(state: Literal["online", "offline"], *, stamped: bool = True,
@@ -62,6 +73,8 @@ class Publisher:
         self.events: queue.Queue[Event] = queue.Queue()
         self._connected = threading.Event()
         self._status_topic = status_topic(gateway_id)
+        self._gateway_id = gateway_id
+        self._commands = cmd_topic(gateway_id, "any").removesuffix("any") + "+"
         self._broker = broker
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=gateway_id, protocol=mqtt.MQTTv5,
@@ -81,6 +94,7 @@ class Publisher:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_message = self._on_message
         self._client = client
 
     @property
@@ -106,6 +120,15 @@ class Publisher:
             self._client.publish(self._status_topic, _status("online", health=health), qos=1,
                                  retain=True)
 
+    def respond(self, command: Command, answer: bytes) -> None:
+        """Answer a command on its result topic (QoS 1, not retained)."""
+        props = None
+        if command.correlation is not None:
+            props = Properties(PacketTypes.PUBLISH)
+            props.CorrelationData = command.correlation
+        self._client.publish(result_topic(self._gateway_id, command.name), answer, qos=1,
+                             properties=props)
+
     def stop(self) -> None:
         """Announce a clean shutdown (the Last Will is for unclean ones) and disconnect."""
         if self.connected:
@@ -124,6 +147,7 @@ class Publisher:
             return
         log.info("connected to broker %s:%s", self._broker.host, self._broker.port)
         client.publish(self._status_topic, _status("online"), qos=1, retain=True)
+        client.subscribe(self._commands, qos=1)
         self._connected.set()
         self.events.put(Connected())
 
@@ -134,6 +158,11 @@ class Publisher:
         if self._connected.is_set():
             log.warning("disconnected from broker: %s", reason)
         self._connected.clear()
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        name = message.topic.rsplit("/", 1)[-1]
+        correlation = getattr(message.properties, "CorrelationData", None)
+        self.events.put(Command(name, message.payload, correlation))
 
     def _on_publish(
         self, _client: mqtt.Client, _userdata: object, mid: int, reason: ReasonCode,

@@ -26,14 +26,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from devices import telemetry_topic
+from devices import ConfigError, telemetry_topic
 from devices.telemetry import SCHEMA_VERSION
 from gateway.buffer import Buffer, Limits, Pending
+from gateway.commands import COMMANDS, Refused, Reloader, answer, request_id, unchangeable
 from gateway.config import DeviceConfig, GatewayConfig
-from gateway.errors import DeviceReadError, UnknownDriver
+from gateway.errors import DeviceReadError, GatewayError, UnknownDriver
 from gateway.health import health
 from gateway.pipeline import Source, SourceFactory
-from gateway.publisher import Ack, Connected, Publisher
+from gateway.publisher import Ack, Command, Connected, Publisher
 from gateway.report import ChangeFilter
 
 log = logging.getLogger(__name__)
@@ -84,20 +85,15 @@ class Stats:
 class Agent:
     def __init__(
         self, config: GatewayConfig, sources: list[Source], *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.time, reloader: Reloader | None = None,
     ) -> None:
         self.config = config
         self._clock = clock
+        self._reloader = reloader
         buffer = config.buffer
         self.buffer = Buffer(buffer.path, synchronous=buffer.synchronous, limits=Limits(
             max_bytes=buffer.max_bytes, max_age_s=buffer.max_age_s, when_full=buffer.when_full))
-        checkpoints = self.buffer.checkpoints()
-        for source in sources:
-            if source.device_id in checkpoints:
-                source.restore(checkpoints[source.device_id])
-        start = time.monotonic()
-        reports = {d.id: ChangeFilter(d.report) for d in config.devices if d.report is not None}
-        self._schedule = [_Schedule(s, start, report=reports.get(s.device_id)) for s in sources]
+        self._schedule = self._scheduled(config, sources, [])
         self.publisher = Publisher(
             config.gateway_id, config.broker, inflight_window=config.publish.inflight_window,
         )
@@ -112,6 +108,21 @@ class Agent:
         self._resend_at: float | None = None
         self._resend_delay_s = _RESEND_MIN_S
         self.stats = Stats()
+
+    def _scheduled(self, config: GatewayConfig, sources: list[Source],
+                   old: list[_Schedule]) -> list[_Schedule]:
+        """The poll schedule of ``sources``, resumed from the buffer's checkpoints; a device
+        already scheduled keeps its turn and its last timestamp."""
+        checkpoints = self.buffer.checkpoints()
+        for source in sources:
+            if source.device_id in checkpoints:
+                source.restore(checkpoints[source.device_id])
+        start = time.monotonic()
+        reports = {d.id: ChangeFilter(d.report) for d in config.devices if d.report is not None}
+        before = {item.source.device_id: item for item in old}
+        return [_Schedule(s, before[s.device_id].due if s.device_id in before else start,
+                          before[s.device_id].last_ms if s.device_id in before else 0,
+                          reports.get(s.device_id)) for s in sources]
 
     def run(self, stop: threading.Event, *, exit_when_drained: bool = False) -> None:
         """Loop until ``stop`` is set, or, with ``exit_when_drained``, until every finite
@@ -199,6 +210,8 @@ class Agent:
                 # re-sent by paho itself, so start over from the oldest row not in flight.
                 self._replay_below = self.buffer.max_id() + 1
                 self._cursor = 0
+            elif isinstance(event, Command):
+                self._command(event)
             elif isinstance(event, Ack):
                 ids = self._inflight.pop(event.mid, None)
                 if ids is not None and event.delivered:
@@ -213,6 +226,45 @@ class Agent:
         if acked:
             self.buffer.delete(acked)
             self.stats.acked += len(acked)
+
+    def _command(self, command: Command) -> None:
+        rid = None
+        try:
+            rid = request_id(command.payload)
+            if command.name == "ping":
+                result = {"time_ms": int(self._clock() * 1000),
+                          "uptime_s": round(time.monotonic() - self._started, 1)}
+            elif command.name == "rebirth":
+                self._next_heartbeat = time.monotonic()
+                self._heartbeat_if_due()
+                result = {"status": "online"}
+            elif command.name == "reload":
+                result = self._reload()
+            else:
+                raise Refused(f"unknown command {command.name!r}; known: {', '.join(COMMANDS)}")
+            body = answer(command.name, rid, result=result)
+            log.info("command %s done: %s", command.name, result)
+        except Refused as exc:
+            body = answer(command.name, rid, error=str(exc))
+            log.warning("command %s refused: %s", command.name, exc)
+        self.publisher.respond(command, body)
+
+    def _reload(self) -> dict[str, object]:
+        if self._reloader is None:
+            raise Refused("this agent was not started from a configuration file")
+        try:
+            config, sources = self._reloader()
+        except (ConfigError, GatewayError) as exc:
+            raise Refused(f"configuration not applied, the running one is kept: {exc}") from exc
+        if (why := unchangeable(self.config, config)) is not None:
+            raise Refused(f"configuration not applied, the running one is kept: {why}")
+        old, self._schedule = self._schedule, self._scheduled(config, sources, self._schedule)
+        self.config = config
+        for item in old:  # the new sources have their own connections
+            close = getattr(item.source, "close", None)
+            if close is not None:
+                close()
+        return {"devices": len(sources)}
 
     def _schedule_resend(self, count: int, reason: str) -> None:
         self.stats.undelivered += count

@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from devices import ConfigError
-from gateway import Agent, GatewayError, build_sources, load_gateway_config
+from gateway import Agent, GatewayConfig, GatewayError, build_sources, load_gateway_config
 from gateway.modbus import ModbusSource
+from gateway.pipeline import Source
 from ingest import DeadLetterStore, IngestError, IngestService, load_ingest_config, retire_session
 from ingest.replay import replay_dead_letters
 from iotgw.api_cli import api_app
@@ -97,9 +98,12 @@ def gateway_run(
     )] = False,
 ) -> None:
     """Poll the configured devices and publish their readings, buffering durably."""
-    try:
+    def load() -> tuple[GatewayConfig, list[Source]]:
         cfg = load_gateway_config(config)
-        agent = Agent(cfg, build_sources(cfg.devices, DRIVERS))
+        return cfg, build_sources(cfg.devices, DRIVERS)
+
+    try:
+        agent = Agent(*load(), reloader=load)  # the reload command reads the file again
     except (ConfigError, GatewayError) as exc:
         raise fail(exc, EXIT_CONFIG) from exc
     try:
