@@ -13,6 +13,10 @@ deletes the oldest readings a segment at a time (at least 1 % of the cap, so a f
 is not trimmed on every reading), and ``refuse_new`` keeps what is buffered and refuses
 the new group. Readings older than ``max_age_s`` are dropped. Every dropped or refused
 reading is counted in ``meta``, so the counts survive restarts and reach the heartbeat.
+
+Readings taken while the wall clock cannot be trusted (see ``gateway.clock``) wait in
+``untimed`` with their monotonic time and boot; they are not sent. ``release_untimed``
+gives them their time once the clock is trusted and moves them to ``readings``.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from devices import Reading
+from devices import Quality, Reading
 from gateway.errors import BufferUnavailable
 
 _SCHEMA = """
@@ -40,6 +44,12 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS untimed (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    boot TEXT NOT NULL,
+    mono_ms INTEGER NOT NULL,
+    payload TEXT NOT NULL
 );
 """
 
@@ -123,19 +133,77 @@ class Buffer:
                         dropped_full = self._drop_oldest(self._bytes + size - self.limits.max_bytes)
                 self._db.executemany("INSERT INTO readings (payload, ts) VALUES (?, ?)", rows)
                 self._bytes += size
-                self._db.executemany(
-                    "INSERT INTO checkpoints (device, state) VALUES (?, ?)"
-                    " ON CONFLICT(device) DO UPDATE SET state = excluded.state",
-                    checkpoints.items(),
-                )
+                self._save_checkpoints(checkpoints)
         except sqlite3.Error as exc:
             self._bytes = self._stored_bytes()  # the transaction was rolled back
             raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
         return Appended(len(rows), dropped_full, dropped_age, refused)
 
+    def _save_checkpoints(self, checkpoints: Mapping[str, str]) -> None:
+        self._db.executemany(
+            "INSERT INTO checkpoints (device, state) VALUES (?, ?)"
+            " ON CONFLICT(device) DO UPDATE SET state = excluded.state", checkpoints.items())
+
+    def hold_untimed(self, readings: Iterable[Reading], checkpoints: Mapping[str, str], *,
+                     boot: str, mono_ms: int) -> Appended:
+        """Commit readings taken while the clock is not trusted, with their monotonic time.
+        They count against ``max_bytes``; beyond it they are refused (and counted)."""
+        rows = [(boot, mono_ms, r.model_dump_json()) for r in readings]
+        size = sum(len(payload) for *_, payload in rows)
+        refused = 0
+        try:
+            with self._transaction():
+                if self._bytes + size > self.limits.max_bytes:
+                    refused, rows, size = len(rows), [], 0
+                    self._count("refused", refused)
+                self._db.executemany(
+                    "INSERT INTO untimed (boot, mono_ms, payload) VALUES (?, ?, ?)", rows)
+                self._bytes += size
+                self._save_checkpoints(checkpoints)
+        except sqlite3.Error as exc:
+            self._bytes = self._stored_bytes()
+            raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
+        return Appended(len(rows), refused=refused)
+
+    def untimed(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM untimed").fetchone()[0])
+
+    def release_untimed(self, *, boot: str, offset_ms: int, now_ms: int) -> tuple[int, int]:
+        """Give held readings their time and queue them for sending: those of this boot get
+        ``mono_ms + offset_ms`` (the offset between wall and monotonic clock, now that the
+        wall clock is trusted) and quality ``uncertain``; those of an earlier boot cannot
+        be placed in time and get ``now_ms`` and quality ``bad`` (stored apart by ingest).
+        Returns (corrected, uncorrectable)."""
+        corrected = uncorrectable = 0
+        try:
+            with self._transaction():
+                rows = self._db.execute(
+                    "SELECT id, boot, mono_ms, payload FROM untimed ORDER BY id").fetchall()
+                out = []
+                for _, row_boot, mono_ms, payload in rows:
+                    reading = Reading.model_validate_json(payload)
+                    if row_boot == boot:
+                        reading = reading.model_copy(update={"ts": mono_ms + offset_ms,
+                                                             "quality": Quality.UNCERTAIN})
+                        corrected += 1
+                    else:
+                        reading = reading.model_copy(update={"ts": now_ms, "quality": Quality.BAD})
+                        uncorrectable += 1
+                    out.append((reading.model_dump_json(), reading.ts))
+                self._db.executemany("INSERT INTO readings (payload, ts) VALUES (?, ?)", out)
+                self._db.execute("DELETE FROM untimed")
+                self._count("clock_corrected", corrected)
+                self._count("clock_uncorrectable", uncorrectable)
+        except sqlite3.Error as exc:
+            raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
+        finally:
+            self._bytes = self._stored_bytes()
+        return corrected, uncorrectable
+
     def _stored_bytes(self) -> int:
         return int(self._db.execute(
-            "SELECT coalesce(sum(length(payload)), 0) FROM readings").fetchone()[0])
+            "SELECT (SELECT coalesce(sum(length(payload)), 0) FROM readings)"
+            " + (SELECT coalesce(sum(length(payload)), 0) FROM untimed)").fetchone()[0])
 
     def _drop_oldest(self, excess_bytes: int) -> int:
         """Delete the oldest readings covering ``excess_bytes``, at least a segment's worth."""
@@ -167,8 +235,9 @@ class Buffer:
                          " DO UPDATE SET value = value + excluded.value", (key, n))
 
     def counters(self) -> dict[str, int]:
-        """Readings dropped or refused by the limits, since the buffer was created."""
-        keys = ("dropped_full", "dropped_age", "refused")
+        """Readings dropped or refused by the limits, and held readings whose time was
+        corrected or could not be, since the buffer was created."""
+        keys = ("dropped_full", "dropped_age", "refused", "clock_corrected", "clock_uncorrectable")
         found = dict(self._db.execute(
             f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(keys))})", keys))
         return {key: int(found.get(key, 0)) for key in keys}

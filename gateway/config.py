@@ -88,6 +88,15 @@ class ModbusLink(_Frozen):
         return self
 
 
+class ClockConfig(_Frozen):
+    """When the wall clock is trusted (see ``gateway/clock.py``). A time before 2025 never
+    is. With ``require_sync``, the kernel must also say the clock is synchronised (NTP):
+    right for a field gateway without a real-time clock that reaches an NTP server; leave
+    it off where the kernel cannot know (some virtual machines) or no NTP is reachable."""
+
+    require_sync: bool = False
+
+
 class ReportConfig(_Frozen):
     """Report on change: a reading is published only when a value moved by more than its
     deadband since the last published reading, or ``max_silence_s`` passed since then (so
@@ -124,6 +133,7 @@ class GatewayConfig(_Frozen):
     broker: BrokerConfig = BrokerConfig()
     buffer: BufferConfig
     publish: PublishConfig = PublishConfig()
+    clock: ClockConfig = ClockConfig()
     devices: Annotated[list[DeviceConfig], Field(min_length=1)]
 
     @field_validator("devices")

@@ -24,6 +24,7 @@ def health(buffer: Buffer, *, started: float, read: int, read_errors: int, suppr
         "rss_peak_bytes": float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024),
         "disk_free_bytes": float(shutil.disk_usage(buffer.path.parent).free),
         "buffer_depth": float(buffer.depth()),
+        "buffer_untimed": float(buffer.untimed()),  # held until the clock is trusted
         "buffer_bytes": float(buffer.bytes),
         "buffer_oldest_age_s": (now_ms - oldest_ms) / 1000 if oldest_ms else 0.0,
         "read": float(read),

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from devices import ConfigError, telemetry_topic
 from devices.telemetry import SCHEMA_VERSION
 from gateway.buffer import Buffer, Limits, Pending
+from gateway.clock import ClockWatch
 from gateway.commands import COMMANDS, Refused, Reloader, answer, request_id, unchangeable
 from gateway.config import DeviceConfig, GatewayConfig
 from gateway.errors import DeviceReadError, GatewayError, UnknownDriver
@@ -86,9 +87,13 @@ class Agent:
     def __init__(
         self, config: GatewayConfig, sources: list[Source], *,
         clock: Callable[[], float] = time.time, reloader: Reloader | None = None,
+        clock_watch: ClockWatch | None = None,
     ) -> None:
         self.config = config
         self._clock = clock
+        self._clock_watch = clock_watch or ClockWatch(require_sync=config.clock.require_sync,
+                                                      wall=clock)
+        self._clock_trusted = True
         self._reloader = reloader
         buffer = config.buffer
         self.buffer = Buffer(buffer.path, synchronous=buffer.synchronous, limits=Limits(
@@ -165,6 +170,17 @@ class Agent:
 
     def _poll_due(self) -> None:
         now = time.monotonic()
+        clock = self._clock_watch.sample()
+        if clock.trusted != self._clock_trusted:
+            log.warning("wall clock %s", "trusted again" if clock.trusted else
+                        "not trusted (before 2025, or not synchronised): readings are held")
+            self._clock_trusted = clock.trusted
+        if clock.trusted and self.buffer.untimed():
+            corrected, lost = self.buffer.release_untimed(
+                boot=self._clock_watch.boot, offset_ms=clock.wall_ms - clock.mono_ms, now_ms=clock.wall_ms)
+            log.warning("clock trusted: %d held readings timed from the monotonic clock (quality"
+                        " uncertain), %d of an earlier boot stamped now with quality bad",
+                        corrected, lost)
         readings = []
         checkpoints = {}
         for item in self._schedule:
@@ -179,7 +195,8 @@ class Agent:
                 self.stats.read_errors += 1
                 log.warning("%s", exc)
             else:
-                item.last_ms = stamp
+                if clock.trusted:  # an untrusted stamp must not hold later ones back
+                    item.last_ms = stamp
                 checkpoints[item.source.device_id] = item.source.checkpoint()
                 if item.report is None or item.report.wants(reading):
                     readings.append(reading)
@@ -189,7 +206,11 @@ class Agent:
             item.due += item.source.interval_s
             if item.due <= now:
                 item.due = now + item.source.interval_s
-        if readings:
+        if readings and not clock.trusted:
+            self.buffer.hold_untimed(readings, checkpoints, boot=self._clock_watch.boot,
+                                     mono_ms=clock.mono_ms)
+            self.stats.read += len(readings)
+        elif readings:
             done = self.buffer.append(readings, checkpoints, now_ms=int(self._clock() * 1000))
             self.stats.read += len(readings)
             if done.dropped_full or done.dropped_age or done.refused:

@@ -9,7 +9,9 @@ a pseudo-terminal pair made by ``socat``).
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
@@ -63,9 +65,20 @@ class ModbusDeviceSimulator:
         self._loop.run_until_complete(self._serve())
 
     def start(self, timeout_s: float = 10.0) -> None:
+        """Returns once the device answers (TCP: accepts connections)."""
+        deadline = time.monotonic() + timeout_s
         self._thread.start()
         if not self._ready.wait(timeout_s):
             raise RuntimeError("the Modbus device simulator did not start")
+        while self.tcp_port is not None:
+            try:
+                socket.create_connection(("127.0.0.1", self.tcp_port), timeout=0.2).close()
+                return
+            except OSError as exc:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the Modbus device simulator is not listening on"
+                                       f" {self.tcp_port}") from exc
+                time.sleep(0.02)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         if self._server is not None:
