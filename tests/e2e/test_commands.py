@@ -5,26 +5,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from devices import cmd_topic, result_topic, status_topic
-from iotgw.localstack import Influxd, Mosquitto
 from tests.e2e.spine import Spine
 from tests.mqtt_probe import Probe, connect
-from tsdb import InfluxClient
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def spine(broker: Mosquitto, influxd: Influxd, influx: InfluxClient, database: str,
-          unique_name: str, workdir: Path) -> Iterator[Spine]:
-    harness = Spine(broker, influxd, influx, database, unique_name, workdir)
-    yield harness
-    harness.close()
 
 
 def _ask(probe: Probe, gateway: str, name: str, payload: bytes) -> dict:

@@ -8,8 +8,6 @@ import os
 import re
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,28 +15,17 @@ import pytest
 from devices.register_maps import REGISTER_MAPS
 from gateway import GatewayConfig
 from gateway.config import BrokerConfig, BufferConfig, DeviceConfig, ModbusLink, ReportConfig
-from iotgw.localstack import Influxd, IotgwProcess, Mosquitto, free_port
+from iotgw.localstack import IotgwProcess, free_port
 from registry import Gateway, make_engine, session_factory
 from simulators import write_config
 from simulators.modbus_device import ModbusDeviceSimulator
 from tests.e2e.spine import Spine, assert_exactly_sent
 from tests.iotgw.test_cli import iotgw
-from tsdb import InfluxClient
 from tsdb.schema import HOUR_MS, TELEMETRY, TOUCHED_HOURS
 
 pytestmark = pytest.mark.integration
 
 GATEWAYS, DEVICES, SAMPLES = 3, 20, 50
-
-
-@pytest.fixture
-def spine(
-    broker: Mosquitto, influxd: Influxd, influx: InfluxClient, database: str, unique_name: str,
-    workdir: Path,
-) -> Iterator[Spine]:
-    harness = Spine(broker, influxd, influx, database, unique_name, workdir)
-    yield harness
-    harness.close()
 
 
 def _run_fleet(spine: Spine, interval_s: float):
