@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import queue
+import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -61,6 +63,42 @@ class Command:
 
 Event = Ack | Connected | Command
 
+_DIAGNOSE_EVERY_S = 60.0
+
+
+def diagnose(broker: BrokerConfig) -> str:
+    """Why a connection to the broker fails, in words an installer can act on: found by
+    trying TCP and, with TLS, a handshake with the gateway's own CA and certificate."""
+    where = f"{broker.host}:{broker.port}"
+    try:
+        sock = socket.create_connection((broker.host, broker.port), timeout=5)
+    except OSError as exc:
+        return f"cannot reach {where}: {exc.strerror or exc}"
+    if broker.tls is None:
+        sock.close()
+        return f"{where} accepts TCP but ended the MQTT session (wrong port, or TLS expected?)"
+    tls = broker.tls
+    try:
+        context = ssl.create_default_context(cafile=str(tls.ca_file))
+        if tls.cert_file is not None and tls.key_file is not None:
+            context.load_cert_chain(str(tls.cert_file), str(tls.key_file))
+        with context.wrap_socket(sock, server_hostname=broker.host) as conn:
+            conn.settimeout(2)
+            conn.recv(1)  # under TLS 1.3 the broker's verdict on our certificate comes now
+    except ssl.SSLCertVerificationError as exc:
+        return f"the broker's certificate is not trusted by {tls.ca_file}: {exc.verify_message}"
+    except ssl.SSLError as exc:
+        refused = "CERTIFICATE" in (exc.reason or "").upper() or "UNKNOWN_CA" in (exc.reason or "")
+        return (f"the broker refused this gateway's certificate {tls.cert_file} ({exc.reason})"
+                if refused else f"TLS with {where} failed: {exc.reason or exc}")
+    except TimeoutError:
+        return f"TLS with {where} works; the broker refused the MQTT session (account or ACL?)"
+    except OSError as exc:
+        return f"TLS with {where} failed: {exc}"
+    finally:
+        sock.close()
+    return f"TLS with {where} works, but the broker closed the connection"
+
 
 def _status(state: Literal["online", "offline"], *, stamped: bool = True,
             health: dict[str, float] | None = None) -> str:
@@ -95,7 +133,9 @@ class Publisher:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
+        client.on_connect_fail = self._on_connect_fail
         self._client = client
+        self._diagnosed_at = -_DIAGNOSE_EVERY_S
 
     @property
     def connected(self) -> bool:
@@ -157,7 +197,17 @@ class Publisher:
     ) -> None:
         if self._connected.is_set():
             log.warning("disconnected from broker: %s", reason)
+        else:  # dropped before its CONNACK: under TLS 1.3, how a refused certificate shows
+            self._on_connect_fail(_client, _userdata)
         self._connected.clear()
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
+        """paho retries by itself but does not say why: find out, and say it (at most once
+        a minute, so a long outage does not flood the log)."""
+        now = time.monotonic()
+        if now - self._diagnosed_at >= _DIAGNOSE_EVERY_S:
+            self._diagnosed_at = now
+            log.error("cannot connect to the broker (retrying): %s", diagnose(self._broker))
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         name = message.topic.rsplit("/", 1)[-1]

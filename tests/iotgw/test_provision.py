@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import ssl
 import stat
 import threading
@@ -17,6 +18,7 @@ from ingest import IngestConfig
 from ingest.config import InfluxConfig, MqttConfig
 from ingest.consumer import SUBSCRIBED
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
+from registry.certificates import create_ca, issue
 from simulators import write_config
 from tests.iotgw.test_cli import iotgw
 from tests.mqtt_probe import connect
@@ -31,9 +33,9 @@ def _ok(*args: str) -> str:
     return result.stderr
 
 
-def test_a_provisioned_gateway_reports_and_a_revoked_one_is_refused(
-    tmp_path: Path, influxd: Influxd, influx: InfluxClient, database: str,
-) -> None:
+def _provisioned(tmp_path: Path) -> tuple[str, Path, Path, Path, Mosquitto]:
+    """A registry with gateway gw-p1 and two devices, provisioned with a client
+    certificate: (registry url, broker dir, secrets dir, bundle, broker not yet started)."""
     url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
     broker_dir, secrets, bundles = tmp_path / "broker", tmp_path / "secrets", tmp_path / "bundles"
     broker = Mosquitto(tmp_path / "mosquitto", auth_dir=broker_dir, tls_dir=broker_dir / "tls")
@@ -50,7 +52,13 @@ def test_a_provisioned_gateway_reports_and_a_revoked_one_is_refused(
     _ok("provision", "gateway", "gw-p1", "--url", url, "--broker-dir", str(broker_dir),
         "--out", str(bundles), "--broker-host", "localhost", "--broker-port", str(broker.tls_port),
         "--buffer-path", str(tmp_path / "buffer.sqlite"), "--cert", "--ca-dir", str(secrets / "ca"))
-    bundle = bundles / "gw-p1" / "gateway.toml"
+    return url, broker_dir, secrets, bundles / "gw-p1" / "gateway.toml", broker
+
+
+def test_a_provisioned_gateway_reports_and_a_revoked_one_is_refused(
+    tmp_path: Path, influxd: Influxd, influx: InfluxClient, database: str,
+) -> None:
+    url, broker_dir, secrets, bundle, broker = _provisioned(tmp_path)
     assert stat.S_IMODE(bundle.stat().st_mode) == 0o600
     assert stat.S_IMODE((secrets / "secrets.env").stat().st_mode) == 0o600
     bundled = load_gateway_config(bundle)
@@ -97,6 +105,27 @@ def test_a_provisioned_gateway_reports_and_a_revoked_one_is_refused(
                 break
             time.sleep(0.1)
         assert probe.connect_reason == "Not authorized"
+    finally:
+        broker.stop()
+
+
+def test_a_certificate_from_another_ca_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    _, _, _, bundle, broker = _provisioned(tmp_path)
+    rogue = issue(create_ca(tmp_path / "rogue-ca", common_name="not ours"), "gw-p1", tmp_path / "rogue")
+    shutil.copy(rogue.cert, bundle.parent / "gw-p1.crt")
+    shutil.copy(rogue.key, bundle.parent / "gw-p1.key")
+    broker.start()
+    try:
+        gateway = IotgwProcess(tmp_path, "gw-p1", ["gateway", "run", "--config", str(bundle)])
+        gateway.start()
+        deadline = time.monotonic() + 20
+        while "cannot connect to the broker" not in gateway.log_tail() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        log = gateway.log_tail()
+        assert "cannot connect to the broker (retrying): the broker refused this gateway's " \
+               f"certificate {bundle.parent / 'gw-p1.crt'}" in log, log
+        assert gateway.proc.poll() is None  # it keeps reading and buffering, and retries
+        gateway.stop()
     finally:
         broker.stop()
 
