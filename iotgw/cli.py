@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -14,20 +12,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from devices import ConfigError
-from gateway import Agent, GatewayConfig, GatewayError, build_sources, load_gateway_config
-from gateway.modbus import ModbusSource
-from gateway.pipeline import Source
 from ingest import DeadLetterStore, IngestError, IngestService, load_ingest_config, retire_session
 from ingest.replay import replay_dead_letters
 from iotgw.api_cli import api_app
 from iotgw.demo import demo
-from iotgw.localstack import DEPLOY
+from iotgw.gateway_cli import gateway_app
 from iotgw.options import (
     DEFAULT_REGISTRY,
     EXIT_CONFIG,
     EXIT_RUNTIME,
     ConfigOption,
     RegistryUrl,
+    configure_logging,
     console,
     fail,
     load_or_exit,
@@ -46,11 +42,9 @@ from registry import (
 )
 from registry.csv_export import export_csv
 from registry.csv_import import import_csv
-from simulators import SimulatedSource
 from tsdb import TsdbError
 
 app = typer.Typer(help="IoT data-collection gateway and indicator platform.", no_args_is_help=True)
-gateway_app = typer.Typer(help="The edge agent that runs on field gateways.", no_args_is_help=True)
 ingest_app = typer.Typer(help="The service that stores telemetry in InfluxDB.", no_args_is_help=True)
 registry_app = typer.Typer(help="Administrative units, organisations, gateways and devices.",
                            no_args_is_help=True)
@@ -63,7 +57,6 @@ app.add_typer(indicators_app, name="indicators")
 app.add_typer(api_app, name="api")
 
 
-DRIVERS = {"simulated": SimulatedSource, "modbus": ModbusSource}
 
 
 
@@ -78,80 +71,7 @@ class ImportKind(StrEnum):
 
 
 
-@app.callback()
-def _main(
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
-) -> None:
-    level = logging.getLevelName(log_level.upper())
-    if not isinstance(level, int):
-        raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # One line per HTTP request to InfluxDB drowns what matters; failures are logged by tsdb.
-    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
-
-
-@gateway_app.command("run")
-def gateway_run(
-    config: ConfigOption,
-    exit_when_drained: Annotated[bool, typer.Option(
-        help="Exit once every finite (simulated) source is done and the broker has every reading."
-    )] = False,
-) -> None:
-    """Poll the configured devices and publish their readings, buffering durably."""
-    def load() -> tuple[GatewayConfig, list[Source]]:
-        cfg = load_gateway_config(config)
-        return cfg, build_sources(cfg.devices, DRIVERS)
-
-    try:
-        agent = Agent(*load(), reloader=load)  # the reload command reads the file again
-    except (ConfigError, GatewayError) as exc:
-        raise fail(exc, EXIT_CONFIG) from exc
-    try:
-        agent.run(stop_on_signals(), exit_when_drained=exit_when_drained)
-    except GatewayError as exc:
-        raise fail(exc, EXIT_RUNTIME) from exc
-
-
-@gateway_app.command("install")
-def gateway_install(
-    config: ConfigOption,
-    unit_dir: Annotated[Path, typer.Option(
-        help="Where systemd looks for units.")] = Path("/etc/systemd/system"),
-) -> None:
-    """Validate the configuration and put the systemd unit in place (deploy/systemd/): the
-    agent then runs as user iotgw, restarts always, and writes only under /var/lib/iotgw."""
-    try:
-        cfg = load_gateway_config(config)
-        build_sources(cfg.devices, DRIVERS)
-    except (ConfigError, GatewayError) as exc:
-        raise fail(exc, EXIT_CONFIG) from exc
-    state = Path("/var/lib/iotgw")
-    if state not in cfg.buffer.path.resolve().parents:
-        console.print(f"[yellow]note:[/yellow] the buffer {cfg.buffer.path} is outside {state}, "
-                      "the only directory the service may write")
-    unit = (DEPLOY / "systemd" / "iotgw-gateway.service").read_text()
-    unit = unit.replace("@IOTGW@", f"{sys.executable} -P -m iotgw").replace("@CONFIG@", str(config.resolve()))
-    target = unit_dir / "iotgw-gateway.service"
-    try:
-        unit_dir.mkdir(parents=True, exist_ok=True)
-        target.write_text(unit)
-    except OSError as exc:
-        raise fail(RuntimeError(f"cannot write {target}: {exc.strerror} (run as root)"),
-                   EXIT_RUNTIME) from exc
-    console.print(f"installed {target}\nnext, as root:\n"
-                  "  id iotgw || useradd --system --home /var/lib/iotgw --shell /usr/sbin/nologin iotgw\n"
-                  "  systemctl daemon-reload && systemctl enable --now iotgw-gateway")
-
-
-@gateway_app.command("check-config")
-def gateway_check_config(config: Annotated[Path, typer.Argument(help="TOML file to check.")]) -> None:
-    """Validate a gateway configuration file without running anything."""
-    try:
-        cfg = load_gateway_config(config)
-        build_sources(cfg.devices, DRIVERS)
-    except (ConfigError, GatewayError) as exc:
-        raise fail(exc, EXIT_CONFIG) from exc
-    console.print(f"{config}: ok ({len(cfg.devices)} devices)")
+app.callback()(configure_logging)
 
 
 @ingest_app.command("run")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+from iotgw.options import DEPLOY
 
 
 class ServiceError(RuntimeError):

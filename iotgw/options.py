@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from collections.abc import Callable
@@ -14,6 +15,9 @@ from rich.console import Console
 from devices import ConfigError
 
 console = Console(stderr=True)
+
+# The deployment files (broker, database, systemd unit) the services and tests run with.
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
 EXIT_RUNTIME = 1
 EXIT_CONFIG = 2  # bad configuration, arguments or input files: fix and run again
@@ -48,3 +52,15 @@ def load_or_exit(load: Callable[[Path], T], path: Path) -> T:
         return load(path)
     except ConfigError as exc:
         raise fail(exc, EXIT_CONFIG) from exc
+
+
+def configure_logging(
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+) -> None:
+    """The ``--log-level`` every ``iotgw`` command takes."""
+    level = logging.getLevelName(log_level.upper())
+    if not isinstance(level, int):
+        raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per HTTP request to InfluxDB drowns what matters; failures are logged by tsdb.
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))

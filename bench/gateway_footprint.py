@@ -1,0 +1,151 @@
+"""The edge agent's footprint: 200 simulated devices at one reading a second (resident
+memory, CPU seconds per 1,000 readings), and how fast it drains a 100,000-reading backlog
+next to a plain paho loop publishing the same batches to the same broker in this run.
+
+A plain subscriber on the broker makes every PUBACK a *Success* (with no subscriber the
+agent would keep the readings, as it must). Targets: RSS <= 80 MB, drain >= 50 % of the
+raw loop.
+
+Usage: python bench/gateway_footprint.py [--seconds 30] [--backlog 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from devices import Reading, TelemetryBatch, telemetry_topic
+from devices.topics import TELEMETRY_SUBSCRIPTION
+from gateway import GatewayConfig
+from gateway.buffer import Buffer
+from gateway.config import BrokerConfig
+from iotgw.localstack import IotgwProcess, Mosquitto
+from simulators import SIGNALS, simulated_fleet, write_config
+
+DEVICES = 200
+BATCH = 500  # the agent's default max_readings_per_batch
+
+
+def proc_stats(pid: int) -> tuple[float, int]:
+    """(CPU seconds, peak resident bytes) of a live process, from /proc (Linux)."""
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    hwm = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+               if line.startswith("VmHWM:"))
+    return cpu, int(hwm.split()[1]) * 1024
+
+
+def subscriber(port: int) -> mqtt.Client:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-sink", protocol=mqtt.MQTTv5)
+    client.connect("127.0.0.1", port)
+    client.subscribe(TELEMETRY_SUBSCRIPTION, qos=0)
+    client.loop_start()
+    return client
+
+
+def fleet(port: int, work: Path, name: str, samples: int) -> GatewayConfig:
+    [cfg] = simulated_fleet(1, DEVICES, broker=BrokerConfig(port=port), buffer_dir=work / name,
+                            interval_s=1.0, samples=samples, prefix=name)
+    return cfg
+
+
+def run_gateway(cfg: GatewayConfig, work: Path, *, sample_every_s: float = 1.0) -> tuple[float, float, int]:
+    """Run until drained: (seconds from its connection to its exit, CPU seconds, peak RSS)."""
+    path = write_config(cfg, work / f"{cfg.gateway_id}.toml")
+    proc = IotgwProcess(work, cfg.gateway_id, ["gateway", "run", "--exit-when-drained",
+                                               "--config", str(path)])
+    proc.start()
+    cpu = rss = 0
+    while proc.proc is not None and proc.proc.poll() is None:
+        try:
+            cpu, rss = proc_stats(proc.proc.pid)
+        except (OSError, StopIteration):
+            break
+        time.sleep(sample_every_s)
+    assert proc.wait(600) == 0, proc.log_tail()
+    ended = dt.datetime.now()
+    # From the connection (the log's first "connected to broker") to the exit: the drain
+    # itself, without Python's start-up.
+    line = next(line for line in proc.log_path.read_text().splitlines() if "connected to broker" in line)
+    connected = dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+    return (ended - connected).total_seconds(), cpu, rss
+
+
+def fill(cfg: GatewayConfig, readings_total: int) -> list[bytes]:
+    """Put the backlog in the agent's buffer; returns the same readings as v1 batches."""
+    per_device = readings_total // DEVICES
+    start_ms = int(time.time() * 1000) - 86_400_000
+    readings = [Reading(device=d.id, ts=start_ms + s * 1000,
+                        values=SIGNALS[d.profile](d.id, d.seed, start_ms + s * 1000))
+                for s in range(per_device) for d in cfg.devices]
+    buffer = Buffer(cfg.buffer.path, synchronous="normal")
+    buffer.append(readings, {d.id: str(per_device) for d in cfg.devices})
+    buffer.close()
+    return [TelemetryBatch(gateway=cfg.gateway_id, seq=i, readings=readings[i:i + BATCH])
+            .model_dump_json().encode() for i in range(0, len(readings), BATCH)]
+
+
+def raw_loop(port: int, topic: str, payloads: list[bytes]) -> float:
+    """Seconds for a plain paho client to publish the batches, QoS 1, until every PUBACK."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw", protocol=mqtt.MQTTv5)
+    client.max_inflight_messages_set(20)  # the agent's default inflight_window
+    done, acked = threading.Event(), [0]
+
+    def on_publish(*_: object) -> None:
+        acked[0] += 1
+        if acked[0] == len(payloads):
+            done.set()
+    client.on_publish = on_publish
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    start = time.perf_counter()
+    for payload in payloads:
+        client.publish(topic, payload, qos=1)
+    done.wait(600)
+    elapsed = time.perf_counter() - start
+    client.disconnect()
+    client.loop_stop()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--backlog", type=int, default=100_000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="iotgw-gw-bench-"))
+    broker = Mosquitto(work / "mosquitto")
+    broker.start()
+    sink = subscriber(broker.port)
+    try:
+        live = fleet(broker.port, work, "live", samples=args.seconds)
+        _, cpu, rss = run_gateway(live, work)
+        readings = DEVICES * args.seconds
+        print(f"{DEVICES} devices at 1 reading/s for {args.seconds} s ({readings:,} readings):")
+        print(f"  peak resident memory {rss / 2**20:6.1f} MB   (target <= 80 MB)")
+        print(f"  CPU                  {cpu / readings * 1000:6.3f} s per 1,000 readings")
+
+        backlog = fleet(broker.port, work, "backlog", samples=args.backlog // DEVICES)
+        batches = fill(backlog, args.backlog)
+        drain_s, _, drain_rss = run_gateway(backlog, work, sample_every_s=0.2)
+        raw_s = raw_loop(broker.port, telemetry_topic("bench-raw-gw"), batches)
+        drain, raw = args.backlog / drain_s, args.backlog / raw_s
+        print(f"backlog of {args.backlog:,} readings ({len(batches)} batches of {BATCH}):")
+        print(f"  agent drains         {drain:10,.0f} readings/s (peak RSS {drain_rss / 2**20:.1f} MB)")
+        print(f"  plain paho loop      {raw:10,.0f} readings/s")
+        print(f"  ratio                {drain / raw:10.2f}   (target >= 0.50)")
+    finally:
+        sink.loop_stop()
+        broker.stop()
+
+
+if __name__ == "__main__":
+    main()
