@@ -16,6 +16,7 @@ from typing import TypeVar
 import pytest
 
 from iotgw.localstack import Influxd, LocalService, Mosquitto
+from tests.e2e.spine import Spine
 from tsdb import InfluxClient
 
 _names = itertools.count(1)
@@ -80,3 +81,12 @@ def database(influx: InfluxClient, unique_name: str) -> str:
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture
+def spine(broker: Mosquitto, influxd: Influxd, influx: InfluxClient, database: str,
+          unique_name: str, workdir: Path) -> Iterator[Spine]:
+    """Broker, database and iotgw processes for an end-to-end test (tests/e2e/spine.py)."""
+    harness = Spine(broker, influxd, influx, database, unique_name, workdir)
+    yield harness
+    harness.close()

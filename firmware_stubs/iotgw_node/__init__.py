@@ -1,0 +1,1 @@
+# iotgw sensor-node firmware (MicroPython-compatible); see ../README.md.
