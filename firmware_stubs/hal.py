@@ -3,8 +3,10 @@
 import json
 import time
 
+import esp32
 import machine
 import network
+from iotgw_node.pulses import PulseCounter
 from umqtt.simple import MQTTClient
 
 EPOCH_2000_MS = 946684800000  # MicroPython's ESP32 port counts from 2000-01-01
@@ -63,9 +65,19 @@ class Hal:
         return machine.UART(2, baudrate=baudrate, tx=17, rx=16, timeout=1000)
 
     def pulses(self):
-        # Counted by the ULP or a pin interrupt into RTC memory, which survives deep sleep.
+        """The meter's pulse total. Each pulse pulls the pin low, which wakes the board from
+        deep sleep (ext0); the interrupt counts it, and the total lives in RTC memory,
+        which deep sleep keeps."""
         memory = self.rtc.memory()
-        return int(memory) if memory else 0
+        counter = PulseCounter(total=int(memory) if memory else 0)
+        pin = machine.Pin(self.config.get("pulse_pin", 4), machine.Pin.IN, machine.Pin.PULL_UP)
+        if machine.reset_cause() == machine.DEEPSLEEP_RESET and machine.wake_reason() == machine.EXT0_WAKE:
+            counter.edge(time.ticks_ms())  # the pulse that woke us
+        pin.irq(trigger=machine.Pin.IRQ_FALLING, handler=lambda _: counter.edge(time.ticks_ms()))
+        time.sleep_ms(200)  # pulses while awake
+        self.rtc.memory(str(counter.total))
+        esp32.wake_on_ext0(pin, esp32.WAKEUP_ALL_LOW)
+        return counter.total
 
     def deep_sleep(self, seconds):
         machine.deepsleep(int(seconds * 1000))

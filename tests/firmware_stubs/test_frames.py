@@ -5,7 +5,8 @@ from __future__ import annotations
 import struct
 
 import pytest
-from iotgw_node import contract, modbus_rtu, pms5003
+from iotgw_node import contract, modbus_rtu, pms5003, readers
+from iotgw_node.pulses import PulseCounter
 
 from tests.firmware_stubs.fakes import FakeUart
 
@@ -53,3 +54,11 @@ def test_pms5003_frames_checksums_and_resynchronisation() -> None:
     stream = FakeUart(stream=pms_frame(40)[7:] + bytes(bad) + pms_frame(21))
     assert pms5003.read_frame(stream) == {"pm2_5": 21.0}
     assert pms5003.read_frame(stream) is None
+
+
+def test_pulses_are_counted_and_contact_bounce_is_not() -> None:
+    counter = PulseCounter(total=100, debounce_ms=50)
+    for at in (0, 10, 30, 200, 205, 1_000):  # two bounces after the first edge, one after the second
+        counter.edge(at)
+    assert (counter.total, counter.bounces) == (103, 3)
+    assert readers.water_meter(counter.total, 2.5) == {"water_volume": 0.2575}
