@@ -120,11 +120,20 @@ class DeviceConfig(_Frozen):
     driver: str
     profile: str
     interval_s: Annotated[float, Field(gt=0)]
+    # Each read happens up to this long after its slot, at random, so that devices on one
+    # bus or one gateway do not all read at the same instant (the rate stays interval_s).
+    jitter_s: Annotated[float, Field(ge=0)] = 0.0
     # Simulated devices only: stop after this many samples (tests, demos).
     samples: Annotated[int, Field(ge=1)] | None = None
     seed: int = 0
     modbus: ModbusLink | None = None  # the modbus driver's connection
     report: ReportConfig | None = None  # None: every reading is published
+
+    @model_validator(mode="after")
+    def _jitter_within_the_interval(self) -> DeviceConfig:
+        if self.jitter_s >= self.interval_s:
+            raise ValueError(f"jitter_s ({self.jitter_s}) must be below interval_s ({self.interval_s})")
+        return self
 
 
 class GatewayConfig(_Frozen):

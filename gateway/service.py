@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import logging
 import queue
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from devices import ConfigError, telemetry_topic
 from devices.telemetry import SCHEMA_VERSION
@@ -68,9 +69,21 @@ def encode_batch(gateway_id: str, seq: int, replay: bool, pending: Pending) -> b
 @dataclass
 class _Schedule:
     source: Source
-    due: float
+    slot: float  # the fixed-rate time of the next read (monotonic)
     last_ms: int = 0
     report: ChangeFilter | None = None  # report on change, when configured
+    jitter_s: float = 0.0
+    due: float = field(init=False)  # the slot, plus up to jitter_s at random
+
+    def __post_init__(self) -> None:
+        self.due = self.slot + random.uniform(0, self.jitter_s)
+
+    def next(self, now: float) -> None:
+        """Fixed rate; after a stall, skip the missed slots rather than read in a burst."""
+        self.slot += self.source.interval_s
+        if self.slot <= now:
+            self.slot = now + self.source.interval_s
+        self.due = self.slot + random.uniform(0, self.jitter_s)
 
 
 @dataclass
@@ -124,10 +137,11 @@ class Agent:
                 source.restore(checkpoints[source.device_id])
         start = time.monotonic()
         reports = {d.id: ChangeFilter(d.report) for d in config.devices if d.report is not None}
+        jitter = {d.id: d.jitter_s for d in config.devices}
         before = {item.source.device_id: item for item in old}
-        return [_Schedule(s, before[s.device_id].due if s.device_id in before else start,
+        return [_Schedule(s, before[s.device_id].slot if s.device_id in before else start,
                           before[s.device_id].last_ms if s.device_id in before else 0,
-                          reports.get(s.device_id)) for s in sources]
+                          reports.get(s.device_id), jitter.get(s.device_id, 0.0)) for s in sources]
 
     def run(self, stop: threading.Event, *, exit_when_drained: bool = False) -> None:
         """Loop until ``stop`` is set, or, with ``exit_when_drained``, until every finite
@@ -202,10 +216,7 @@ class Agent:
                     readings.append(reading)
                 else:
                     self.stats.suppressed += 1
-            # Fixed rate; after a stall, skip the missed slots rather than read in a burst.
-            item.due += item.source.interval_s
-            if item.due <= now:
-                item.due = now + item.source.interval_s
+            item.next(now)
         if readings and not clock.trusted:
             self.buffer.hold_untimed(readings, checkpoints, boot=self._clock_watch.boot,
                                      mono_ms=clock.mono_ms)

@@ -3,11 +3,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import ValidationError
 
 from devices import Reading, TelemetryBatch
 from gateway import DeviceConfig, UnknownDriver, build_sources
 from gateway.buffer import Pending
-from gateway.service import encode_batch
+from gateway.service import _Schedule, encode_batch
 from simulators import SimulatedSource, UnknownProfile
 
 
@@ -45,3 +46,18 @@ def test_simulated_source_resumes_from_its_checkpoint() -> None:
     assert not resumed.finished
     resumed.read(1_763_800_002_000)
     assert resumed.finished
+
+
+def test_jitter_spreads_reads_within_their_slot_at_a_fixed_rate() -> None:
+    device = DeviceConfig(id="d1", driver="simulated", profile="soil_probe", interval_s=1.0, jitter_s=0.4)
+    item = _Schedule(SimulatedSource(device), slot=100.0, jitter_s=0.4)
+    dues = []
+    for _ in range(200):
+        dues.append(item.due - item.slot)
+        item.next(now=item.slot)  # read on time
+    assert item.slot == 300.0  # the rate is the interval's, whatever the jitter
+    assert all(0 <= d <= 0.4 for d in dues) and max(dues) - min(dues) > 0.2
+    item.next(now=1_000.0)  # after a stall: the missed slots are skipped
+    assert item.slot == 1_001.0
+    with pytest.raises(ValidationError, match="jitter_s"):
+        DeviceConfig(id="d1", driver="simulated", profile="soil_probe", interval_s=1.0, jitter_s=1.0)
