@@ -115,6 +115,13 @@ class ReportConfig(_Frozen):
         return deadband
 
 
+class MqttNodeLink(_Frozen):
+    """The gateway's local broker, where microcontroller nodes publish (firmware_stubs/)."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 1883
+
+
 class DeviceConfig(_Frozen):
     id: EntityId
     driver: str
@@ -127,6 +134,7 @@ class DeviceConfig(_Frozen):
     samples: Annotated[int, Field(ge=1)] | None = None
     seed: int = 0
     modbus: ModbusLink | None = None  # the modbus driver's connection
+    mqtt_node: MqttNodeLink | None = None  # the mqtt_node driver's local broker
     report: ReportConfig | None = None  # None: every reading is published
 
     @model_validator(mode="after")

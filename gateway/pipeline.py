@@ -24,8 +24,10 @@ class Source(Protocol):
         """True when the source will produce nothing more (finite simulations)."""
         ...
 
-    def read(self, now_ms: int) -> Reading:
-        """Read the device now; ``now_ms`` is the agent's timestamp for the reading."""
+    def read(self, now_ms: int) -> Reading | list[Reading]:
+        """Read the device now; ``now_ms`` is the agent's timestamp for the reading. A
+        source that collects pushed readings returns what arrived (a list, maybe empty),
+        and may have a ``committed()`` method: called once the agent has committed them."""
         ...
 
     def checkpoint(self) -> str:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from devices import ConfigError, telemetry_topic
+from devices import ConfigError, Reading, telemetry_topic
 from devices.telemetry import SCHEMA_VERSION
 from gateway.buffer import Buffer, Limits, Pending
 from gateway.clock import ClockWatch
@@ -195,8 +195,10 @@ class Agent:
             log.warning("clock trusted: %d held readings timed from the monotonic clock (quality"
                         " uncertain), %d of an earlier boot stamped now with quality bad",
                         corrected, lost)
-        readings = []
+        readings: list[Reading] = []  # stamped here
+        forwarded: list[Reading] = []  # stamped by their nodes (pushed sources)
         checkpoints = {}
+        pushed = []  # sources to tell once their readings are committed
         for item in self._schedule:
             if item.source.finished or item.due > now:
                 continue
@@ -204,7 +206,7 @@ class Agent:
             # share a millisecond, or the second would overwrite the first in InfluxDB.
             stamp = max(int(self._clock() * 1000), item.last_ms + 1)
             try:
-                reading = item.source.read(stamp)
+                result = item.source.read(stamp)
             except DeviceReadError as exc:
                 self.stats.read_errors += 1
                 log.warning("%s", exc)
@@ -212,10 +214,16 @@ class Agent:
                 if clock.trusted:  # an untrusted stamp must not hold later ones back
                     item.last_ms = stamp
                 checkpoints[item.source.device_id] = item.source.checkpoint()
-                if item.report is None or item.report.wants(reading):
-                    readings.append(reading)
-                else:
-                    self.stats.suppressed += 1
+                # Pushed readings carry their node's own time, trusted or not by the node.
+                pushed_here = hasattr(item.source, "committed")
+                target = forwarded if pushed_here else readings
+                for reading in result if isinstance(result, list) else [result]:
+                    if item.report is None or item.report.wants(reading):
+                        target.append(reading)
+                    else:
+                        self.stats.suppressed += 1
+                if pushed_here:
+                    pushed.append(item.source)
             item.next(now)
         if readings and not clock.trusted:
             self.buffer.hold_untimed(readings, checkpoints, boot=self._clock_watch.boot,
@@ -229,6 +237,11 @@ class Agent:
                 log.warning("buffer limits: dropped %d oldest (full), %d too old, refused %d new;"
                             " since the buffer was made: %s", done.dropped_full, done.dropped_age,
                             done.refused, totals)
+        if forwarded:
+            self.buffer.append(forwarded, {}, now_ms=int(self._clock() * 1000))
+            self.stats.read += len(forwarded)
+        for source in pushed:
+            source.committed()
 
     def _handle_events(self, timeout_s: float) -> None:
         try:

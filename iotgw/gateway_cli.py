@@ -13,6 +13,7 @@ import typer
 from devices import ConfigError
 from gateway import Agent, GatewayConfig, GatewayError, build_sources, load_gateway_config
 from gateway.modbus import ModbusSource
+from gateway.mqtt_node import MqttNodeSource
 from gateway.pipeline import Source
 from iotgw.options import (
     DEPLOY,
@@ -26,7 +27,7 @@ from iotgw.options import (
 )
 from simulators import SimulatedSource
 
-DRIVERS = {"simulated": SimulatedSource, "modbus": ModbusSource}
+DRIVERS = {"simulated": SimulatedSource, "modbus": ModbusSource, "mqtt_node": MqttNodeSource}
 
 gateway_app = typer.Typer(help="The edge agent that runs on field gateways.", no_args_is_help=True)
 
