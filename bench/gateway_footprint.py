@@ -15,11 +15,11 @@ import argparse
 import datetime as dt
 import os
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from ingest_throughput import publish  # a sibling script: bench/ is on sys.path
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices import Reading, TelemetryBatch, telemetry_topic
@@ -94,26 +94,11 @@ def fill(cfg: GatewayConfig, readings_total: int) -> list[bytes]:
 
 
 def raw_loop(port: int, topic: str, payloads: list[bytes]) -> float:
-    """Seconds for a plain paho client to publish the batches, QoS 1, until every PUBACK."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw", protocol=mqtt.MQTTv5)
-    client.max_inflight_messages_set(20)  # the agent's default inflight_window
-    done, acked = threading.Event(), [0]
-
-    def on_publish(*_: object) -> None:
-        acked[0] += 1
-        if acked[0] == len(payloads):
-            done.set()
-    client.on_publish = on_publish
-    client.connect("127.0.0.1", port)
-    client.loop_start()
+    """Seconds for a plain paho client to publish the batches, QoS 1, until every PUBACK,
+    with the agent's default window of 20 messages in flight."""
     start = time.perf_counter()
-    for payload in payloads:
-        client.publish(topic, payload, qos=1)
-    done.wait(600)
-    elapsed = time.perf_counter() - start
-    client.disconnect()
-    client.loop_stop()
-    return elapsed
+    publish(port, [(topic, p) for p in payloads], inflight=20)
+    return time.perf_counter() - start
 
 
 def main() -> None:

@@ -66,10 +66,11 @@ def ceiling(influx: InfluxClient, messages: list[tuple[str, bytes]]) -> float:
     return len(lines) / (time.perf_counter() - start)
 
 
-def publish(port: int, messages: list[tuple[str, bytes]]) -> None:
+def publish(port: int, messages: list[tuple[str, bytes]], *, inflight: int = 1_000) -> None:
+    """Publish with a plain paho loop (QoS 1) and return once every PUBACK is in."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-publisher",
                          protocol=mqtt.MQTTv5)
-    client.max_inflight_messages_set(1_000)
+    client.max_inflight_messages_set(inflight)
     client.max_queued_messages_set(0)
     done = threading.Event()
     acked = [0]
