@@ -15,6 +15,7 @@ const TEXT = {
         none: "no data yet", loaded: "Loaded", error: "Error" },
 };
 let lang = "vi";
+let statusText = () => "";  // re-rendered when the language changes
 let catalogue = [];
 let communes = [];
 let sortKey = "name";
@@ -29,6 +30,12 @@ function applyLanguage() {
   });
   $("lang").textContent = t("switch");
   renderIndicators(lastValues);
+  $("status").textContent = statusText();
+}
+
+function setStatus(text) {
+  statusText = text;
+  $("status").textContent = text();
 }
 
 async function api(path) {
@@ -123,9 +130,9 @@ async function load() {
       li.textContent = `${g.gateway}: ${g.last_seen ?? "–"}`;
       return li;
     }));
-    $("status").textContent = `${t("loaded")}: ${communes.length} ${t("commune").toLowerCase()}`;
+    setStatus(() => `${t("loaded")}: ${communes.length} ${t("commune").toLowerCase()}`);
   } catch (err) {
-    $("status").textContent = `${t("error")} ${err.message}`;
+    setStatus(() => `${t("error")} ${err.message}`);
   }
 }
 
@@ -157,7 +164,7 @@ async function chart() {
     label.textContent = `${key}: ${y0.toFixed(1)} – ${y1.toFixed(1)}`;
     svg.append(line, label);
   } catch (err) {
-    $("status").textContent = `${t("error")} ${err.message}`;
+    setStatus(() => `${t("error")} ${err.message}`);
   }
 }
 
@@ -182,7 +189,7 @@ async function init() {
     if (params.get("date")) $("date").value = params.get("date");
     if ($("token").value) await load();
   } catch (err) {
-    $("status").textContent = `${t("error")} ${err.message}`;
+    setStatus(() => `${t("error")} ${err.message}`);
   }
 }
 init();

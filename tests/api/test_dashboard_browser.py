@@ -82,6 +82,7 @@ def test_dashboard_language_sorting_filter_and_screenshot(
     browser.find_element(By.ID, "lang").click()
     assert browser.find_element(By.TAG_NAME, "h1").text == "Digital economy and IoT indicators"
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    assert browser.find_element(By.ID, "status").text.startswith("Loaded: ")
     assert "Farms and agricultural cooperatives" in browser.find_element(
         By.CSS_SELECTOR, "[data-indicator=farms_coops_using_platform]").text
 
