@@ -74,7 +74,8 @@ def register_fleet(url: str, fleet: list[GatewayConfig], interval_s: float) -> s
     upgrade(engine)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     owner = {"soil_probe": (OrgType.FARM, Sector.AGRICULTURE),
-             "electricity_meter": (OrgType.HOUSEHOLD_METER_POINT, Sector.ENERGY)}
+             "electricity_meter": (OrgType.HOUSEHOLD_METER_POINT, Sector.ENERGY),
+             "water_meter": (OrgType.HOUSEHOLD_METER_POINT, Sector.WATER)}
     with session_factory(engine)() as session, session.begin():
         seed_admin_units(session)
         wards = list(session.scalars(select(Ward.code).where(Ward.province_code == PROVINCE)

@@ -51,20 +51,54 @@ def air_quality(device_id: str, seed: int, ts_ms: int) -> dict[str, float]:
     }
 
 
-def electricity_meter(device_id: str, seed: int, ts_ms: int) -> dict[str, float]:
-    """Household meter: a kWh counter that never decreases, and the supply voltage.
+def _counter(hours: float, rate: float, swing: float, peak_hour: float) -> float:
+    """Integral of ``rate + swing * cos(...)`` (per hour): with ``swing < rate`` the rate is
+    always positive, so the total never decreases."""
+    omega = 2 * math.pi / 24
+    return rate * hours + (swing / omega) * math.sin(omega * (hours - peak_hour + 7))
 
-    Energy is the integral of a load of 0.4 kW ± 0.3 kW over the day; the diurnal term's
-    slope never exceeds the mean load, so the counter is monotonic.
-    """
+
+_METER_LIFE_H = 365 * 24  # each meter is replaced once a year, at a time set by the seed
+
+
+def electricity_meter(device_id: str, seed: int, ts_ms: int) -> dict[str, float]:
+    """Household meter: a kWh counter following the day's load (0.4 kW +- 0.3 kW, evening
+    peak), and the supply voltage. Once a year the meter is replaced: the counter starts
+    again from zero, which is what the rollup's reset handling is for."""
     rng = _noise(device_id, seed, ts_ms)
     hours = ts_ms / _HOUR_MS
-    start_kwh = 1_000 + (seed % 97) * 37.0
-    omega = 2 * math.pi / 24
-    energy = start_kwh + 0.4 * hours + (0.3 / omega) * math.sin(omega * (hours - 19 + 6))
+    phase = (seed * 7_919) % _METER_LIFE_H
+    installed = hours - (hours + phase) % _METER_LIFE_H  # when the current meter went in
+    energy = _counter(hours, 0.4, 0.3, 19) - _counter(installed, 0.4, 0.3, 19)
     return {
         "active_energy": round(energy, 3),
         "voltage": round(228 + rng.gauss(0, 1.5), 1),
+    }
+
+
+def water_meter(device_id: str, seed: int, ts_ms: int) -> dict[str, float]:
+    """Household water meter: a m3 counter, about 0.5 m3 a day, most of it morning and evening."""
+    start_m3 = random.Random(f"{seed}:{device_id}").uniform(50, 500)  # what it showed when installed
+    return {"water_volume": round(start_m3 + _counter(ts_ms / _HOUR_MS, 0.02, 0.015, 7), 4)}
+
+
+def _dry_season(ts_ms: int) -> float:
+    """0..1 over the Mekong delta's year: highest in mid-March, nil in the rainy season."""
+    day = (ts_ms / _DAY_MS) % 365.25
+    return max(0.0, math.cos(2 * math.pi * (day - 74) / 365.25))
+
+
+def water_quality(device_id: str, seed: int, ts_ms: int) -> dict[str, float]:
+    """Salinity and level station on a Mekong canal or aquaculture pond: salt intrudes in
+    the dry season and with each tide (semi-diurnal, 12.42 h); dissolved oxygen follows
+    photosynthesis, highest mid-afternoon, lowest before dawn."""
+    rng = _noise(device_id, seed, ts_ms)
+    tide = math.cos(2 * math.pi * (ts_ms / _HOUR_MS) / 12.42 + seed)
+    salt = 0.3 + 8 * _dry_season(ts_ms) * (0.6 + 0.4 * tide)
+    return {
+        "salinity": round(max(0.0, salt + rng.gauss(0, 0.05)), 3),
+        "dissolved_oxygen": round(max(0.0, 5.5 + 2.5 * _diurnal(ts_ms, 15) + rng.gauss(0, 0.2)), 2),
+        "water_level": round(1.2 + 0.8 * tide + rng.gauss(0, 0.01), 3),
     }
 
 
@@ -72,4 +106,6 @@ SIGNALS: dict[str, Signal] = {
     "soil_probe": soil_probe,
     "air_quality": air_quality,
     "electricity_meter": electricity_meter,
+    "water_meter": water_meter,
+    "water_quality": water_quality,
 }

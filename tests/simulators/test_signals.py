@@ -22,11 +22,36 @@ def test_values_are_deterministic_and_plausible(profile: str) -> None:
     assert signal("dev-1", 42, START) != signal("dev-2", 42, START)
 
 
-def test_meter_counter_never_decreases() -> None:
+def test_meter_counters_never_decrease_except_at_a_replacement() -> None:
     meter = SIGNALS["electricity_meter"]
-    values = [meter("m-1", 7, START + n * 60_000)["active_energy"] for n in range(3 * 24 * 60)]
-    assert all(b >= a for a, b in itertools.pairwise(values))
-    assert values[-1] - values[0] == pytest.approx(0.4 * 72, rel=0.05)  # 0.4 kW mean load
+    values = [meter("m-1", 7, START + n * HOUR_MS)["active_energy"] for n in range(800 * 24)]
+    drops = [(a, b) for a, b in itertools.pairwise(values) if b < a]
+    assert len(drops) == 2  # one new meter a year, over 800 days
+    assert all(after < 1.0 for _, after in drops)  # the new meter starts from zero
+    used = sum(b - a for a, b in itertools.pairwise(values) if b >= a)
+    assert used / (len(values) - 1) == pytest.approx(0.4, rel=0.02)  # kWh an hour: 0.4 kW mean load
+    water = [SIGNALS["water_meter"]("w-1", 3, START + n * HOUR_MS)["water_volume"] for n in range(24 * 30)]
+    assert all(b >= a for a, b in itertools.pairwise(water))
+    assert (water[-1] - water[0]) / 30 == pytest.approx(0.48, rel=0.05)  # m3 a day
+
+
+def _local(day_ms: int, hour: int) -> int:
+    return day_ms + ((hour - 7) % 24) * HOUR_MS  # midnight UTC is 07:00 in Vietnam
+
+
+def test_dissolved_oxygen_is_lowest_at_night_and_salinity_highest_in_the_dry_season() -> None:
+    pond = SIGNALS["water_quality"]
+    day = START - START % (24 * HOUR_MS)
+    do_at = {h: sum(pond("p", s, _local(day, h))["dissolved_oxygen"] for s in range(20)) / 20
+             for h in range(24)}
+    assert min(do_at, key=do_at.get) in (2, 3, 4)
+    assert do_at[15] > do_at[3] + 4
+    march = 1_773_000_000_000  # 2026-03-08
+    september = 1_789_000_000_000  # 2026-09-10
+
+    def mean_salinity(around: int) -> float:
+        return sum(pond("p", 1, around + n * HOUR_MS)["salinity"] for n in range(24 * 7)) / (24 * 7)
+    assert mean_salinity(march) > 4 * mean_salinity(september) and mean_salinity(march) > 4
 
 
 def test_pm25_peaks_at_rush_hour() -> None:
