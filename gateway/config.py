@@ -122,6 +122,18 @@ class MqttNodeLink(_Frozen):
     port: Annotated[int, Field(ge=1, le=65535)] = 1883
 
 
+class FaultConfig(_Frozen):
+    """Simulated devices only: faults a field device shows, each a probability per reading
+    (drawn from the device's seed, so a run is repeatable) and counted by the simulator."""
+
+    dropout: Annotated[float, Field(ge=0, le=1)] = 0.0  # no reading this turn
+    stuck: Annotated[float, Field(ge=0, le=1)] = 0.0  # the previous values again
+    spike: Annotated[float, Field(ge=0, le=1)] = 0.0  # one value jumps to 5 times itself
+    duplicate: Annotated[float, Field(ge=0, le=1)] = 0.0  # the same reading sent twice
+    epoch_1970: Annotated[float, Field(ge=0, le=1)] = 0.0  # a clock that was never set
+    clock_skew_s: float = 0.0  # the device's clock runs this far ahead (negative: behind)
+
+
 class DeviceConfig(_Frozen):
     id: EntityId
     driver: str
@@ -133,6 +145,7 @@ class DeviceConfig(_Frozen):
     # Simulated devices only: stop after this many samples (tests, demos).
     samples: Annotated[int, Field(ge=1)] | None = None
     seed: int = 0
+    faults: FaultConfig | None = None  # simulated devices only
     modbus: ModbusLink | None = None  # the modbus driver's connection
     mqtt_node: MqttNodeLink | None = None  # the mqtt_node driver's local broker
     report: ReportConfig | None = None  # None: every reading is published

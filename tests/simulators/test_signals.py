@@ -4,8 +4,10 @@ import itertools
 
 import pytest
 
-from devices import QUANTITIES
-from simulators import SIGNALS
+from devices import QUANTITIES, Reading
+from gateway import DeviceConfig
+from gateway.config import FaultConfig
+from simulators import SIGNALS, SimulatedSource
 
 HOUR_MS = 3_600_000
 START = 1_763_800_000_000  # 2025-11-22 UTC
@@ -63,3 +65,26 @@ def test_pm25_peaks_at_rush_hour() -> None:
         return sum(station(f"s{i}", 1, ts)["pm2_5"] for i in range(30)) / 30
 
     assert mean_pm(8) > mean_pm(3) + 10
+
+
+def test_configured_fault_rates_are_what_the_device_sends() -> None:
+    faults = FaultConfig(dropout=0.05, stuck=0.03, spike=0.02, duplicate=0.04, epoch_1970=0.01,
+                         clock_skew_s=30)
+    source = SimulatedSource(DeviceConfig(id="d1", driver="simulated", profile="air_quality",
+                                          interval_s=60, faults=faults))
+    sent: list[list[Reading]] = [source.read(START + n * 60_000) for n in range(10_000)]
+    kept = 0.95  # the share of turns that are not dropouts
+    expected = {"dropout": 10_000 * 0.05, "stuck": 10_000 * kept * 0.03,
+                "spike": 10_000 * kept * 0.97 * 0.02, "duplicate": 10_000 * kept * 0.04,
+                "epoch_1970": 10_000 * kept * 0.01}
+    for fault, mean in expected.items():
+        assert abs(source.faulted[fault] - mean) < 4 * mean ** 0.5 + 5, (fault, source.faulted[fault], mean)
+    assert sum(not batch for batch in sent) == source.faulted["dropout"]
+    assert sum(len(batch) == 2 and batch[0] == batch[1] for batch in sent) == source.faulted["duplicate"]
+    assert sum(any(r.ts <= 86_400_000 for r in batch) for batch in sent) == source.faulted["epoch_1970"]
+    on_time = [r.ts - (START + n * 60_000) for n, batch in enumerate(sent)
+               for r in batch if r.ts > 86_400_000]
+    assert set(on_time) == {30_000}  # the skew
+    emitted = [batch[0].values for batch in sent if batch]
+    repeats = sum(b == a for a, b in itertools.pairwise(emitted))
+    assert repeats >= source.faulted["stuck"]  # every stuck reading repeats the one before
