@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,14 +31,22 @@ class _Timex(ctypes.Structure):
     _fields_ = [("modes", ctypes.c_uint), ("_rest", ctypes.c_byte * 204)]
 
 
-def kernel_synchronised() -> bool | None:
-    """True or False as the kernel says, None where it cannot be asked."""
-    name = ctypes.util.find_library("c")
+@functools.cache
+def _adjtimex() -> Callable[..., int] | None:
+    """libc's adjtimex, found once: ``find_library`` runs ldconfig, far too slow for the
+    poll loop that asks on every turn."""
     try:
-        libc = ctypes.CDLL(name, use_errno=True)
-        state = libc.adjtimex(ctypes.byref(_Timex()))
+        return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).adjtimex
     except (OSError, AttributeError):
         return None
+
+
+def kernel_synchronised() -> bool | None:
+    """True or False as the kernel says, None where it cannot be asked."""
+    adjtimex = _adjtimex()
+    if adjtimex is None:
+        return None
+    state = adjtimex(ctypes.byref(_Timex()))
     return None if state < 0 else state != _TIME_ERROR
 
 

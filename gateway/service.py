@@ -112,6 +112,7 @@ class Agent:
         self.buffer = Buffer(buffer.path, synchronous=buffer.synchronous, limits=Limits(
             max_bytes=buffer.max_bytes, max_age_s=buffer.max_age_s, when_full=buffer.when_full))
         self._schedule = self._scheduled(config, sources, [])
+        self._holding = self.buffer.untimed() > 0  # readings held before the clock was trusted
         self.publisher = Publisher(
             config.gateway_id, config.broker, inflight_window=config.publish.inflight_window,
         )
@@ -189,9 +190,10 @@ class Agent:
             log.warning("wall clock %s", "trusted again" if clock.trusted else
                         "not trusted (before 2025, or not synchronised): readings are held")
             self._clock_trusted = clock.trusted
-        if clock.trusted and self.buffer.untimed():
+        if clock.trusted and self._holding:
             corrected, lost = self.buffer.release_untimed(
                 boot=self._clock_watch.boot, offset_ms=clock.wall_ms - clock.mono_ms, now_ms=clock.wall_ms)
+            self._holding = False
             log.warning("clock trusted: %d held readings timed from the monotonic clock (quality"
                         " uncertain), %d of an earlier boot stamped now with quality bad",
                         corrected, lost)
@@ -228,20 +230,23 @@ class Agent:
         if readings and not clock.trusted:
             self.buffer.hold_untimed(readings, checkpoints, boot=self._clock_watch.boot,
                                      mono_ms=clock.mono_ms)
+            self._holding = True
             self.stats.read += len(readings)
         elif readings:
-            done = self.buffer.append(readings, checkpoints, now_ms=int(self._clock() * 1000))
-            self.stats.read += len(readings)
-            if done.dropped_full or done.dropped_age or done.refused:
-                totals = self.buffer.counters()
-                log.warning("buffer limits: dropped %d oldest (full), %d too old, refused %d new;"
-                            " since the buffer was made: %s", done.dropped_full, done.dropped_age,
-                            done.refused, totals)
+            self._append(readings, checkpoints)
         if forwarded:
-            self.buffer.append(forwarded, {}, now_ms=int(self._clock() * 1000))
-            self.stats.read += len(forwarded)
+            self._append(forwarded, {})
         for source in pushed:
             source.committed()
+
+    def _append(self, readings: list[Reading], checkpoints: dict[str, str]) -> None:
+        """A group commit to the buffer, saying what its limits did."""
+        done = self.buffer.append(readings, checkpoints, now_ms=int(self._clock() * 1000))
+        self.stats.read += len(readings)
+        if done.dropped_full or done.dropped_age or done.refused:
+            log.warning("buffer limits: dropped %d oldest (full), %d too old, refused %d new;"
+                        " since the buffer was made: %s", done.dropped_full, done.dropped_age,
+                        done.refused, self.buffer.counters())
 
     def _handle_events(self, timeout_s: float) -> None:
         try:
