@@ -13,12 +13,8 @@ from registry import Gateway, OrgType, Ward
 from rollup.catalogue import Indicator
 from rollup.period_data import load_period_data
 from rollup.periods import Period, PeriodKind
-from tsdb import InfluxClient
+from tsdb import InfluxClient, quote_string
 from tsdb.schema import DEVICE_DAILY, DEVICE_HOURLY, GATEWAY_HEALTH, INDICATORS, RAW_RP, ROLLUP_RP, TELEMETRY
-
-
-def _quoted(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def indicator_values(influx: InfluxClient, database: str, indicator: Indicator, *, province: int,
@@ -27,11 +23,11 @@ def indicator_values(influx: InfluxClient, database: str, indicator: Indicator, 
     """Values in time order with the province's target for the period's year (the nearest
     later target when the year has none), the gap to it and the change from the previous."""
     start, end = Period.containing(period, first), Period.containing(period, last)
-    where = (f"\"indicator\" = '{_quoted(indicator.id)}' AND \"period\" = '{period}'"
-             f" AND \"level\" = '{_quoted(level)}' AND \"province\" = '{province}'"
+    where = (f"\"indicator\" = {quote_string(indicator.id)} AND \"period\" = '{period}'"
+             f" AND \"level\" = {quote_string(level)} AND \"province\" = '{province}'"
              f" AND time >= {start.start_ms}ms AND time < {end.end_ms}ms")
     if unit is not None:
-        where += f" AND \"unit\" = '{_quoted(unit)}'"
+        where += f" AND \"unit\" = {quote_string(unit)}"
     series = influx.query(database, f'SELECT * FROM "{ROLLUP_RP}"."{INDICATORS}" WHERE {where}'
                                     ' GROUP BY "unit"')
     targets = sorted((t for t in indicator.targets if t.province in (None, province)),
@@ -126,7 +122,7 @@ def readings(influx: InfluxClient, database: str, device: str, start_ms: int, en
     source = {"raw": f'"{RAW_RP}"."{TELEMETRY}"', "hour": f'"{ROLLUP_RP}"."{DEVICE_HOURLY}"',
               "day": f'"{ROLLUP_RP}"."{DEVICE_DAILY}"'}[resolution]
     series = influx.query(database, (
-        f"SELECT * FROM {source} WHERE \"device\" = '{_quoted(device)}'"
+        f"SELECT * FROM {source} WHERE \"device\" = {quote_string(device)}"
         f" AND time >= {start_ms}ms AND time < {end_ms}ms"))
     keep = (lambda k: True) if resolution == "raw" else (
         lambda k: k.endswith(("_mean", "_increase")) or k in ("readings", "intervals"))

@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from devices import QUANTITIES, Kind
-from tsdb import InfluxClient, Point, encode_point
+from tsdb import InfluxClient, Point, encode_point, quote_string
 from tsdb.schema import DEVICE_HOURLY, HOUR_MS, RAW_RP, ROLLUP_RP, TELEMETRY
 
 GAUGES = tuple(q.name for q in QUANTITIES.values() if q.kind is Kind.GAUGE)
@@ -110,7 +110,7 @@ def _increases(influx: InfluxClient, database: str, start_ms: int, end_ms: int,
             device = series.tags["device"]
             for row in series.rows:
                 after = influx.query(database, (
-                    f'SELECT "{q}" FROM {_raw()} WHERE "device" = \'{_quoted(device)}\''
+                    f'SELECT "{q}" FROM {_raw()} WHERE "device" = {quote_string(device)}'
                     f' AND time = {row["time"]}ms'))
                 hour = row["time"] - row["time"] % HOUR_MS
                 fields = steps.setdefault((device, hour), {})
@@ -118,10 +118,6 @@ def _increases(influx: InfluxClient, database: str, start_ms: int, end_ms: int,
         for key, fields in steps.items():
             if key in into and key[1] >= start_ms:
                 into[key].update(fields)
-
-
-def _quoted(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def hourly(influx: InfluxClient, database: str, start_ms: int, end_ms: int, *,

@@ -1,6 +1,6 @@
 """The one InfluxDB client of the project (HTTP API: line protocol and InfluxQL)."""
 
-from tsdb.client import Backoff, InfluxClient, Series
+from tsdb.client import Backoff, InfluxClient, Series, quote_string
 from tsdb.errors import LineProtocolError, QueryFailed, TsdbError, Unavailable, WriteRejected
 from tsdb.line_protocol import (
     FieldValue,
@@ -25,5 +25,6 @@ __all__ = [
     "encode_line",
     "encode_point",
     "encode_points",
+    "quote_string",
     "series_key",
 ]

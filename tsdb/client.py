@@ -53,6 +53,11 @@ def _quote_ident(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def quote_string(value: str) -> str:
+    """An InfluxQL string literal, for a tag value in a WHERE clause."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 class InfluxClient:
     """Synchronous client; one instance per thread of writes.
 
