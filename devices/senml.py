@@ -77,6 +77,8 @@ def decode_senml(payload: bytes, *, now_ms: int) -> SenmlDecoded:
         pack = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SenmlError(f"not JSON: {exc}") from exc
+    except RecursionError as exc:  # json's parser recurses per level: a hostile payload's depth
+        raise SenmlError("nested too deeply to be a SenML pack") from exc
     if not isinstance(pack, list) or not pack or not all(isinstance(r, dict) for r in pack):
         raise SenmlError("a SenML pack is a non-empty JSON array of objects")
     out = SenmlDecoded()
