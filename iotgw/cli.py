@@ -31,6 +31,7 @@ from iotgw.options import (
 )
 from iotgw.provision import app as provision_app
 from iotgw.rollup_cli import indicators_app, rollup_app
+from iotgw.sim_cli import sim_app
 from iotgw.supervisor import Supervisor
 from registry import (
     RegistryError,
@@ -55,6 +56,7 @@ app.add_typer(provision_app, name="provision")
 app.add_typer(rollup_app, name="rollup")
 app.add_typer(indicators_app, name="indicators")
 app.add_typer(api_app, name="api")
+app.add_typer(sim_app, name="sim")
 
 
 

@@ -51,6 +51,17 @@ def air_quality(device_id: str, seed: int, ts_ms: int) -> dict[str, float]:
     }
 
 
+def weather_station(device_id: str, seed: int, ts_ms: int) -> dict[str, float]:
+    """Farm weather station (the ``weather_station`` register map): air temperature and
+    humidity of an orchard, dust from the dry season's fields, lower than a street's."""
+    rng = _noise(device_id, seed, ts_ms)
+    return {
+        "air_temperature": round(28 + 5 * _diurnal(ts_ms, 14) + rng.gauss(0, 0.3), 2),
+        "relative_humidity": round(min(100.0, 78 - 15 * _diurnal(ts_ms, 14) + rng.gauss(0, 1)), 1),
+        "pm2_5": round(max(0.0, 12 + 10 * _dry_season(ts_ms) + rng.gauss(0, 1.5)), 1),
+    }
+
+
 def _counter(hours: float, rate: float, swing: float, peak_hour: float) -> float:
     """Integral of ``rate + swing * cos(...)`` (per hour): with ``swing < rate`` the rate is
     always positive, so the total never decreases."""
@@ -108,4 +119,5 @@ SIGNALS: dict[str, Signal] = {
     "electricity_meter": electricity_meter,
     "water_meter": water_meter,
     "water_quality": water_quality,
+    "weather_station": weather_station,
 }

@@ -300,9 +300,14 @@ def test_gateway_status_becomes_health_and_last_seen(spine: Spine) -> None:
                      timeout_s=30, what="the clean stop's offline status")
     *online, offline = health()  # birth, heartbeats, then the clean stop
     assert all(point["online"] is True for point in online) and offline["online"] is False
-    with session_factory(make_engine(url))() as session:
-        seen = session.get(Gateway, gateway_id).last_seen_at
-    assert seen is not None and int(seen.timestamp() * 1000) == online[-1]["time"]
+
+    def last_seen_ms() -> int | None:  # recorded just after the write that Influx already shows
+        with session_factory(make_engine(url))() as session:
+            seen = session.get(Gateway, gateway_id).last_seen_at
+        return None if seen is None else int(seen.timestamp() * 1000)
+
+    spine.wait_until(lambda: last_seen_ms() == online[-1]["time"], timeout_s=10,
+                     what="last_seen_at at the last online status")
 
 
 def _metric(port: int, name: str) -> float:

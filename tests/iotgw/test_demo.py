@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 def test_demo_prints_readings_and_indicators_and_serves_the_dashboard(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "iotgw", "demo", "--duration", "6", "--gateways", "1", "--devices", "3",
+        [sys.executable, "-m", "iotgw", "demo", "--history-days", "2", "--duration", "6",
          "--serve-for", "20", "--workdir", str(tmp_path / "demo")],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
@@ -33,13 +33,18 @@ def test_demo_prints_readings_and_indicators_and_serves_the_dashboard(tmp_path: 
                 assert httpx.get(url, timeout=10).status_code == 200
                 values = httpx.get(f"{url}v1/indicators/active_iot_devices/values?province=82&period=day",
                                    headers={"Authorization": f"Bearer {token}"}, timeout=10)
-                assert values.json()["values"][0]["value"] == 3
+                assert values.json()["values"][0]["value"] == 49  # every device of the scenario
                 break
         else:
             pytest.fail("no dashboard line in time:\n" + "".join(lines))
         output = "".join(lines)
-        assert re.search(r"total\s+│\s+3\s+│\s+[1-9]\d*", output), output  # readings stored
-        assert re.search(r"Số thiết bị IoT đang hoạt động\s+│\s+3\.0 devices", output), output
+        generated = int(re.search(r"history readings generated\s+│\s+(\d+)", output)[1])
+        acked = int(re.search(r"readings acknowledged by the broker\s+│\s+(\d+)", output)[1])
+        stored = int(re.search(r"readings stored in InfluxDB: (\d+)", output)[1])
+        assert 2 * 96 * 49 * 0.9 < generated <= 2 * 96 * 49  # 2 days, every 15 min, 49 devices
+        assert stored > 0.99 * generated and acked >= generated  # 1970 clocks and duplicates aside
+        assert re.search(r"Số thiết bị IoT đang hoạt động\s+│\s+49\.0 devices", output), output
+        assert re.search(r"Số phường đô thị thông minh.*│\s+100\.0 %\s+│\s+4 / 4", output), output
         proc.stdout.read()
         assert proc.wait(90) == 0  # it stops its services by itself after --serve-for
     finally:
