@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint services clean
+.PHONY: demo test faults bench lint services clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(STAMP)
 	./scripts/ensure-services.sh --test
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+# The fault and abuse suite alone, with long outages (minutes); `make test` runs it short.
+faults: $(STAMP)
+	./scripts/ensure-services.sh --test
+	IOTGW_FAULTS=long $(PY) -m pytest -m faults --timeout 1800
 
 bench: $(STAMP) services
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

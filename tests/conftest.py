@@ -90,3 +90,13 @@ def spine(broker: Mosquitto, influxd: Influxd, influx: InfluxClient, database: s
     harness = Spine(broker, influxd, influx, database, unique_name, workdir)
     yield harness
     harness.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault suite's table (tests/faults/ledger.py), when any of it ran."""
+    from tests.faults.ledger import ROWS, render
+
+    if ROWS:
+        terminalreporter.section("faults and abuse: what was survived")
+        for line in render(ROWS):
+            terminalreporter.write_line(line)

@@ -18,6 +18,7 @@ from ingest.config import BatchConfig, InfluxConfig, MetricsConfig, MqttConfig, 
 from ingest.consumer import SUBSCRIBED
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
 from simulators import SIGNALS, simulated_fleet, write_config
+from tests.faults.ledger import Tally
 from tsdb import InfluxClient
 from tsdb.schema import TELEMETRY
 
@@ -139,22 +140,33 @@ class Spine:
                         update={"client_id": f"{cfg.mqtt.client_id}-{n}"}), timeout_s=5)
 
 
-def assert_exactly_sent(spine: Spine, fleet: list[GatewayConfig]) -> None:
-    """Every device has exactly its ``samples`` points, each equal to what its signal gives."""
+def tally(spine: Spine, fleet: list[GatewayConfig]) -> Tally:
+    """What arrived of what the fleet sent: each device's ``samples`` points, each equal to
+    what its signal gives at the point's time, from its gateway, quality good."""
     expected_total = sum(d.samples or 0 for g in fleet for d in g.devices)
-    count = spine.wait_for_count(expected_total)
+    spine.wait_for_count(expected_total)
     time.sleep(1.0)  # anything extra would show up now
     stored = spine.stored()
-    final = spine.count()
-    assert final == expected_total, f"stored {final} of {expected_total} (first wait: {count})"
+    lost = duplicated = wrong = 0
+    problems = []
     for gateway in fleet:
         for device in gateway.devices:
             rows = stored[device.id]
-            assert len(rows) == device.samples, f"{device.id}: {len(rows)} of {device.samples}"
+            lost += max(0, (device.samples or 0) - len(rows))
+            duplicated += max(0, len(rows) - (device.samples or 0))
+            if len(rows) != device.samples:
+                problems.append(f"{device.id}: {len(rows)} of {device.samples}")
             signal = SIGNALS[device.profile]
             for row in rows:
                 expected = signal(device.id, device.seed, row["time"])
                 got = {name: row[name] for name in expected}
-                assert got == expected, f"{device.id} at {row['time']}: {got} != {expected}"
-                assert row["gateway"] == gateway.gateway_id
-                assert row["quality"] == "good"
+                if got != expected or row["gateway"] != gateway.gateway_id or row["quality"] != "good":
+                    wrong += 1
+                    problems.append(f"{device.id} at {row['time']}: {got} != {expected}")
+    return Tally(expected_total, spine.count(), lost, duplicated, wrong, tuple(problems))
+
+
+def assert_exactly_sent(spine: Spine, fleet: list[GatewayConfig]) -> None:
+    """Every device has exactly its ``samples`` points, each equal to what its signal gives."""
+    result = tally(spine, fleet)
+    assert result.lost == result.duplicated == result.wrong == 0, result
