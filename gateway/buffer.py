@@ -11,7 +11,12 @@ The buffer is bounded, so a long outage can never fill the SD card: by ``max_byt
 readings and by ``max_age_s``. When a group does not fit, ``drop_oldest`` (the default)
 deletes the oldest readings a segment at a time (at least 1 % of the cap, so a full buffer
 is not trimmed on every reading), and ``refuse_new`` keeps what is buffered and refuses
-the new group. Readings older than ``max_age_s`` are dropped. Every dropped or refused
+the new group. Readings older than ``max_age_s`` are dropped. When the disk under the
+buffer has less than ``min_free_bytes`` free (other files filled it, or the cap is set
+above the card's size), new groups are refused (``refused_disk``): the room left is what
+SQLite needs to delete what the broker acknowledges, which is how the buffer empties
+again; a disk filled to the last byte would leave the agent unable even to delete.
+Every dropped or refused
 reading is counted in ``meta``, so the counts survive restarts and reach the heartbeat.
 
 Readings taken while the wall clock cannot be trusted (see ``gateway.clock``) wait in
@@ -21,6 +26,7 @@ gives them their time once the clock is trusted and moves them to ``readings``.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -67,6 +73,7 @@ class Appended:
     dropped_full: int = 0
     dropped_age: int = 0
     refused: int = 0
+    refused_disk: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +81,7 @@ class Limits:
     max_bytes: int = 256 * 1024 * 1024
     max_age_s: float | None = None
     when_full: WhenFull = "drop_oldest"
+    min_free_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +127,15 @@ class Buffer:
         """
         rows = [(r.model_dump_json(), r.ts) for r in readings]
         size = sum(len(payload) for payload, _ in rows)
-        dropped_age = dropped_full = refused = 0
+        dropped_age = dropped_full = refused = refused_disk = 0
         try:
             with self._transaction():
                 if self.limits.max_age_s is not None and now_ms:
                     dropped_age = self._drop_older_than(now_ms - int(self.limits.max_age_s * 1000))
+                if rows and shutil.disk_usage(self.path.parent).free < self.limits.min_free_bytes + size:
+                    refused_disk = len(rows)
+                    self._count("refused_disk", refused_disk)
+                    rows, size = [], 0
                 if self._bytes + size > self.limits.max_bytes:
                     if self.limits.when_full == "refuse_new":
                         refused = len(rows)
@@ -137,7 +149,7 @@ class Buffer:
         except sqlite3.Error as exc:
             self._bytes = self._stored_bytes()  # the transaction was rolled back
             raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
-        return Appended(len(rows), dropped_full, dropped_age, refused)
+        return Appended(len(rows), dropped_full, dropped_age, refused, refused_disk)
 
     def _save_checkpoints(self, checkpoints: Mapping[str, str]) -> None:
         self._db.executemany(
@@ -237,7 +249,8 @@ class Buffer:
     def counters(self) -> dict[str, int]:
         """Readings dropped or refused by the limits, and held readings whose time was
         corrected or could not be, since the buffer was created."""
-        keys = ("dropped_full", "dropped_age", "refused", "clock_corrected", "clock_uncorrectable")
+        keys = ("dropped_full", "dropped_age", "refused", "refused_disk", "clock_corrected",
+                "clock_uncorrectable")
         found = dict(self._db.execute(
             f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(keys))})", keys))
         return {key: int(found.get(key, 0)) for key in keys}
@@ -299,14 +312,17 @@ class Buffer:
 
     def reserve_seq(self) -> range:
         """A block of batch sequence numbers no earlier run has used (gaps after a crash)."""
-        with self._transaction():
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
-            start = int(row[0]) if row else 0
-            self._db.execute(
-                "INSERT INTO meta (key, value) VALUES ('seq', ?)"
-                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (start + SEQ_BLOCK,),
-            )
+        try:
+            with self._transaction():
+                row = self._db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
+                start = int(row[0]) if row else 0
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('seq', ?)"
+                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (start + SEQ_BLOCK,),
+                )
+        except sqlite3.Error as exc:
+            raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
         return range(start, start + SEQ_BLOCK)
 
     def integrity_ok(self) -> bool:
@@ -320,4 +336,9 @@ class Buffer:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error:  # e.g. disk full at commit
+            if self._db.in_transaction:  # SQLite may have rolled it back itself
+                self._db.execute("ROLLBACK")
+            raise

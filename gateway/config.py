@@ -58,6 +58,9 @@ class BufferConfig(_Frozen):
     max_bytes: Annotated[int, Field(ge=4_096)] = 256 * 1024 * 1024
     max_age_s: Annotated[float, Field(gt=0)] | None = 90 * 86_400
     when_full: Literal["drop_oldest", "refuse_new"] = "drop_oldest"
+    # New readings are refused (counted) while the disk has less free than this: the room
+    # SQLite needs to delete acknowledged readings, so that the buffer can empty again.
+    min_free_bytes: Annotated[int, Field(ge=0)] = 16 * 1024 * 1024
 
 
 class PublishConfig(_Frozen):

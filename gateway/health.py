@@ -16,7 +16,7 @@ from gateway.buffer import Buffer
 
 
 def health(buffer: Buffer, *, started: float, read: int, read_errors: int, suppressed: int,
-           acked: int, now_ms: int) -> dict[str, float]:
+           acked: int, write_failed: int, now_ms: int) -> dict[str, float]:
     oldest_ms = buffer.oldest_ts()
     return {
         "uptime_s": round(time.monotonic() - started, 1),
@@ -31,5 +31,6 @@ def health(buffer: Buffer, *, started: float, read: int, read_errors: int, suppr
         "read_errors": float(read_errors),
         "suppressed": float(suppressed),
         "acked": float(acked),
+        "write_failed": float(write_failed),  # lost: the buffer could not be written
         **{key: float(value) for key, value in buffer.counters().items()},
     }

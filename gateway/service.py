@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from devices import ConfigError, Reading, telemetry_topic
 from devices.telemetry import SCHEMA_VERSION
@@ -33,13 +34,15 @@ from gateway.buffer import Buffer, Limits, Pending
 from gateway.clock import ClockWatch
 from gateway.commands import COMMANDS, Refused, Reloader, answer, request_id, unchangeable
 from gateway.config import DeviceConfig, GatewayConfig
-from gateway.errors import DeviceReadError, GatewayError, UnknownDriver
+from gateway.errors import BufferUnavailable, DeviceReadError, GatewayError, UnknownDriver
 from gateway.health import health
 from gateway.pipeline import Source, SourceFactory
 from gateway.publisher import Ack, Command, Connected, Publisher
 from gateway.report import ChangeFilter
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _IDLE_WAIT_S = 0.5
 _RESEND_MIN_S = 1.0
@@ -93,6 +96,7 @@ class Stats:
     suppressed: int = 0  # readings not published by report-on-change (configured, counted)
     acked: int = 0
     undelivered: int = 0
+    write_failed: int = 0  # readings lost because the buffer could not be written (I/O error)
     published_batches: int = 0
 
 
@@ -110,7 +114,8 @@ class Agent:
         self._reloader = reloader
         buffer = config.buffer
         self.buffer = Buffer(buffer.path, synchronous=buffer.synchronous, limits=Limits(
-            max_bytes=buffer.max_bytes, max_age_s=buffer.max_age_s, when_full=buffer.when_full))
+            max_bytes=buffer.max_bytes, max_age_s=buffer.max_age_s, when_full=buffer.when_full,
+            min_free_bytes=buffer.min_free_bytes))
         self._schedule = self._scheduled(config, sources, [])
         self._holding = self.buffer.untimed() > 0  # readings held before the clock was trusted
         self.publisher = Publisher(
@@ -126,6 +131,7 @@ class Agent:
         self._next_heartbeat = self._started
         self._resend_at: float | None = None
         self._resend_delay_s = _RESEND_MIN_S
+        self._next_disk_warning = 0.0
         self.stats = Stats()
 
     def _scheduled(self, config: GatewayConfig, sources: list[Source],
@@ -171,6 +177,7 @@ class Agent:
         self.publisher.heartbeat(health(self.buffer, started=self._started, read=self.stats.read,
                                         read_errors=self.stats.read_errors,
                                         suppressed=self.stats.suppressed, acked=self.stats.acked,
+                                        write_failed=self.stats.write_failed,
                                         now_ms=int(self._clock() * 1000)))
 
     def _drained(self) -> bool:
@@ -228,10 +235,10 @@ class Agent:
                     pushed.append(item.source)
             item.next(now)
         if readings and not clock.trusted:
-            self.buffer.hold_untimed(readings, checkpoints, boot=self._clock_watch.boot,
-                                     mono_ms=clock.mono_ms)
-            self._holding = True
             self.stats.read += len(readings)
+            self._holding |= self._committed(len(readings), lambda: self.buffer.hold_untimed(
+                readings, checkpoints, boot=self._clock_watch.boot, mono_ms=clock.mono_ms) or True
+            ) is not None
         elif readings:
             self._append(readings, checkpoints)
         if forwarded:
@@ -239,14 +246,34 @@ class Agent:
         for source in pushed:
             source.committed()
 
+    def _committed(self, count: int, commit: Callable[[], T]) -> T | None:
+        """Run a group commit; when the buffer cannot be written (disk full, I/O error), the
+        readings are lost and counted (``write_failed``) instead of stopping the agent:
+        it goes on publishing what is buffered, and each PUBACK's deletion frees room. A
+        crash here would restart into the same full disk and never send anything again."""
+        try:
+            return commit()
+        except BufferUnavailable as exc:
+            self.stats.write_failed += count
+            now = time.monotonic()
+            if now >= self._next_disk_warning:
+                self._next_disk_warning = now + 60
+                log.error("%s: %d readings lost (buffer not writable), %d since start;"
+                          " publishing what is buffered", exc, count, self.stats.write_failed)
+            return None
+
     def _append(self, readings: list[Reading], checkpoints: dict[str, str]) -> None:
         """A group commit to the buffer, saying what its limits did."""
-        done = self.buffer.append(readings, checkpoints, now_ms=int(self._clock() * 1000))
         self.stats.read += len(readings)
-        if done.dropped_full or done.dropped_age or done.refused:
-            log.warning("buffer limits: dropped %d oldest (full), %d too old, refused %d new;"
-                        " since the buffer was made: %s", done.dropped_full, done.dropped_age,
-                        done.refused, self.buffer.counters())
+        done = self._committed(len(readings), lambda: self.buffer.append(
+            readings, checkpoints, now_ms=int(self._clock() * 1000)))
+        if done is None:
+            return
+        if done.dropped_full or done.dropped_age or done.refused or done.refused_disk:
+            log.warning("buffer limits: dropped %d oldest (full), %d too old, refused %d new"
+                        " (buffer full), %d new (disk nearly full); since the buffer was made: %s",
+                        done.dropped_full, done.dropped_age, done.refused, done.refused_disk,
+                        self.buffer.counters())
 
     def _handle_events(self, timeout_s: float) -> None:
         try:
