@@ -124,9 +124,10 @@ class Mosquitto(LocalService):
 
     def __init__(
         self, workdir: Path, port: int | None = None, *, auth_dir: Path | None = None,
-        tls_dir: Path | None = None,
+        tls_dir: Path | None = None, host: str = "127.0.0.1",
     ) -> None:
         super().__init__(workdir, port)
+        self.host = host  # the address it listens on (a test network's, ::1 ...)
         self.auth_dir = auth_dir
         self.tls_dir = tls_dir  # ca.crt, broker.crt, broker.key: enables the mTLS listener
         self.tls_port = free_port() if tls_dir else None
@@ -145,7 +146,7 @@ class Mosquitto(LocalService):
             conf = re.sub(r"^password_file .*$", f"password_file {self.auth_dir / 'passwd'}", conf,
                           flags=re.M)
             conf = re.sub(r"^acl_file .*$", f"acl_file {self.auth_dir / 'acl'}", conf, flags=re.M)
-        conf = re.sub(r"^listener 1883 .*$", f"listener {self.port} 127.0.0.1", conf, flags=re.M)
+        conf = re.sub(r"^listener 1883 .*$", f"listener {self.port} {self.host}", conf, flags=re.M)
         tls_block = re.compile(r"^# BEGIN tls.*?^# END tls\n", flags=re.M | re.S)
         if self.tls_dir is None:
             conf = tls_block.sub("", conf)
@@ -166,7 +167,7 @@ class Mosquitto(LocalService):
 
     def ready(self) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+            with socket.create_connection((self.host, self.port), timeout=0.2):
                 return True
         except OSError:
             return False
