@@ -213,9 +213,14 @@ def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
                               request: Request, who: Who) -> dict[str, Any]:
         """Import a CSV (the columns of ``iotgw registry export``): all rows or none."""
         who.check_role(ApiRole.OPERATOR)
-        body = await request.body()
-        if len(body) > MAX_CSV_BYTES:
-            raise HTTPException(413, f"at most {MAX_CSV_BYTES} bytes per import")
+        too_large = HTTPException(413, f"at most {MAX_CSV_BYTES} bytes per import")
+        if int(request.headers.get("content-length") or 0) > MAX_CSV_BYTES:
+            raise too_large
+        body = bytearray()  # read up to the limit, not the whole of a hostile upload
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_CSV_BYTES:
+                raise too_large
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError:

@@ -9,18 +9,22 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.api.conftest import DAY, PROVINCE, Stack
+from tests.faults import ledger
 
 pytestmark = pytest.mark.integration
 
 VALUES = "/v1/indicators/farms_coops_using_platform/values"
 
 
+@pytest.mark.faults
 def test_health_needs_no_token_and_everything_else_does(stack: Stack) -> None:
     assert stack.get("/healthz", who=None).json() == {"status": "ok"}
     missing = stack.get("/v1/indicators", who=None)
-    assert missing.status_code == 401 and "Bearer" in missing.json()["detail"]
+    ledger.refused("API request without a token", ok=missing.status_code == 401
+                   and "Bearer" in missing.json()["detail"], verdict=f"{missing.status_code}")
     wrong = stack.client.get("/v1/indicators", headers={"Authorization": "Bearer nope"})
-    assert wrong.status_code == 401 and "unknown or revoked" in wrong.json()["detail"]
+    ledger.refused("API request with an unknown token", ok=wrong.status_code == 401
+                   and "unknown or revoked" in wrong.json()["detail"], verdict=f"{wrong.status_code}")
 
 
 def test_indicator_values_with_target_gap_and_denominator(stack: Stack) -> None:
@@ -66,10 +70,12 @@ def test_bad_requests_say_which_parameter_and_why(stack: Stack, path: str, param
         assert detail in str(response.json()["detail"])
 
 
+@pytest.mark.faults
 def test_a_province_token_reads_only_its_province(stack: Stack) -> None:
     assert stack.get(VALUES, who="dong_thap", province=PROVINCE).status_code == 200
     refused = stack.get(VALUES, who="dong_nai", province=PROVINCE)
-    assert refused.status_code == 403 and "for province 75, not 82" in refused.json()["detail"]
+    ledger.refused("API token of another province", verdict=str(refused.status_code),
+                   ok=refused.status_code == 403 and "for province 75, not 82" in refused.json()["detail"])
     assert stack.get(f"/v1/provinces/{PROVINCE}/coverage", who="dong_nai").status_code == 403
     assert stack.get("/v1/gateways", who="dong_nai", province=PROVINCE).status_code == 403
     assert stack.get(f"/v1/provinces/{PROVINCE}/reports/2026/H1.csv", who="dong_nai").status_code == 403

@@ -73,7 +73,9 @@ def refused(fault: str, *, ok: bool, verdict: str) -> None:
     assert ok, f"{fault}: {verdict}"
 
 
-def render(rows: list[Row]) -> list[str]:
+def render(all_rows: list[Row]) -> list[str]:
+    """The table; a row recorded more than once (a test run per registry backend) shows once."""
+    rows = list(dict.fromkeys(all_rows))
     header = ("fault", "sent", "stored", "lost", "dup", "promise", "verdict")
     cells = [header] + [(r.fault, *("-" if v is None else str(v) for v in
                                      (r.sent, r.stored, r.lost, r.duplicated)), r.promise, r.verdict)

@@ -20,6 +20,7 @@ from ingest.consumer import SUBSCRIBED
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
 from registry.certificates import create_ca, issue
 from simulators import write_config
+from tests.faults import ledger
 from tests.iotgw.test_cli import iotgw
 from tests.mqtt_probe import connect
 from tsdb import InfluxClient
@@ -109,6 +110,7 @@ def test_a_provisioned_gateway_reports_and_a_revoked_one_is_refused(
         broker.stop()
 
 
+@pytest.mark.faults
 def test_a_certificate_from_another_ca_is_refused_with_a_clear_error(tmp_path: Path) -> None:
     _, _, _, bundle, broker = _provisioned(tmp_path)
     rogue = issue(create_ca(tmp_path / "rogue-ca", common_name="not ours"), "gw-p1", tmp_path / "rogue")
@@ -122,8 +124,9 @@ def test_a_certificate_from_another_ca_is_refused_with_a_clear_error(tmp_path: P
         while "cannot connect to the broker" not in gateway.log_tail() and time.monotonic() < deadline:
             time.sleep(0.2)
         log = gateway.log_tail()
-        assert "cannot connect to the broker (retrying): the broker refused this gateway's " \
-               f"certificate {bundle.parent / 'gw-p1.crt'}" in log, log
+        ledger.refused("TLS client certificate from another CA", ok=(
+            "cannot connect to the broker (retrying): the broker refused this gateway's "
+            f"certificate {bundle.parent / 'gw-p1.crt'}") in log, verdict="refused, gateway retries")
         assert gateway.proc.poll() is None  # it keeps reading and buffering, and retries
         gateway.stop()
     finally:

@@ -19,6 +19,7 @@ from registry.provisioning import (
     revoke_account,
     write_broker_files,
 )
+from tests.faults import ledger
 from tests.mqtt_probe import connect
 
 
@@ -49,6 +50,7 @@ def secured_broker(tmp_path: Path) -> Iterator[Mosquitto]:
 
 
 @pytest.mark.integration
+@pytest.mark.faults
 def test_provisioned_gateways_are_confined_and_revocation_locks_out(
     session: Session, secured_broker: Mosquitto,
 ) -> None:
@@ -59,8 +61,10 @@ def test_provisioned_gateways_are_confined_and_revocation_locks_out(
     secured_broker.start()
     port = secured_broker.port
 
-    for probe in (connect(port, "nobody"), connect(port, "gw-a", "gw-a", "not-the-password")):
-        assert probe.connect_reason == "Not authorized"
+    for fault, probe in (("anonymous broker connection", connect(port, "nobody")),
+                         ("broker connection with a wrong password",
+                          connect(port, "gw-a", "gw-a", "not-the-password"))):
+        ledger.refused(fault, ok=probe.connect_reason == "Not authorized", verdict=probe.connect_reason)
         probe.close()
 
     ingest = connect(port, "ingest-1", "ingest", passwords["ingest"])
@@ -71,7 +75,9 @@ def test_provisioned_gateways_are_confined_and_revocation_locks_out(
     assert gw_a.connect_reason == "Success"
     assert gw_a.publish("iot/v1/gw-a/telemetry", b"mine") == "Success"
     # Mosquitto refuses the publish and then drops the connection.
-    assert gw_a.publish("iot/v1/gw-b/telemetry", b"spoofed") == "Not authorized"
+    spoofed = gw_a.publish("iot/v1/gw-b/telemetry", b"spoofed")
+    ledger.refused("gateway publishes under another gateway's id", ok=spoofed == "Not authorized",
+                   verdict=spoofed)
     gw_a.close()
 
     # Mosquitto grants any subscription and applies the read ACL to each message.
@@ -81,7 +87,8 @@ def test_provisioned_gateways_are_confined_and_revocation_locks_out(
     assert operator.publish("iot/v1/gw-b/cmd/ping", b"for b") in {"Success", "No matching subscribers"}
     assert operator.publish("iot/v1/gw-a/cmd/ping", b"for a") == "Success"
     time.sleep(0.5)  # anything the broker let through would have arrived by now
-    assert gw_a.messages == [("iot/v1/gw-a/cmd/ping", b"for a")]
+    ledger.refused("gateway reads another gateway's commands",
+                   ok=gw_a.messages == [("iot/v1/gw-a/cmd/ping", b"for a")], verdict="not delivered")
     assert ingest.messages == [("iot/v1/gw-a/telemetry", b"mine")]
     for probe in (gw_a, ingest, operator):
         probe.close()
@@ -89,7 +96,8 @@ def test_provisioned_gateways_are_confined_and_revocation_locks_out(
     revoke_account(session, "gw-b")
     write_broker_files(session, secured_broker.auth_dir)
     secured_broker.reload()
-    assert _answer_becomes(port, "gw-b", passwords["gw-b"], "Not authorized")
+    ledger.refused("revoked gateway connects", ok=_answer_becomes(
+        port, "gw-b", passwords["gw-b"], "Not authorized"), verdict="Not authorized")
     # Provisioning again gives a new password; the old one stays refused.
     new_password = create_account(session, "gw-b", AccountRole.GATEWAY)
     write_broker_files(session, secured_broker.auth_dir)
