@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -48,6 +49,10 @@ from registry import (
 from registry.csv_import import import_csv
 from rollup.catalogue import Catalogue, load_catalogue
 from rollup.periods import VIETNAM, Period
+from tsdb import TsdbError
+from tsdb.schema import create_storage
+
+log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).with_name("static")
 ENVIRONMENT_PROFILES = ("air_quality", "water_quality", "soil_quality")
@@ -94,6 +99,10 @@ def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> Iterator[None]:
+        try:  # before the first rollup, indicator queries would fail on a missing policy
+            create_storage(influx, db, raw_retention=cfg.influx.raw_retention)
+        except TsdbError as exc:
+            log.warning("InfluxDB not ready at start (%s): queries fail until it is", exc)
         usage.start()
         yield
         usage.stop()

@@ -33,7 +33,7 @@ from ingest.points import Context, Rejected
 from registry import RegistryError, TagCache, make_engine, session_factory
 from registry.placements import record_seen
 from tsdb import Backoff, Unavailable, WriteRejected
-from tsdb.schema import HOUR_MS, RAW_RP, TOUCHED_HOURS
+from tsdb.schema import HOUR_MS, TOUCHED_HOURS, create_storage
 
 log = logging.getLogger(__name__)
 
@@ -161,9 +161,7 @@ class IngestService:
         influx = self.cfg.influx
         while not stop.is_set():
             try:
-                self.influx.create_database(influx.database)
-                self.influx.create_retention_policy(
-                    influx.database, RAW_RP, duration=influx.raw_retention, default=True)
+                create_storage(self.influx, influx.database, raw_retention=influx.raw_retention)
                 return True
             except Unavailable as exc:
                 log.warning("waiting for InfluxDB: %s", exc)

@@ -41,6 +41,7 @@ from tsdb.schema import (
     ROLLUP_RP,
     ROLLUP_STATE,
     TOUCHED_HOURS,
+    create_storage,
 )
 
 log = logging.getLogger(__name__)
@@ -69,10 +70,7 @@ class RollupService:
 
     def prepare(self) -> None:
         """Database and retention policies (the same calls as ingest's: either may start first)."""
-        self.influx.create_database(self.db)
-        self.influx.create_retention_policy(self.db, RAW_RP, duration=self.cfg.influx.raw_retention,
-                                            default=True)
-        self.influx.create_retention_policy(self.db, ROLLUP_RP, duration="INF")
+        create_storage(self.influx, self.db, raw_retention=self.cfg.influx.raw_retention)
 
     # -- what to do ---------------------------------------------------------------------
 

@@ -22,6 +22,8 @@
 
 from __future__ import annotations
 
+from tsdb.client import InfluxClient
+
 RAW_RP = "raw"
 ROLLUP_RP = "rollup"
 
@@ -36,3 +38,12 @@ INDICATORS = "indicators"
 ROLLUP_STATE = "rollup_state"
 
 HOUR_MS = 3_600_000
+
+
+def create_storage(influx: InfluxClient, database: str, *, raw_retention: str) -> None:
+    """The database and its two retention policies, idempotent: ingest, the rollup and the
+    API each call it at start, so that any of them may start first (a query on a missing
+    retention policy is an error, not an empty answer)."""
+    influx.create_database(database)
+    influx.create_retention_policy(database, RAW_RP, duration=raw_retention, default=True)
+    influx.create_retention_policy(database, ROLLUP_RP, duration="INF")
