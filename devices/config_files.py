@@ -3,14 +3,21 @@
 Every package owns its config model; they all parse through here so that an error always
 names the file, the key path and what was expected, and carries the line of the key when
 it can be found. ``parse_config`` does no I/O; ``load_config`` reads the file first.
+
+Secrets stay out of configuration files the way Telegraf and Docker Compose keep them out:
+a string value may name an environment variable as ``${NAME}`` (``$${`` is a literal
+``${``). A variable that is not set is an error naming the file, the key and the variable,
+never an empty password.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -31,25 +38,54 @@ def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
     return None
 
 
-def parse_config(text: str, model: type[M], *, source: str) -> M:
+_VARIABLE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _where(text: str, source: str, loc: tuple[int | str, ...]) -> str:
+    key = ".".join(str(part) for part in loc) or "(top level)"
+    line = _line_of(text, loc)
+    return f"{source}: {f'line {line}, ' if line else ''}{key}"
+
+
+def _expand(value: Any, env: Mapping[str, str], text: str, source: str,
+            loc: tuple[int | str, ...] = ()) -> Any:
+    """``value`` with every ``${NAME}`` in its strings replaced from ``env``."""
+    if isinstance(value, dict):
+        return {k: _expand(v, env, text, source, (*loc, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, env, text, source, (*loc, i)) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        escaped, name = match.groups()
+        if escaped:
+            return "${" + name + "}"
+        if name not in env:
+            raise ConfigError(f"{_where(text, source, loc)}: environment variable {name} is not set")
+        return env[name]
+
+    return _VARIABLE.sub(substitute, value)
+
+
+def parse_config(text: str, model: type[M], *, source: str,
+                 env: Mapping[str, str] | None = None) -> M:
     """Validate the TOML ``text`` as ``model``; ``source`` names the file in errors.
 
+    ``${NAME}`` in a string value is taken from ``env`` (default: the process environment).
+
     Raises:
-        ConfigError: TOML syntax error, or a value the model rejects.
+        ConfigError: TOML syntax error, an unset variable, or a value the model rejects.
     """
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    raw = _expand(raw, os.environ if env is None else env, text, source)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-            line = _line_of(text, err["loc"])
-            where = f"line {line}, " if line else ""
-            problems.append(f"{source}: {where}{key}: {err['msg']}")
+        problems = [f"{_where(text, source, err['loc'])}: {err['msg']}" for err in exc.errors()]
         raise ConfigError("\n".join(problems)) from exc
 
 

@@ -178,10 +178,17 @@ class Influxd(LocalService):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self._address}"
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    @property
+    def _address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def __init__(self, workdir: Path, port: int | None = None, *, host: str = "127.0.0.1",
+                 auth: bool = False) -> None:
         super().__init__(workdir, port)
+        self.host = host  # the address its HTTP API listens on (::1 for IPv6 tests)
+        self.auth = auth  # [http] auth-enabled, as the compose deployment runs it
         self.rpc_port = free_port()
 
     def command(self) -> list[str]:
@@ -193,9 +200,11 @@ class Influxd(LocalService):
             INFLUXDB_META_DIR=str(self.workdir / "meta"),
             INFLUXDB_DATA_DIR=str(self.workdir / "data"),
             INFLUXDB_DATA_WAL_DIR=str(self.workdir / "wal"),
-            INFLUXDB_HTTP_BIND_ADDRESS=f"127.0.0.1:{self.port}",
+            INFLUXDB_HTTP_BIND_ADDRESS=self._address,
             INFLUXDB_BIND_ADDRESS=f"127.0.0.1:{self.rpc_port}",
         )
+        if self.auth:
+            env["INFLUXDB_HTTP_AUTH_ENABLED"] = "true"
         return env
 
     def ready(self) -> bool:

@@ -63,8 +63,9 @@ class InfluxClient:
 
     Args:
         url: base URL, e.g. ``http://127.0.0.1:8086``.
-        token: InfluxDB 2.x/3.x token (sent as ``Authorization: Token ...``); None for 1.x
-            without auth.
+        token: InfluxDB 2.x/3.x token (sent as ``Authorization: Token ...``); None for 1.x.
+        auth: username and password (HTTP basic auth): InfluxDB 1.x with ``auth-enabled``,
+            or 2.x's v1 endpoints with a v1 authorization.
         timeout_s: per-request timeout.
         backoff: retry policy for 5xx and connection errors.
         sleep: injectable for tests of the retry schedule (the wall clock is not a service).
@@ -75,12 +76,13 @@ class InfluxClient:
         url: str,
         *,
         token: str | None = None,
+        auth: tuple[str, str] | None = None,
         timeout_s: float = 10.0,
         backoff: Backoff | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         headers = {"Authorization": f"Token {token}"} if token else {}
-        self._http = httpx.Client(base_url=url, timeout=timeout_s, headers=headers)
+        self._http = httpx.Client(base_url=url, timeout=timeout_s, headers=headers, auth=auth)
         self.backoff = backoff or Backoff()
         self._sleep = sleep
         self.retries = 0  # cumulative count of retried requests, for metrics

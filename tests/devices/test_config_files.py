@@ -33,3 +33,18 @@ def test_syntax_error_names_the_file() -> None:
 def test_missing_key_is_reported() -> None:
     with pytest.raises(ConfigError, match=r"gw\.toml: inner: Field required"):
         parse_config('name = "x"', Model, source="gw.toml")
+
+
+def test_values_name_environment_variables() -> None:
+    text = 'name = "user:${SECRET} $${LITERAL}"\n\n[inner]\nport = "${PORT}"\n'
+    model = parse_config(text, Model, source="gw.toml", env={"SECRET": "s3", "PORT": "1884"})
+    assert model.name == "user:s3 ${LITERAL}"
+    assert model.inner.port == 1884
+
+
+def test_an_unset_variable_names_file_line_key_and_variable() -> None:
+    text = 'name = "x"\n\n[inner]\nport = "${BROKER_PORT}"\n'
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, Model, source="gw.toml", env={})
+    assert str(caught.value) == (
+        "gw.toml: line 4, inner.port: environment variable BROKER_PORT is not set")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from iotgw.localstack import free_port
+from iotgw.localstack import Influxd, free_port
 from tsdb import Backoff, InfluxClient, QueryFailed, Unavailable, WriteRejected
+from tsdb.config import InfluxConfig
 
 pytestmark = pytest.mark.integration
 
@@ -64,3 +67,36 @@ def test_retention_policy_created_then_altered(influx: InfluxClient, database: s
 def test_ping(influx: InfluxClient) -> None:
     assert influx.ping()
     assert not InfluxClient(f"http://127.0.0.1:{free_port()}").ping()
+
+
+def test_basic_auth_against_influxd_with_auth_enabled(tmp_path: Path) -> None:
+    """The compose deployment runs InfluxDB with auth-enabled: services log in with the
+    account `iotgw provision init` generated; a wrong or missing password is refused clearly."""
+    influxd = Influxd(tmp_path, auth=True)
+    influxd.start()
+    try:
+        with InfluxClient(influxd.url) as anonymous:
+            # InfluxDB 1.x lets the first admin be created without credentials, then never again.
+            anonymous.query(None, "CREATE USER iotgw WITH PASSWORD 's3cret' WITH ALL PRIVILEGES")
+            with pytest.raises(QueryFailed, match=r"authorization|authentication"):
+                anonymous.query(None, "SHOW DATABASES")
+        config = InfluxConfig(url=influxd.url, database="authdb", username="iotgw", password="s3cret")
+        with config.client() as client:
+            client.create_database("authdb")
+            client.write_lines("authdb", "m,device=d1 v=1 1000")
+            assert client.query("authdb", "SELECT v FROM m")[0].rows == [{"time": 1000, "v": 1.0}]
+        wrong = config.model_copy(update={"password": "guess"})
+        with wrong.client() as client, pytest.raises(WriteRejected) as caught:
+            client.write_lines("authdb", "m,device=d1 v=2 2000")
+        assert caught.value.status == 401
+    finally:
+        influxd.stop()
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"username": "u"}, "username and password go together"),
+    ({"token": "t", "username": "u", "password": "p"}, "not both"),
+])
+def test_influx_auth_settings_are_checked(fields: dict[str, str], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        InfluxConfig(**fields)
