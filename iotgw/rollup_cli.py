@@ -53,6 +53,26 @@ def rollup_run(
         raise fail(exc, EXIT_RUNTIME) from exc
 
 
+@rollup_app.command("check")
+def rollup_check(
+    config: ConfigOption,
+    max_runs: Annotated[float, typer.Option(
+        min=1, help="Healthy while the last run is at most this many intervals old.")] = 3,
+) -> None:
+    """Exit 0 when the rollup ran recently, 1 otherwise: the compose health check, and a
+    probe for whatever monitors the server."""
+    service = _service(config)
+    try:
+        age = service.since_last_run_s()
+    except TsdbError as exc:
+        raise fail(exc, EXIT_RUNTIME) from exc
+    limit = max_runs * service.cfg.interval_s
+    if age is None or age > limit:
+        last = "never ran" if age is None else f"last run {age:.0f} s ago"
+        raise fail(RuntimeError(f"rollup is stale: {last} (limit {limit:.0f} s)"), EXIT_RUNTIME)
+    console.print(f"rollup: last run {age:.0f} s ago")
+
+
 @rollup_app.command("backfill")
 def rollup_backfill(
     config: ConfigOption,

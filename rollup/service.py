@@ -87,6 +87,16 @@ class RollupService:
         hours = {row["time"] // HOUR_MS for s in series for row in s.rows}
         return hours, max(watermark, now_ms - int(self.cfg.grace_s * 1000))
 
+    def since_last_run_s(self) -> float | None:
+        """Seconds since the last successful run finished (None: never ran).
+
+        The watermark a run writes is its start minus ``grace_s``; that is added back.
+        """
+        watermark = self._watermark()
+        if not watermark:
+            return None
+        return max(0.0, self.clock() - watermark / 1000 - self.cfg.grace_s)
+
     def run_once(self, progress: Progress | None = None) -> RunSummary:
         hours, watermark = self.pending_hours()
         summary = self.recompute(hours, progress)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from iotgw.localstack import Influxd
 from tests.iotgw.test_cli import iotgw
+from tsdb import InfluxClient
+from tsdb.schema import create_storage
 
 
 def test_indicators_list_names_each_indicator_with_its_plan_lines() -> None:
@@ -42,3 +45,22 @@ def test_backfill_shows_progress_and_a_summary(tmp_path: Path, influxd: Influxd,
     # 3 days, then 3 days + 1 month + 1 half-year + 1 year of indicator periods.
     assert "9/9" in result.stderr
     assert "RunSummary(hours=72, days=3, periods=6" in result.stderr
+
+
+@pytest.mark.integration
+def test_check_is_unhealthy_until_a_run_succeeds(tmp_path: Path, influxd: Influxd, unique_name: str) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    assert iotgw("registry", "init", "--url", url).returncode == 0
+    config = tmp_path / "rollup.toml"
+    config.write_text(f'registry_url = "{url}"\ninterval_s = 60\n[influx]\nurl = "{influxd.url}"\n'
+                      f'database = "{unique_name}"\n')
+    before = iotgw("rollup", "check", "--config", str(config))
+    assert before.returncode == 1 and "database not found" in before.stderr
+    with InfluxClient(influxd.url) as influx:
+        create_storage(influx, unique_name, raw_retention="INF")
+    never = iotgw("rollup", "check", "--config", str(config))
+    assert never.returncode == 1 and "rollup is stale: never ran (limit 180 s)" in never.stderr
+    assert iotgw("rollup", "run", "--once", "--config", str(config)).returncode == 0
+    after = iotgw("rollup", "check", "--config", str(config))
+    assert after.returncode == 0, after.stderr
+    assert re.search(r"rollup: last run \d+ s ago", after.stderr)
