@@ -7,6 +7,7 @@ gateway's ``gateway.toml``), readable by the owner only.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from pathlib import Path
 from typing import Annotated
@@ -50,6 +51,24 @@ def _session(url: str) -> Session:
     return session_factory(make_engine(url))()
 
 
+# Secrets of the central services that are not broker accounts, generated once by
+# `provision init` and kept in secrets.env: the compose deployment reads them from there
+# and has no default for any of them. The InfluxDB image creates these users on first start.
+SERVICE_SECRETS: dict[str, str | None] = {
+    "INFLUXDB_ADMIN_USER": "iotgw",
+    "INFLUXDB_ADMIN_PASSWORD": None,
+    "INFLUXDB_READ_USER": "grafana",
+    "INFLUXDB_READ_USER_PASSWORD": None,
+    "GF_SECURITY_ADMIN_PASSWORD": None,
+}
+
+
+def _read_env(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
 @app.command("init")
 def provision_init(
     url: RegistryUrl = DEFAULT_REGISTRY, broker_dir: BrokerDir = Path("broker"),
@@ -59,26 +78,34 @@ def provision_init(
     )] = None,
 ) -> None:
     """Create the CA, the broker's certificate, the operators' and ingest's broker accounts,
-    and write the broker's files."""
+    the database and Grafana passwords (secrets.env), and write the broker's files.
+    Run again, it keeps what exists."""
     ca = create_ca(out / "ca")
     tls_dir = broker_dir / "tls"
     if not (tls_dir / "broker.crt").exists():
         issue(ca, "broker", tls_dir, server_names=broker_name or ["localhost", "127.0.0.1"])
     shutil.copyfile(ca.cert, tls_dir / CA_CERT)
+    env_path = out / "secrets.env"
+    env = _read_env(env_path)
+    added = 0
     with _session(url) as session, session.begin():
-        lines = []
         for username, role in (("iotgw-admin", AccountRole.ADMIN), ("ingest", AccountRole.INGEST)):
             existing = session.get(BrokerAccount, username)
             if existing is not None and existing.revoked_at is None:
                 console.print(f"{username}: exists, password unchanged")
                 continue
-            password = create_account(session, username, role)
-            lines.append(f"IOTGW_{role.value.upper()}_USERNAME={username}\n"
-                         f"IOTGW_{role.value.upper()}_PASSWORD={password}\n")
+            prefix = f"IOTGW_{role.value.upper()}"
+            env[f"{prefix}_USERNAME"] = username
+            env[f"{prefix}_PASSWORD"] = create_account(session, username, role)
+            added += 1
         passwd, acl = write_broker_files(session, broker_dir)
-    if lines:
-        env = _private(out / "secrets.env", "".join(lines))
-        console.print(f"new credentials in {env} (shown nowhere else)")
+    for key, value in SERVICE_SECRETS.items():
+        if key not in env:
+            env[key] = value or secrets.token_urlsafe(24)
+            added += 1
+    if added:
+        _private(env_path, "".join(f"{key}={value}\n" for key, value in env.items()))
+        console.print(f"new credentials in {env_path} (shown nowhere else)")
     console.print(f"broker files: {passwd}, {acl}; reload the broker (SIGHUP)")
 
 

@@ -171,3 +171,22 @@ def _tls_connects(port: int, ca: Path, username: str, password: str) -> bool:
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def test_init_generates_every_service_secret_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    args = ("provision", "init", "--url", url, "--broker-dir", str(tmp_path / "broker"),
+            "--out", str(tmp_path / "secrets"))
+    _ok("registry", "init", "--url", url)
+    _ok(*args)
+    env_path = tmp_path / "secrets" / "secrets.env"
+    first = dict(line.split("=", 1) for line in env_path.read_text().splitlines())
+    passwords = [v for k, v in first.items() if k.endswith("PASSWORD")]
+    assert sorted(first) == sorted([
+        "IOTGW_ADMIN_USERNAME", "IOTGW_ADMIN_PASSWORD", "IOTGW_INGEST_USERNAME",
+        "IOTGW_INGEST_PASSWORD", "INFLUXDB_ADMIN_USER", "INFLUXDB_ADMIN_PASSWORD",
+        "INFLUXDB_READ_USER", "INFLUXDB_READ_USER_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD"])
+    assert len(set(passwords)) == 5 and all(len(p) >= 24 for p in passwords)
+    again = _ok(*args)
+    assert "new credentials" not in again
+    assert dict(line.split("=", 1) for line in env_path.read_text().splitlines()) == first
