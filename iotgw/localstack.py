@@ -146,7 +146,7 @@ class Mosquitto(LocalService):
             conf = re.sub(r"^password_file .*$", f"password_file {self.auth_dir / 'passwd'}", conf,
                           flags=re.M)
             conf = re.sub(r"^acl_file .*$", f"acl_file {self.auth_dir / 'acl'}", conf, flags=re.M)
-        conf = re.sub(r"^listener 1883 .*$", f"listener {self.port} {self.host}", conf, flags=re.M)
+        conf = re.sub(r"^listener 1883\b.*$", f"listener {self.port} {self.host}", conf, flags=re.M)
         tls_block = re.compile(r"^# BEGIN tls.*?^# END tls\n", flags=re.M | re.S)
         if self.tls_dir is None:
             conf = tls_block.sub("", conf)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs Debian's mosquitto, influxdb and postgresql when they are missing, and with
-# `--test` also chromium and chromium-driver (the dashboard's browser test) and socat. Used by
+# `--test` also chromium and chromium-driver (the dashboard's browser test), socat and
+# docker-compose. Used by
 # `make test` and `make demo`; the services themselves are started by the
 # test fixtures and by `iotgw demo`, never as system services.
 set -euo pipefail
@@ -14,6 +15,8 @@ if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
   command -v socat >/dev/null 2>&1 || missing+=(socat)  # Modbus RTU over a pseudo-terminal pair
+  # docker-compose.yml is validated by a real Compose implementation (no engine needed).
+  command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

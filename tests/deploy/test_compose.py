@@ -1,0 +1,144 @@
+"""docker-compose.yml as Compose itself reads it (Debian's docker-compose; no engine needed),
+with the secrets `iotgw provision init` generates, and the Dockerfile it builds."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from api.config import load_api_config
+from ingest.config import load_ingest_config
+from iotgw.localstack import DEPLOY
+from rollup.config import load_rollup_config
+from tests.iotgw.test_cli import iotgw
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+LOADERS = {"ingest.toml": load_ingest_config, "rollup.toml": load_rollup_config,
+           "api.toml": load_api_config}
+SECRET = re.compile(r"PASSWORD|SECRET|TOKEN", re.I)
+
+
+def compose_config(*env_file: Path) -> subprocess.CompletedProcess[str]:
+    args = ["docker-compose", "--project-directory", str(ROOT), "-f", str(COMPOSE)]
+    for path in env_file:
+        args += ["--env-file", str(path)]
+    # Only the env file may supply values: none may leak in from the test's environment.
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    return subprocess.run([*args, "config"], capture_output=True, text=True, timeout=60, env=env,
+                          cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def secrets_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("provision")
+    url = f"sqlite:///{work / 'registry.sqlite'}"
+    for args in (("registry", "init", "--url", url),
+                 ("provision", "init", "--url", url, "--broker-dir", str(work / "broker"),
+                  "--out", str(work / "secrets"))):
+        result = iotgw(*args)
+        assert result.returncode == 0, result.stderr
+    return work / "secrets" / "secrets.env"
+
+
+@pytest.fixture(scope="module")
+def services(secrets_env: Path) -> dict[str, Any]:
+    result = compose_config(secrets_env)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)["services"]
+
+
+def ours(services: dict[str, Any]) -> dict[str, Any]:
+    """The services built from this repository's Dockerfile."""
+    return {name: s for name, s in services.items() if "build" in s}
+
+
+def test_without_the_secrets_compose_refuses_to_start() -> None:
+    result = compose_config()
+    assert result.returncode != 0
+    assert "run iotgw provision init" in result.stderr
+
+
+def test_every_service_of_ours_has_a_health_check(services: dict[str, Any]) -> None:
+    assert set(ours(services)) == {"ingest-1", "ingest-2", "rollup", "api"}
+    for name, service in services.items():
+        test = service.get("healthcheck", {}).get("test")
+        assert test and test[0] in ("CMD", "CMD-SHELL"), f"{name} has no health check"
+    assert services["rollup"]["healthcheck"]["test"][1:4] == ["iotgw", "rollup", "check"]
+
+
+def test_no_secret_has_a_default() -> None:
+    """Every secret is `${NAME:?...}`: from secrets.env or compose stops; never a literal."""
+    text = COMPOSE.read_text()
+    secret_lines = [line.strip() for line in text.splitlines()
+                    if re.match(r"\s*[A-Z_]+:", line) and SECRET.search(line.split(":", 1)[0])]
+    assert {line.split(":")[0] for line in secret_lines} == {
+        "IOTGW_ADMIN_PASSWORD", "IOTGW_INGEST_PASSWORD", "INFLUXDB_ADMIN_PASSWORD",
+        "INFLUXDB_READ_USER_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD"}
+    for line in secret_lines:
+        name, value = (part.strip() for part in line.split(":", 1))
+        assert re.fullmatch(rf"\$\{{{name}:\?[^}}]+\}}", value), f"secret with a default: {line}"
+
+
+def test_replicas_share_the_subscription_with_stable_distinct_ids(services: dict[str, Any]) -> None:
+    ids = [services[n]["environment"]["IOTGW_INGEST_CLIENT_ID"] for n in ("ingest-1", "ingest-2")]
+    assert ids == ["ingest-1", "ingest-2"]
+
+
+def test_each_service_config_loads_with_the_environment_compose_gives_it(
+        services: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = 0
+    for service in ours(services).values():
+        for volume in service["volumes"]:
+            source, target = volume.split(":")[:2]
+            if target.startswith("/etc/iotgw/"):
+                monkeypatch.setattr(os, "environ", dict(service["environment"]))
+                LOADERS[Path(target).name](Path(source))
+                loaded += 1
+    assert loaded == 4
+
+
+def test_broker_and_database_run_the_files_the_tests_run(services: dict[str, Any]) -> None:
+    mounts = {v.split(":")[1]: Path(v.split(":")[0]) for name in ("mosquitto", "influxdb")
+              for v in services[name]["volumes"]}
+    assert mounts["/mosquitto/config/mosquitto.conf"] == DEPLOY / "mosquitto" / "mosquitto.conf"
+    assert mounts["/etc/influxdb/influxdb.conf"] == DEPLOY / "influxdb" / "influxdb.conf"
+    # The paths the broker's configuration names are the ones mounted.
+    conf = (DEPLOY / "mosquitto" / "mosquitto.conf").read_text()
+    for path in re.findall(r"^(?:cafile|certfile|keyfile|password_file|acl_file|persistence_location) (\S+)",
+                           conf, flags=re.M):
+        assert any(path.startswith(target) for target in mounts), f"{path} is not mounted"
+
+
+def test_only_the_gateways_port_is_public(services: dict[str, Any]) -> None:
+    """Compose prints a port on every address as a mapping, one on an address as a string."""
+    public = {name: [p for p in s.get("ports", []) if not str(p).startswith("127.0.0.1:")]
+              for name, s in services.items()}
+    assert {name: ports for name, ports in public.items() if ports} == {
+        "mosquitto": [{"published": 8883, "target": 8883}]}
+
+
+def test_images_are_pinned(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        image = service["image"]
+        assert re.search(r":\d+\.\d+\.\d+$", image), f"{name}: {image} is not pinned to a version"
+
+
+def test_dockerfile_is_multi_stage_non_root_and_copies_every_package() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM (\S+)", text, flags=re.M)
+    assert len(stages) >= 2 and all(re.search(r":\d+\.\d+\.\d+-slim", s) for s in stages)
+    final = text[text.rindex("\nFROM "):]
+    user = re.findall(r"^USER (\S+)", final, flags=re.M)
+    assert user and user[-1].split(":")[0] not in ("root", "0")
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    wanted = {p.rstrip("*") for p in packages["find"]["include"]}
+    copied = set(re.findall(r"^COPY (\w+) \1$", text, flags=re.M))
+    assert copied == wanted
