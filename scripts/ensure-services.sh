@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Debian's mosquitto, influxdb and postgresql when they are missing, and with
-# `--test` also chromium and chromium-driver (the dashboard's browser test), socat and
-# docker-compose. Used by
+# `--test` also chromium and chromium-driver (the dashboard's browser test), socat,
+# docker-compose and npm (with the Grafana types the dashboards are checked against). Used by
 # `make test` and `make demo`; the services themselves are started by the
 # test fixtures and by `iotgw demo`, never as system services.
 set -euo pipefail
@@ -17,8 +17,20 @@ if [ "${1:-}" = "--test" ]; then
   command -v socat >/dev/null 2>&1 || missing+=(socat)  # Modbus RTU over a pseudo-terminal pair
   # docker-compose.yml is validated by a real Compose implementation (no engine needed).
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+  # The Grafana dashboards are type-checked against Grafana's own types (@grafana/schema).
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
+
+grafana_types() {
+  local dir
+  dir="$(dirname "$0")/../tests/deploy/grafana_schema"
+  [ -d "$dir/node_modules" ] || (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+  [ "${1:-}" = "--test" ] && grafana_types
+  exit 0
+fi
 
 echo "iotgw: installing ${missing[*]} with apt-get"
 if [ "$(id -u)" -eq 0 ]; then
@@ -46,4 +58,5 @@ fi
 "${SUDO[@]}" apt-get update -qq
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 [ "$created_policy" -eq 1 ] && "${SUDO[@]}" rm -f "$policy"
+[ "${1:-}" = "--test" ] && grafana_types
 exit 0
