@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from devices import load_config
+from devices import Host, load_config
 from tsdb.config import InfluxConfig
 
 
@@ -15,7 +15,7 @@ class ApiConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: Literal[1] = 1
-    host: str = "127.0.0.1"
+    host: Host = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     influx: InfluxConfig = InfluxConfig()
     registry_url: str = "sqlite:///registry.sqlite"

@@ -1,6 +1,6 @@
 """The device model: quantities, the telemetry schema and the topic scheme. Pure: no I/O."""
 
-from devices.config_files import ConfigError, load_config, parse_config
+from devices.config_files import ConfigError, Host, load_config, parse_config
 from devices.quantities import QUANTITIES, Kind, Quantity
 from devices.senml import SenmlDecoded, SenmlError, decode_senml
 from devices.telemetry import SCHEMA_VERSION, GatewayStatus, Quality, Reading, TelemetryBatch
@@ -24,6 +24,7 @@ __all__ = [
     "TELEMETRY_SUBSCRIPTION",
     "ConfigError",
     "GatewayStatus",
+    "Host",
     "Kind",
     "Quality",
     "Quantity",

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from devices import QUANTITIES, load_config
+from devices import QUANTITIES, Host, load_config
 from devices.telemetry import EntityId
 
 
@@ -39,7 +39,7 @@ class TlsConfig(_Frozen):
 
 
 class BrokerConfig(_Frozen):
-    host: str = "127.0.0.1"
+    host: Host = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 1883
     username: str | None = None
     password: str | None = None
@@ -121,7 +121,7 @@ class ReportConfig(_Frozen):
 class MqttNodeLink(_Frozen):
     """The gateway's local broker, where microcontroller nodes publish (firmware_stubs/)."""
 
-    host: str = "127.0.0.1"
+    host: Host = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 1883
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from devices import load_config
+from devices import Host, load_config
 from devices.telemetry import EntityId
 from tsdb.config import InfluxConfig
 
@@ -21,7 +21,7 @@ class _Frozen(BaseModel):
 
 
 class MqttConfig(_Frozen):
-    host: str = "127.0.0.1"
+    host: Host = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 1883
     username: str | None = None
     password: str | None = None
@@ -65,7 +65,7 @@ class MetricsConfig(_Frozen):
     """Prometheus text format on http://host:port/metrics; no port, no endpoint. With
     ``--workers N``, worker n serves on ``port + n - 1``."""
 
-    host: str = "127.0.0.1"
+    host: Host = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
 
 

@@ -41,7 +41,7 @@ def parse_broker(address: str) -> BrokerConfig:
     if not sep or (host.count(":") and not host.startswith("[")):  # no port, or a bare v6 literal
         host, port = address, "1883"
     try:
-        return BrokerConfig(host=host.strip("[]"), port=int(port))
+        return BrokerConfig(host=host, port=int(port))
     except ValueError as exc:
         raise typer.BadParameter(f"{address!r}: expected host:port, [v6]:port or host",
                                  param_hint="--broker") from exc

@@ -5,7 +5,7 @@ from typing import Annotated
 import pytest
 from pydantic import BaseModel, Field
 
-from devices import ConfigError, parse_config
+from devices import ConfigError, Host, parse_config
 
 
 class Inner(BaseModel):
@@ -48,3 +48,21 @@ def test_an_unset_variable_names_file_line_key_and_variable() -> None:
         parse_config(text, Model, source="gw.toml", env={})
     assert str(caught.value) == (
         "gw.toml: line 4, inner.port: environment variable BROKER_PORT is not set")
+
+
+class Listen(BaseModel):
+    host: Host
+
+
+@pytest.mark.parametrize("written, used", [
+    ("::1", "::1"), ("[::1]", "::1"), ("[2001:DB8::1]", "2001:db8::1"),
+    ("mqtt.example.vn", "mqtt.example.vn"), ("10.0.0.5", "10.0.0.5"),
+])
+def test_hosts_take_ipv6_literals_bare_or_bracketed(written: str, used: str) -> None:
+    assert parse_config(f'host = "{written}"', Listen, source="x.toml").host == used
+
+
+@pytest.mark.parametrize("written", ["[mqtt.example.vn]", "[::1", ""])
+def test_a_malformed_host_is_refused(written: str) -> None:
+    with pytest.raises(ConfigError, match=r"x\.toml: line 1, host: Value error"):
+        parse_config(f'host = "{written}"', Listen, source="x.toml")
