@@ -32,7 +32,8 @@ api_app.add_typer(token_app, name="token")
 def api_run(config: ConfigOption) -> None:
     """Serve /v1, /healthz and the dashboard at / (Ctrl-C stops)."""
     cfg = load_or_exit(load_api_config, config)
-    console.print(f"dashboard: http://{cfg.host}:{cfg.port}/  API: http://{cfg.host}:{cfg.port}/docs")
+    host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host  # an IPv6 literal in a URL
+    console.print(f"dashboard: http://{host}:{cfg.port}/  API: http://{host}:{cfg.port}/docs")
     uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level="warning")
 
 

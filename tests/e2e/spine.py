@@ -43,7 +43,8 @@ class Spine:
         return IngestConfig(
             registry=RegistryLink(url=registry_url) if registry_url else None,
             metrics=MetricsConfig(port=metrics_port),
-            mqtt=MqttConfig(port=self.broker.port, client_id=f"{self.name}-ingest-{worker}",
+            mqtt=MqttConfig(host=self.broker.host, port=self.broker.port,
+                            client_id=f"{self.name}-ingest-{worker}",
                             share_group=self.name, receive_maximum=receive_maximum),
             influx=InfluxConfig(url=self.influxd.url, database=self.database),
             batch=BatchConfig(max_wait_s=max_wait_s),
@@ -67,7 +68,8 @@ class Spine:
     def fleet(self, gateways: int, devices: int, samples: int, interval_s: float) -> list[GatewayConfig]:
         return simulated_fleet(
             gateways, devices,
-            broker=BrokerConfig(port=self.broker.port, reconnect_min_s=0.2, reconnect_max_s=2.0),
+            broker=BrokerConfig(host=self.broker.host, port=self.broker.port, reconnect_min_s=0.2,
+                                reconnect_max_s=2.0),
             buffer_dir=self.workdir / "buffers", interval_s=interval_s, samples=samples,
             prefix=self.name,
         )
