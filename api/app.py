@@ -38,6 +38,7 @@ from registry import (
     Device,
     Organisation,
     OrgType,
+    OutsideProvince,
     Placement,
     Province,
     RegistryError,
@@ -46,7 +47,8 @@ from registry import (
     make_engine,
     session_factory,
 )
-from registry.csv_import import import_csv
+from registry.csv_export import records as registry_records
+from registry.csv_import import import_csv, import_rows
 from rollup.catalogue import Catalogue, load_catalogue
 from rollup.periods import VIETNAM, Period
 from tsdb import TsdbError
@@ -57,6 +59,19 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
 ENVIRONMENT_PROFILES = ("air_quality", "water_quality", "soil_quality")
 MAX_CSV_BYTES = 5_000_000
+RegistryKind = Literal["organisations", "gateways", "devices", "reference_counts"]
+
+
+def _json_rows(text: str) -> list[tuple[int, dict[str, object]]]:
+    """Rows of a JSON body, numbered from 1 as the error messages number them."""
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HTTPException(422, f"not JSON: {exc}") from None
+    rows = body if isinstance(body, list) else [body]
+    if not rows or not all(isinstance(row, dict) for row in rows):
+        raise HTTPException(422, "expected a row (an object) or a list of rows")
+    return list(enumerate(rows, start=1))
 
 Level = Literal["province", "commune", "sector", "organisation_type", "gateway", "device"]
 PeriodQuery = Literal["day", "month", "half", "year"]
@@ -217,11 +232,31 @@ def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
                                     Placement.valid_to.is_(None), Ward.province_code == province)))
         return views.gateways(influx, db, s, ids)
 
+    def administered(who: Principal, province: int | None) -> int | None:
+        """The province an administrator works on: a province token its own (403 for another),
+        an operator any or all (None)."""
+        who.check_role(ApiRole.OPERATOR, ApiRole.PROVINCE)
+        if who.role is ApiRole.PROVINCE:
+            if province is not None:
+                who.check_read(province)
+            return who.province
+        return province
+
+    @app.get("/v1/registry/{kind}", tags=["registry"])
+    def registry_list(kind: RegistryKind, who: Who, s: Db, province: int | None = None) -> dict[str, Any]:
+        """The registry's current rows (the columns of ``iotgw registry export``), of one
+        province: operators see any, a province's administrators their own."""
+        scope = administered(who, province)
+        if scope is not None:
+            province_exists(s, scope)
+        return {"kind": kind, "province": scope, "rows": list(registry_records(s, kind, province=scope))}
+
     @app.post("/v1/registry/{kind}", tags=["registry"])
-    async def registry_import(kind: Literal["organisations", "gateways", "devices", "reference_counts"],
-                              request: Request, who: Who) -> dict[str, Any]:
-        """Import a CSV (the columns of ``iotgw registry export``): all rows or none."""
-        who.check_role(ApiRole.OPERATOR)
+    async def registry_import(kind: RegistryKind, request: Request, who: Who) -> dict[str, Any]:
+        """Add rows, all or none: a CSV (the columns of ``iotgw registry export``), or with
+        ``Content-Type: application/json`` one row as an object or several as a list. A
+        province's administrators add rows of their own province only (403 otherwise)."""
+        scope = administered(who, None)
         too_large = HTTPException(413, f"at most {MAX_CSV_BYTES} bytes per import")
         if int(request.headers.get("content-length") or 0) > MAX_CSV_BYTES:
             raise too_large
@@ -233,10 +268,15 @@ def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise HTTPException(422, "the CSV must be UTF-8") from None
+            raise HTTPException(422, "the body must be UTF-8") from None
         with sessions() as s, s.begin():
             try:
-                count = import_csv(s, kind, io.StringIO(text), source=f"{kind}.csv")
+                if request.headers.get("content-type", "").startswith("application/json"):
+                    count = import_rows(s, kind, _json_rows(text), source=f"{kind}.json", province=scope)
+                else:
+                    count = import_csv(s, kind, io.StringIO(text), source=f"{kind}.csv", province=scope)
+            except OutsideProvince as exc:
+                raise HTTPException(403, str(exc)) from None
             except RegistryError as exc:  # ImportFailed names every bad line
                 raise HTTPException(422, str(exc)) from None
         return {"imported": count, "kind": kind}

@@ -9,7 +9,7 @@ from registry.admin_units import (
     seed_admin_units,
 )
 from registry.db import make_engine, session_factory, upgrade
-from registry.errors import ImportFailed, NotFound, RegistryError, RowError
+from registry.errors import ImportFailed, NotFound, OutsideProvince, RegistryError, RowError
 from registry.models import (
     AccountRole,
     ApiRole,
@@ -41,6 +41,7 @@ __all__ = [
     "NotFound",
     "OrgType",
     "Organisation",
+    "OutsideProvince",
     "Placement",
     "Province",
     "ReferenceCount",

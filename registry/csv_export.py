@@ -10,7 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry.csv_import import ROW_MODELS, VIETNAM, Kind
-from registry.models import Device, Gateway, Organisation, Placement, ReferenceCount, SubjectKind
+from registry.models import (
+    Device,
+    Gateway,
+    Organisation,
+    Placement,
+    ReferenceCount,
+    SubjectKind,
+    Ward,
+)
 
 
 def _current(session: Session, kind: SubjectKind, model: type) -> Iterator[tuple[Any, Placement]]:
@@ -52,6 +60,22 @@ def _records(session: Session, kind: Kind) -> Iterator[dict[str, object]]:
                    "year": ref.year, "count": ref.count, "source": ref.source}
     else:
         raise ValueError(f"{kind} cannot be exported")
+
+
+def records(session: Session, kind: Kind, *, province: int | None = None) -> Iterator[dict[str, object]]:
+    """The current rows of ``kind``, those placed in ``province`` only if given."""
+    if province is None:
+        yield from _records(session, kind)
+        return
+    wards = set(session.scalars(select(Ward.code).where(Ward.province_code == province)))
+    for record in _records(session, kind):
+        if kind == "reference_counts":
+            inside = record["unit_code"] == province if record["level"] == "province" \
+                else record["unit_code"] in wards
+        else:
+            inside = record["ward_code"] in wards
+        if inside:
+            yield record
 
 
 def export_csv(session: Session, kind: Kind, out: TextIO) -> int:

@@ -1,17 +1,20 @@
-"""Bulk CSV import of organisations, gateways, devices, reference counts and successions.
+"""Bulk import of organisations, gateways, devices, reference counts and successions, from
+CSV (``iotgw registry import``, the API) or from JSON rows (the API).
 
 All or nothing: every row is validated (types, enums, references to wards, organisations
 and gateways, duplicates within the file and against the registry) before anything is
 written, every bad row is reported with its line number and reason, and a file with any
 bad row imports nothing (``ImportFailed``). Installation dates become placements from
-00:00 Vietnam time (UTC+7) on that day.
+00:00 Vietnam time (UTC+7) on that day. A province's administrator imports with
+``province``: a row placed in another province fails the whole import (``OutsideProvince``);
+successions (reorganisations of units) are the operator's alone.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -20,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from devices.telemetry import EntityId
 from registry.admin_units import Succession, add_succession
-from registry.errors import ImportFailed, RowError
+from registry.errors import ImportFailed, OutsideProvince, RowError
 from registry.models import (
     Device,
     Gateway,
@@ -106,10 +109,11 @@ class _Known:
     """What rows may refer to: the registry's ids plus those earlier in the file."""
 
     def __init__(self, session: Session) -> None:
-        units = list(session.execute(select(Ward.code, Ward.retired_on)))
-        self.wards = {code for code, retired in units if retired is None}
-        self.retired = {code for code, retired in units if retired is not None}
-        self.provinces = {code for (code,) in session.execute(select(Ward.province_code).distinct())}
+        units = list(session.execute(select(Ward.code, Ward.retired_on, Ward.province_code)))
+        self.wards = {code for code, retired, _ in units if retired is None}
+        self.retired = {code for code, retired, _ in units if retired is not None}
+        self.province_of = {code: province for code, _, province in units}
+        self.provinces = set(self.province_of.values())
         self.organisations = set(session.scalars(select(Organisation.id)))
         self.gateways = set(session.scalars(select(Gateway.id)))
         self.devices = set(session.scalars(select(Device.id)))
@@ -184,16 +188,72 @@ def _store(session: Session, row: _Row) -> None:
         session.add(_placement(SubjectKind.GATEWAY, row))
 
 
-def import_csv(
-    session: Session, kind: Kind, lines: Iterable[str], *, source: str,
-    progress: Callable[[int], None] | None = None,
-) -> int:
-    """Validate every row, then add them all to the session; returns the number of rows.
+def _province_problem(row: _Row, province: int, known: _Known) -> str | None:
+    """Why a province's administrator may not write this row, if they may not."""
+    if isinstance(row, SuccessionRow):
+        return "successions are imported by operators"
+    if isinstance(row, ReferenceCountRow):
+        where = row.unit_code if row.level == "province" else known.province_of.get(row.unit_code)
+        field, code = "unit_code", row.unit_code
+    else:
+        code = row.ward_code  # type: ignore[attr-defined]
+        where, field = known.province_of.get(code), "ward_code"
+    if where is not None and where != province:
+        return f"{field}: {code} is in province {where}, not {province}"
+    return None
 
-    The caller commits. Empty cells are absent values.
+
+def import_rows(
+    session: Session, kind: Kind, records: Iterable[tuple[int, dict[str, object]]], *, source: str,
+    province: int | None = None, progress: Callable[[int], None] | None = None,
+) -> int:
+    """Validate every (line, record) pair, then add them all to the session; returns the
+    number of rows. With ``province``, every row must be placed in that province.
+
+    The caller commits.
 
     Raises:
+        OutsideProvince: a row placed elsewhere; nothing was added to the session.
         ImportFailed: with every bad line and why; nothing was added to the session.
+    """
+    model = ROW_MODELS[kind]
+    known = _Known(session)
+    rows: list[_Row] = []
+    errors: list[RowError] = []
+    outside: list[RowError] = []
+    for line, record in records:
+        try:
+            row = model.model_validate(record)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            errors.append(RowError(line, f"{'.'.join(map(str, first['loc']))}: {first['msg']}"))
+        else:
+            if province is not None and (problem := _province_problem(row, province, known)):
+                outside.append(RowError(line, problem))
+            elif problem := _check(row, known):
+                errors.append(RowError(line, problem))
+            rows.append(row)
+        if progress:
+            progress(1)
+    if outside:
+        raise OutsideProvince(source, outside)
+    if errors:
+        raise ImportFailed(source, errors)
+    for row in rows:
+        _store(session, row)
+    session.flush()
+    return len(rows)
+
+
+def import_csv(
+    session: Session, kind: Kind, lines: Iterable[str], *, source: str, province: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """``import_rows`` from CSV with a header of the row model's columns; empty cells are
+    absent values.
+
+    Raises:
+        ImportFailed: a bad header, or as ``import_rows``.
     """
     model = ROW_MODELS[kind]
     reader = csv.DictReader(lines)
@@ -203,26 +263,9 @@ def import_csv(
     if not header >= required or not header <= fields:
         raise ImportFailed(source, [RowError(1, f"columns must include {sorted(required)} and be"
                                                 f" among {sorted(fields)}; got {reader.fieldnames}")])
-    known = _Known(session)
-    rows: list[_Row] = []
-    errors: list[RowError] = []
-    for record in reader:
-        line = reader.line_num
-        try:
-            row = model.model_validate({k: v for k, v in record.items() if v not in ("", None)})
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            errors.append(RowError(line, f"{'.'.join(map(str, first['loc']))}: {first['msg']}"))
-        else:
-            problem = _check(row, known)
-            if problem:
-                errors.append(RowError(line, problem))
-            rows.append(row)
-        if progress:
-            progress(1)
-    if errors:
-        raise ImportFailed(source, errors)
-    for row in rows:
-        _store(session, row)
-    session.flush()
-    return len(rows)
+
+    def records() -> Iterator[tuple[int, dict[str, object]]]:
+        for record in reader:
+            yield reader.line_num, {k: v for k, v in record.items() if v not in ("", None)}
+
+    return import_rows(session, kind, records(), source=source, province=province, progress=progress)

@@ -33,3 +33,7 @@ class ImportFailed(RegistryError):
         more = f"\n... and {len(errors) - 50} more" if len(errors) > 50 else ""
         super().__init__(f"{len(errors)} bad rows, nothing imported:\n{shown}{more}")
         self.errors = errors
+
+
+class OutsideProvince(ImportFailed):
+    """Rows that a province's administrator may not write: units of another province."""

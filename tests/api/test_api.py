@@ -8,8 +8,10 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from api.app import create_app
+from registry import Ward, make_engine, session_factory
 from tests.api.conftest import DAY, PROVINCE, Stack
 from tests.faults import ledger
 
@@ -115,9 +117,9 @@ def test_gateway_health(stack: Stack) -> None:
     assert gateway["gateway"] == "gw-dt-1" and gateway["health"]["buffer_depth"] == 0
 
 
-def test_registry_import_is_for_operators_and_all_or_nothing(stack: Stack) -> None:
+def test_registry_import_is_for_administrators_and_all_or_nothing(stack: Stack) -> None:
     csv = f"id,name,type,sector,ward_code,since\nfarm-9,Trại 9,farm,agriculture,{stack.wards[0]},2026-01-01\n"
-    headers = {"Authorization": f"Bearer {stack.tokens['dong_thap']}"}
+    headers = {"Authorization": f"Bearer {stack.tokens['ministry']}"}
     assert stack.client.post("/v1/registry/organisations", content=csv, headers=headers).status_code == 403
     headers = {"Authorization": f"Bearer {stack.tokens['operator']}"}
     ok = stack.client.post("/v1/registry/organisations", content=csv, headers=headers)
@@ -126,6 +128,44 @@ def test_registry_import_is_for_operators_and_all_or_nothing(stack: Stack) -> No
                             content="id,name,type,sector,ward_code,since\nx,X,orchard,agriculture,1,2026-01-01\n")
     assert bad.status_code == 422 and "nothing imported" in bad.json()["detail"]
     assert stack.client.post("/v1/registry/plants", content=csv, headers=headers).status_code == 422
+
+
+def test_a_province_administers_its_own_registry_only(stack: Stack) -> None:
+    own = {"Authorization": f"Bearer {stack.tokens['dong_thap']}"}
+    listed = stack.client.get("/v1/registry/devices", headers=own)
+    assert listed.status_code == 200 and listed.json()["province"] == PROVINCE
+    devices = sorted(r["id"] for r in listed.json()["rows"])
+    assert devices == ["aq-1", "meter-1", "meter-2", "soil-1", "soil-2"]
+    assert listed.json()["rows"][0]["expected_interval_s"] == 600
+    assert stack.client.get("/v1/registry/devices", headers=own, params={"province": 75}).status_code == 403
+    assert stack.get("/v1/registry/devices").status_code == 403  # ministries read aggregates only
+    assert stack.get("/v1/registry/devices", who="operator", province=75).json()["rows"] == []
+
+    # One row as JSON, in the province: added; then visible in the list.
+    farm = {"id": "farm-10", "name": "Trại 10", "type": "farm", "sector": "agriculture",
+            "ward_code": stack.wards[1], "since": "2026-02-01"}
+    added = stack.client.post("/v1/registry/organisations", json=farm, headers=own)
+    assert added.json() == {"imported": 1, "kind": "organisations"}
+    rows = stack.client.get("/v1/registry/organisations", headers=own).json()["rows"]
+    assert {"id": "farm-10", "ward_code": stack.wards[1], "since": "2026-02-01"}.items() <= \
+        next(r for r in rows if r["id"] == "farm-10").items()
+
+    # A list with one row in another province: refused whole, with the line that is not its own.
+    with session_factory(make_engine(stack.registry_url))() as s:
+        elsewhere = s.scalar(select(Ward.code).where(Ward.province_code == 75).limit(1))
+    rows = [{**farm, "id": "farm-11"}, {**farm, "id": "farm-12", "ward_code": elsewhere}]
+    refused = stack.client.post("/v1/registry/organisations", json=rows, headers=own)
+    assert refused.status_code == 403
+    assert f"line 2: ward_code: {elsewhere} is in province 75, not {PROVINCE}" in refused.json()["detail"]
+    ids = {r["id"] for r in stack.client.get("/v1/registry/organisations", headers=own).json()["rows"]}
+    assert "farm-11" not in ids
+    # Bad rows name the field; a body that is not rows is refused.
+    wrong = stack.client.post("/v1/registry/organisations", json={**farm, "id": "farm-13", "type": "palace"},
+                              headers=own)
+    assert wrong.status_code == 422 and "line 1: type: Input should be" in wrong.json()["detail"]
+    assert stack.client.post("/v1/registry/organisations", json=[1, 2], headers=own).status_code == 422
+    assert stack.client.post("/v1/registry/organisations", content="{", headers={
+        **own, "Content-Type": "application/json"}).json()["detail"].startswith("not JSON")
 
 
 def test_the_xlsx_report_has_the_api_s_figures(stack: Stack) -> None:
