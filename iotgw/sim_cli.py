@@ -112,7 +112,7 @@ def _run_fleet(
         expected = runner.report.history["read"] + samples * fleet.devices
         task = progress.add_task("published (acknowledged readings)", total=expected)
         report = runner.run(
-            timeout_s=duration_s + drain_timeout_s,
+            live_s=duration_s, timeout_s=duration_s + drain_timeout_s,
             malformed_per_gateway=runner.malformed_count(history_days + duration_s / 86_400),
             on_progress=lambda read, acked: progress.update(task, completed=acked))
     return report

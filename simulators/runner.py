@@ -122,13 +122,15 @@ class FleetRunner:
         return round(self.fleet.scenario.faults.malformed_per_day * days)
 
     def run(
-        self, *, timeout_s: float, malformed_per_gateway: int = 0,
+        self, *, live_s: float, timeout_s: float, malformed_per_gateway: int = 0,
         windows: dict[str, list[Window]] | None = None,
         on_progress: Callable[[int, int], None] = lambda read, acked: None,
     ) -> Report:
         """Start every agent and wait until each has read its samples and the broker has
         acknowledged everything it buffered (history included). ``windows``: live offline
-        windows per gateway (epoch ms); by default the scenario's for the next ``timeout_s``.
+        windows per gateway (epoch ms); by default the scenario's within the next ``live_s``,
+        the live phase: a gateway whose outage outlasts it comes back at its end and drains,
+        rather than holding the run until ``timeout_s``.
 
         Raises: RunFailed when an agent fails or the fleet has not drained in ``timeout_s``.
         """
@@ -136,7 +138,7 @@ class FleetRunner:
         scenario = self.fleet.scenario
         if windows is None:
             windows = {c.gateway_id: offline_windows(c.gateway_id, scenario.seed, scenario.faults,
-                                                     now_ms, now_ms + int(timeout_s * 1000))
+                                                     now_ms, now_ms + int(live_s * 1000))
                        for c in self.configs}
         gateways = [_Gateway(c, windows.get(c.gateway_id, [])) for c in self.configs]
         deadline = time.monotonic() + timeout_s

@@ -139,7 +139,7 @@ def test_every_panel_query_answers_from_a_simulated_fleet(spine: Spine) -> None:
                for c in gateway_configs(fleet, broker=broker, buffer_dir=spine.workdir, interval_s=0.5)]
     runner = FleetRunner(fleet, configs)
     runner.backfill(days=1, now_ms=int(time.time() * 1000))
-    report = runner.run(timeout_s=120)
+    report = runner.run(live_s=2, timeout_s=120)
     assert spine.wait_for_count(report.acked) == report.acked
     rollup = RollupService(RollupConfig(influx=InfluxConfig(url=spine.influxd.url, database=spine.database),
                                         registry_url=url))

@@ -43,7 +43,7 @@ def test_history_and_live_arrive_whole_through_a_power_cut_and_malformed_payload
     assert history["offline"] > 0 and all(windows.values())  # every gateway was off some day
 
     cut = int(time.time() * 1000) + 1_500  # live: the first gateway is off for 2 s
-    report = runner.run(timeout_s=120, malformed_per_gateway=runner.malformed_count(1),
+    report = runner.run(live_s=4, timeout_s=120, malformed_per_gateway=runner.malformed_count(1),
                         windows={configs[0].gateway_id: [(cut, cut + 2_000)]})
 
     assert report.power_cuts == 1  # the first gateway was stopped, and came back from its buffer
@@ -62,3 +62,18 @@ def test_history_and_live_arrive_whole_through_a_power_cut_and_malformed_payload
                      what="every malformed payload dead-lettered")
     assert len(spine.dead_letters()) == 10 * len(configs)
 
+
+
+def test_a_gateway_off_for_the_whole_live_phase_comes_back_at_its_end_and_drains(spine: Spine) -> None:
+    spine.start_ingest()
+    scenario = SCENARIO.model_copy(update={
+        "sites": SCENARIO.sites[1:], "faults": GatewayFaults(offline_per_day=1.0, offline_hours=24)})
+    fleet = build_fleet(scenario)  # one salinity station, its gateway off all of today
+    broker = BrokerConfig(port=spine.broker.port, reconnect_min_s=0.2, reconnect_max_s=1.0)
+    configs = [c.model_copy(update={"devices": [d.model_copy(update={"samples": 2}) for d in c.devices]})
+               for c in gateway_configs(fleet, broker=broker, buffer_dir=spine.workdir, interval_s=0.5)]
+
+    report = FleetRunner(fleet, configs).run(live_s=1, timeout_s=60)
+
+    assert report.live_read == report.acked == 2
+    assert spine.wait_for_count(2) == 2
