@@ -62,7 +62,7 @@ def test_gateway_to_api_over_ipv6_alone(tmp_path: Path) -> None:
         configs = [c.model_copy(update={"devices": [d.model_copy(update={"samples": samples})
                                                     for d in c.devices]})
                    for c in gateway_configs(fleet, broker=broker_cfg, buffer_dir=tmp_path, interval_s=0.5)]
-        report = FleetRunner(fleet, configs).run(timeout_s=60)
+        report = FleetRunner(fleet, configs).run(live_s=2, timeout_s=60)
         assert report.acked == samples * fleet.devices
         assert spine.wait_for_count(report.acked) == report.acked
 
