@@ -28,7 +28,8 @@ faults: $(STAMP)
 	./scripts/ensure-services.sh --test
 	IOTGW_FAULTS=long $(PY) -m pytest -m faults --timeout 1800
 
-bench: $(STAMP) services
+bench: $(STAMP)
+	./scripts/ensure-services.sh --bench
 	@for script in $(filter-out bench/soak.py,$(wildcard bench/*.py)); do echo "== $$script"; $(PY) $$script || exit 1; done
 
 # Memory of gateway, ingest and API over 30 minutes (not part of `make bench`).

@@ -20,20 +20,23 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from cachetools import TTLCache
+import cachetools
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import views
-from api.auth import Principal, authenticate
+from api.auth import Authenticator, Principal
 from api.config import ApiConfig
 from api.reports import as_csv, as_xlsx, report_rows
 from api.usage import UsageLog
 from devices import QUANTITIES
 from registry import (
+    PROVINCE_CODES,
     ApiRole,
     Device,
     Organisation,
@@ -82,15 +85,18 @@ def _session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def _principal(request: Request, session: Annotated[Session, Depends(_session)]) -> Principal:
-    who = authenticate(session, request)
+async def _principal(request: Request) -> Principal:
+    who = await request.app.state.authenticator(request)
     request.app.state.usage.record(who.organisation, who.token_id)
     return who
 
 
 # Module-level, so that FastAPI can resolve them from the (postponed) annotations.
 Who = Annotated[Principal, Depends(_principal)]
-Db = Annotated[Session, Depends(_session)]
+# Closed when the endpoint returns, before its response is validated in another trip
+# through the thread pool: held until after the response, the registry connections ran
+# out while every pool thread waited for one (see ``_principal``).
+Db = Annotated[Session, Depends(_session, scope="function")]
 
 
 def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
@@ -99,18 +105,25 @@ def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
     catalogue = catalogue or load_catalogue()
     usage = UsageLog(influx, cfg.influx.database, cfg.usage_flush_s)
     db = cfg.influx.database
-    cache: TTLCache[tuple[Any, ...], Any] = TTLCache(maxsize=4096, ttl=cfg.cache_s or 1e-9)
-    cache_lock = threading.Lock()
+    cache: cachetools.TTLCache[tuple[Any, ...], bytes] = cachetools.TTLCache(
+        maxsize=4096, ttl=cfg.cache_s or 1e-9)
+    computing = threading.Condition()
 
-    def cached(key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-        """A view computed at most once per ``cache_s`` (two requests racing may both compute)."""
-        with cache_lock:
-            if key in cache:
-                return cache[key]
-        value = compute()
-        with cache_lock:
-            cache[key] = value
-        return value
+    # A view is computed at most once per ``cache_s``, and kept as its JSON: requests for a
+    # view being computed wait for it (the condition) rather than compute it too (50 clients
+    # asking for an uncached coverage at once computed 50 copies), and a cached one is
+    # answered on the event loop without a trip through the thread pool or serialising it
+    # again (bench/api_latency.py).
+    @cachetools.cached(cache, key=lambda key, _compute: key, condition=computing)
+    def computed(key: tuple[Any, ...], compute: Callable[[], Any]) -> bytes:
+        return json.dumps(jsonable_encoder(compute()), ensure_ascii=False).encode()
+
+    async def cached(key: tuple[Any, ...], compute: Callable[[], Any]) -> Response:
+        with computing:
+            body = cache.get(key)
+        if body is None:
+            body = await run_in_threadpool(computed, key, compute)
+        return Response(body, media_type="application/json")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> Iterator[None]:
@@ -127,13 +140,14 @@ def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
                   description="Coverage, indicators against the provincial plans' targets, "
                               "reports and registry administration.")
     app.state.sessions, app.state.usage = sessions, usage
+    app.state.authenticator = Authenticator(sessions, cfg.token_cache_s)
 
-    def province_exists(s: Session, code: int) -> None:
-        if s.get(Province, code) is None:
+    def province_exists(code: int) -> None:
+        if code not in PROVINCE_CODES:
             raise HTTPException(404, f"no province {code}")
 
     @app.get("/healthz", tags=["service"])
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # on the event loop: answers while the thread pool is busy
         return {"status": "ok"}
 
     @app.get("/v1/provinces", tags=["registry"])
@@ -145,22 +159,22 @@ def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
         """The catalogue: formula, targets and the plan lines each indicator serves."""
         return [i.model_dump(mode="json") for i in catalogue.indicators]
 
-    @app.get("/v1/indicators/{indicator_id}/values", tags=["indicators"])
-    def indicator_values(
-        indicator_id: str, who: Who, s: Db,
+    @app.get("/v1/indicators/{indicator_id}/values", tags=["indicators"], response_model=dict[str, Any])
+    async def indicator_values(
+        indicator_id: str, who: Who,
         province: Annotated[int, Query(examples=[82])],
         period: PeriodQuery = "year",
         level: Level = "province",
         unit: str | None = None,
         start: Annotated[dt.date | None, Query(alias="from", examples=["2026-01-01"])] = None,
         end: Annotated[dt.date | None, Query(alias="to", examples=["2026-12-31"])] = None,
-    ) -> dict[str, Any]:
+    ) -> Response:
         """Values by period and unit, with the target, the gap to it and the change."""
         try:
             indicator = catalogue.get(indicator_id)
         except KeyError:
             raise HTTPException(404, f"no indicator {indicator_id!r}") from None
-        province_exists(s, province)
+        province_exists(province)
         who.check_read(province)
         if level not in indicator.breakdowns:
             raise HTTPException(422, f"{indicator_id} has no breakdown by {level}; "
@@ -171,21 +185,24 @@ def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
         if first > last:
             raise HTTPException(422, "'from' is after 'to'")
         key = ("values", indicator_id, province, period, level, first, last, unit)
-        return cached(key, lambda: {
+        return await cached(key, lambda: {
             "indicator": indicator_id, "province": province, "period": period, "level": level,
             "values": views.indicator_values(influx, db, indicator, province=province, period=period,
                                              level=level, first=first, last=last, unit=unit)})
 
-    @app.get("/v1/provinces/{province}/coverage", tags=["coverage"])
-    def coverage(province: int, who: Who, s: Db, date: dt.date | None = None) -> dict[str, Any]:
+    @app.get("/v1/provinces/{province}/coverage", tags=["coverage"], response_model=dict[str, Any])
+    async def coverage(province: int, who: Who, date: dt.date | None = None) -> Response:
         """Per commune: active devices by sector and profile, availability, last seen."""
-        province_exists(s, province)
+        province_exists(province)
         who.check_read(province)
         day = date or dt.datetime.now(VIETNAM).date()
         mine = who.role is ApiRole.PROVINCE and who.province == province
-        return cached(("coverage", province, day, mine), lambda: views.coverage(
-            influx, db, s, province, day, int(time.time() * 1000), show_households=mine,
-            suppress_below=cfg.suppress_below))
+
+        def compute() -> dict[str, Any]:
+            with sessions() as s:
+                return views.coverage(influx, db, s, province, day, int(time.time() * 1000),
+                                      show_households=mine, suppress_below=cfg.suppress_below)
+        return await cached(("coverage", province, day, mine), compute)
 
     @app.get("/v1/devices/{device_id}/readings", tags=["readings"])
     def device_readings(
@@ -225,7 +242,7 @@ def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
     @app.get("/v1/gateways", tags=["gateways"])
     def gateway_health(who: Who, s: Db, province: int) -> list[dict[str, Any]]:
         """Gateways of a province: last seen and the last heartbeat's numbers."""
-        province_exists(s, province)
+        province_exists(province)
         who.check_read(province)
         ids = list(s.scalars(select(Placement.subject_id).join(Ward, Ward.code == Placement.ward_code)
                              .where(Placement.subject_kind == SubjectKind.GATEWAY,
@@ -248,7 +265,7 @@ def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
         province: operators see any, a province's administrators their own."""
         scope = administered(who, province)
         if scope is not None:
-            province_exists(s, scope)
+            province_exists(scope)
         return {"kind": kind, "province": scope, "rows": list(registry_records(s, kind, province=scope))}
 
     @app.post("/v1/registry/{kind}", tags=["registry"])
@@ -286,7 +303,7 @@ def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
                part: Literal["H1.csv", "H2.csv", "year.csv", "H1.xlsx", "H2.xlsx", "year.xlsx"],
                who: Who, s: Db) -> Response:
         """The 6-monthly or annual report of a province's indicators."""
-        province_exists(s, province)
+        province_exists(province)
         who.check_read(province)
         if not 2020 <= year <= 2100:
             raise HTTPException(422, f"year {year} is outside 2020-2100")
@@ -313,7 +330,7 @@ def create_app(cfg: ApiConfig, catalogue: Catalogue | None = None) -> FastAPI:
     def open_environment(province: int, s: Db, month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")],
                          format: Literal["json", "csv"] = "json") -> Response:
         """Open data: daily means of the province's environmental monitoring stations."""
-        province_exists(s, province)
+        province_exists(province)
         first = dt.date.fromisoformat(f"{month}-01")
         period = Period.containing("month", first)
         rows = []

@@ -9,9 +9,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+import cachetools
 from fastapi import HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from registry import ApiRole, ApiToken
 
@@ -50,13 +52,34 @@ def create_token(session: Session, token_id: str, role: ApiRole, *, province: in
     return token
 
 
-def authenticate(session: Session, request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(401, "an API token is required: Authorization: Bearer <token>",
-                            headers={"WWW-Authenticate": "Bearer"})
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token.strip())))
-    if row is None or row.revoked_at is not None:
-        raise HTTPException(401, "unknown or revoked API token", headers={"WWW-Authenticate": "Bearer"})
-    return Principal(row.id, row.role, row.province_code, row.organisation_id)
+class Authenticator:
+    """Bearer token -> Principal, remembered for ``ttl_s``: a request that finds its token
+    remembered costs no registry query and no trip through the thread pool (the coverage
+    and indicator endpoints answer from their cache on the event loop). The price: a token
+    revoked in the registry keeps working for up to ``ttl_s``. Unknown tokens are looked up
+    every time, so a new token works at once."""
+
+    def __init__(self, sessions: sessionmaker[Session], ttl_s: float) -> None:
+        self._sessions = sessions
+        self._known: cachetools.TTLCache[str, Principal] = cachetools.TTLCache(
+            maxsize=10_000, ttl=ttl_s or 1e-9)
+
+    async def __call__(self, request: Request) -> Principal:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise HTTPException(401, "an API token is required: Authorization: Bearer <token>",
+                                headers={"WWW-Authenticate": "Bearer"})
+        digest = _hash(token.strip())
+        who = self._known.get(digest)
+        if who is None:
+            who = await run_in_threadpool(self._lookup, digest)
+            self._known[digest] = who
+        return who
+
+    def _lookup(self, digest: str) -> Principal:
+        with self._sessions() as session:
+            row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+        if row is None or row.revoked_at is not None:
+            raise HTTPException(401, "unknown or revoked API token", headers={"WWW-Authenticate": "Bearer"})
+        return Principal(row.id, row.role, row.province_code, row.organisation_id)

@@ -30,6 +30,9 @@ class ApiConfig(BaseModel):
     # Coverage and indicator values change only when the rollup runs (every few minutes):
     # computed views are reused for this long. 0 computes every request anew.
     cache_s: Annotated[float, Field(ge=0)] = 30.0
+    # A token once checked is trusted this long without asking the registry again: a
+    # revoked token keeps working for up to this long. 0 checks every request.
+    token_cache_s: Annotated[float, Field(ge=0)] = 5.0
 
 
 def load_api_config(path: Path) -> ApiConfig:

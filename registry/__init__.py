@@ -2,6 +2,7 @@
 when, and the reference counts that indicators use as denominators."""
 
 from registry.admin_units import (
+    PROVINCE_CODES,
     Succession,
     add_succession,
     reassign_all_retired,
@@ -30,6 +31,7 @@ from registry.placements import mark_seen, move, place, placements_at, placement
 from registry.tag_cache import DeviceTags, TagCache, lookup_tags, revision
 
 __all__ = [
+    "PROVINCE_CODES",
     "AccountRole",
     "ApiRole",
     "ApiToken",

@@ -21,6 +21,10 @@ from registry.errors import NotFound, RegistryError
 from registry.models import Placement, Province, Ward
 from registry.placements import move
 
+# The provinces there are: the registry's own table is seeded from the same list, and no
+# province is ever added or retired by hand (a lookup without a query).
+PROVINCE_CODES = frozenset(p.code.value for p in VnProvince.iter_all())
+
 
 def seed_admin_units(session: Session) -> tuple[int, int]:
     """Insert the current provinces and wards that are missing; returns the totals."""

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs Debian's mosquitto, influxdb and postgresql when they are missing, and with
 # `--test` also chromium and chromium-driver (the dashboard's browser test), socat,
-# docker-compose and npm (with the Grafana types the dashboards are checked against). Used by
+# docker-compose and npm (with the Grafana types the dashboards are checked against);
+# with `--bench`, wrk. Used by
 # `make test` and `make demo`; the services themselves are started by the
 # test fixtures and by `iotgw demo`, never as system services.
 set -euo pipefail
@@ -19,6 +20,9 @@ if [ "${1:-}" = "--test" ]; then
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   # The Grafana dashboards are type-checked against Grafana's own types (@grafana/schema).
   command -v npm >/dev/null 2>&1 || missing+=(npm)
+fi
+if [ "${1:-}" = "--bench" ]; then
+  command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # bench/api_latency.py's clients
 fi
 
 grafana_types() {

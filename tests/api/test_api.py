@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from api import views
 from api.app import create_app
-from registry import Ward, make_engine, session_factory
+from registry import ApiToken, Ward, make_engine, session_factory
 from tests.api.conftest import DAY, PROVINCE, Stack
 from tests.faults import ledger
 
@@ -83,6 +86,25 @@ def test_a_province_token_reads_only_its_province(stack: Stack) -> None:
     assert stack.get(f"/v1/provinces/{PROVINCE}/coverage", who="dong_nai").status_code == 403
     assert stack.get("/v1/gateways", who="dong_nai", province=PROVINCE).status_code == 403
     assert stack.get(f"/v1/provinces/{PROVINCE}/reports/2026/H1.csv", who="dong_nai").status_code == 403
+
+
+def test_clients_asking_at_once_for_the_same_coverage_share_one_computation(
+        stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    computed = []
+
+    def counted(*args: object, **kwargs: object) -> object:
+        computed.append(args)
+        time.sleep(0.3)  # long enough for every client to ask while it is being computed
+        return real(*args, **kwargs)
+
+    real = views.coverage
+    monkeypatch.setattr(views, "coverage", counted)
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda _: stack.get(f"/v1/provinces/{PROVINCE}/coverage", date=DAY),
+                                range(20)))
+    assert [a.status_code for a in answers] == [200] * 20
+    assert all(a.json() == answers[0].json() for a in answers)
+    assert len(computed) == 1
 
 
 def test_coverage_per_commune_and_households_suppressed_outside_their_province(stack: Stack) -> None:
@@ -221,3 +243,19 @@ def test_before_the_first_rollup_values_are_empty_not_an_error(stack: Stack, uni
         assert response.status_code == 200 and response.json()["values"] == []
     finally:
         stack.influx.query(None, f'DROP DATABASE "{empty}"')
+
+
+def test_a_revoked_token_is_refused_once_its_remembered_check_expires(stack: Stack) -> None:
+    with TestClient(create_app(stack.cfg.model_copy(update={"token_cache_s": 0.5}))) as client:
+        def status() -> int:
+            return client.get("/v1/indicators", headers={
+                "Authorization": f"Bearer {stack.tokens['dong_thap']}"}).status_code
+
+        assert status() == 200
+        engine = make_engine(stack.registry_url)
+        with session_factory(engine)() as s, s.begin():
+            s.get(ApiToken, "dong-thap").revoked_at = dt.datetime.now(dt.UTC)
+        engine.dispose()
+        assert status() == 200  # remembered for token_cache_s
+        time.sleep(0.6)
+        assert status() == 401
