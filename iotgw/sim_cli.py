@@ -25,7 +25,7 @@ from iotgw.options import EXIT_CONFIG, EXIT_RUNTIME, fail
 from iotgw.scenario_registry import register_fleet
 from registry import RegistryError, make_engine, session_factory, upgrade
 from simulators.history import DAY_MS
-from simulators.runner import FleetRunner, Report, RunFailed, live_samples
+from simulators.runner import FleetRunner, Report, RunFailed, live_samples, with_samples
 from simulators.scenario import Fleet, build_fleet, bundled_scenarios, gateway_configs, load_scenario
 
 sim_app = typer.Typer(help="Simulated fleets from province scenarios.", no_args_is_help=True)
@@ -96,10 +96,9 @@ def _run_fleet(
     out: Console, fleet: Fleet, *, broker: BrokerConfig, workdir: Path, history_days: float,
     duration_s: float, interval_s: float, drain_timeout_s: float,
 ) -> Report:
-    configs = gateway_configs(fleet, broker=broker, buffer_dir=workdir, interval_s=interval_s)
     samples = live_samples(duration_s, interval_s)
-    configs = [c.model_copy(update={"devices": [d.model_copy(update={"samples": samples})
-                                                for d in c.devices]}) for c in configs]
+    configs = with_samples(gateway_configs(fleet, broker=broker, buffer_dir=workdir, interval_s=interval_s),
+                           samples)
     runner = FleetRunner(fleet, configs)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=out) as progress:

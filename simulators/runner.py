@@ -99,6 +99,12 @@ def live_samples(duration_s: float, interval_s: float) -> int:
     return max(1, math.ceil(duration_s / interval_s))
 
 
+def with_samples(configs: list[GatewayConfig], samples: int) -> list[GatewayConfig]:
+    """The gateways with each device reading ``samples`` times live, so that the run ends."""
+    return [c.model_copy(update={"devices": [d.model_copy(update={"samples": samples}) for d in c.devices]})
+            for c in configs]
+
+
 class FleetRunner:
     def __init__(self, fleet: Fleet, configs: list[GatewayConfig]) -> None:
         self.fleet = fleet

@@ -21,7 +21,7 @@ from gateway.config import BrokerConfig
 from iotgw.sim_cli import register
 from rollup.config import RollupConfig
 from rollup.service import RollupService
-from simulators.runner import FleetRunner, live_samples
+from simulators.runner import FleetRunner, live_samples, with_samples
 from simulators.scenario import Scenario, SiteKind, build_fleet, gateway_configs
 from tests.e2e.spine import Spine
 from tsdb.config import InfluxConfig
@@ -134,9 +134,8 @@ def test_every_panel_query_answers_from_a_simulated_fleet(spine: Spine) -> None:
     spine.start_ingest(registry_url=url)
     broker = BrokerConfig(port=spine.broker.port, reconnect_min_s=0.2, reconnect_max_s=1.0)
     samples = live_samples(2, 0.5)
-    configs = [c.model_copy(update={"devices": [d.model_copy(update={"samples": samples})
-                                                for d in c.devices]})
-               for c in gateway_configs(fleet, broker=broker, buffer_dir=spine.workdir, interval_s=0.5)]
+    configs = with_samples(gateway_configs(fleet, broker=broker, buffer_dir=spine.workdir, interval_s=0.5),
+                           samples)
     runner = FleetRunner(fleet, configs)
     runner.backfill(days=1, now_ms=int(time.time() * 1000))
     report = runner.run(live_s=2, timeout_s=120)

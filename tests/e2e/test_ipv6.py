@@ -19,7 +19,7 @@ from iotgw.localstack import Influxd, IotgwProcess, Mosquitto, free_port
 from iotgw.sim_cli import register
 from registry import ApiRole, make_engine, session_factory
 from simulators import write_config
-from simulators.runner import FleetRunner, live_samples
+from simulators.runner import FleetRunner, live_samples, with_samples
 from simulators.scenario import Scenario, SiteKind, build_fleet, gateway_configs
 from tests.e2e.spine import Spine
 from tsdb import InfluxClient
@@ -59,9 +59,8 @@ def test_gateway_to_api_over_ipv6_alone(tmp_path: Path) -> None:
 
         broker_cfg = BrokerConfig(host="[::1]", port=broker.port, reconnect_min_s=0.2, reconnect_max_s=1.0)
         samples = live_samples(2, 0.5)
-        configs = [c.model_copy(update={"devices": [d.model_copy(update={"samples": samples})
-                                                    for d in c.devices]})
-                   for c in gateway_configs(fleet, broker=broker_cfg, buffer_dir=tmp_path, interval_s=0.5)]
+        configs = with_samples(gateway_configs(fleet, broker=broker_cfg, buffer_dir=tmp_path, interval_s=0.5),
+                               samples)
         report = FleetRunner(fleet, configs).run(live_s=2, timeout_s=60)
         assert report.acked == samples * fleet.devices
         assert spine.wait_for_count(report.acked) == report.acked

@@ -32,13 +32,19 @@ def test_backfill_refuses_a_reversed_range_and_a_bad_config(tmp_path: Path) -> N
     assert reversed_.returncode == 2 and "is before --from" in reversed_.stderr
 
 
-@pytest.mark.integration
-def test_backfill_shows_progress_and_a_summary(tmp_path: Path, influxd: Influxd, unique_name: str) -> None:
+def _rollup_config(tmp_path: Path, influxd: Influxd, database: str, settings: str = "") -> Path:
+    """A rollup.toml over a fresh registry and the test's database."""
     url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
     assert iotgw("registry", "init", "--url", url).returncode == 0
     config = tmp_path / "rollup.toml"
-    config.write_text(f'registry_url = "{url}"\n[influx]\nurl = "{influxd.url}"\n'
-                      f'database = "{unique_name}"\n')
+    config.write_text(f'registry_url = "{url}"\n{settings}[influx]\nurl = "{influxd.url}"\n'
+                      f'database = "{database}"\n')
+    return config
+
+
+@pytest.mark.integration
+def test_backfill_shows_progress_and_a_summary(tmp_path: Path, influxd: Influxd, unique_name: str) -> None:
+    config = _rollup_config(tmp_path, influxd, unique_name)
     result = iotgw("rollup", "backfill", "--config", str(config), "--from", "2026-03-01",
                    "--to", "2026-03-03")
     assert result.returncode == 0, result.stderr
@@ -49,11 +55,7 @@ def test_backfill_shows_progress_and_a_summary(tmp_path: Path, influxd: Influxd,
 
 @pytest.mark.integration
 def test_check_is_unhealthy_until_a_run_succeeds(tmp_path: Path, influxd: Influxd, unique_name: str) -> None:
-    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
-    assert iotgw("registry", "init", "--url", url).returncode == 0
-    config = tmp_path / "rollup.toml"
-    config.write_text(f'registry_url = "{url}"\ninterval_s = 60\n[influx]\nurl = "{influxd.url}"\n'
-                      f'database = "{unique_name}"\n')
+    config = _rollup_config(tmp_path, influxd, unique_name, "interval_s = 60\n")
     before = iotgw("rollup", "check", "--config", str(config))
     assert before.returncode == 1 and "database not found" in before.stderr
     with InfluxClient(influxd.url) as influx:

@@ -10,7 +10,7 @@ import pytest
 from gateway.config import BrokerConfig
 from simulators.history import DAY_MS, offline_windows
 from simulators.malformed import KINDS
-from simulators.runner import FleetRunner, live_samples
+from simulators.runner import FleetRunner, live_samples, with_samples
 from simulators.scenario import GatewayFaults, Scenario, SiteKind, build_fleet, gateway_configs
 from tests.e2e.spine import Spine
 
@@ -32,9 +32,8 @@ def test_history_and_live_arrive_whole_through_a_power_cut_and_malformed_payload
     assert sorted(len(g.devices) for g in fleet.gateways) == [1, 1, 3]  # Tháp Mười: two gateways
     broker = BrokerConfig(port=spine.broker.port, reconnect_min_s=0.2, reconnect_max_s=1.0)
     samples = live_samples(4, 0.5)
-    configs = [c.model_copy(update={"devices": [d.model_copy(update={"samples": samples})
-                                                for d in c.devices]})
-               for c in gateway_configs(fleet, broker=broker, buffer_dir=spine.workdir, interval_s=0.5)]
+    configs = with_samples(gateway_configs(fleet, broker=broker, buffer_dir=spine.workdir, interval_s=0.5),
+                           samples)
     runner = FleetRunner(fleet, configs)
     now = int(time.time() * 1000)
     history = runner.backfill(days=2, now_ms=now)
@@ -70,8 +69,7 @@ def test_a_gateway_off_for_the_whole_live_phase_comes_back_at_its_end_and_drains
         "sites": SCENARIO.sites[1:], "faults": GatewayFaults(offline_per_day=1.0, offline_hours=24)})
     fleet = build_fleet(scenario)  # one salinity station, its gateway off all of today
     broker = BrokerConfig(port=spine.broker.port, reconnect_min_s=0.2, reconnect_max_s=1.0)
-    configs = [c.model_copy(update={"devices": [d.model_copy(update={"samples": 2}) for d in c.devices]})
-               for c in gateway_configs(fleet, broker=broker, buffer_dir=spine.workdir, interval_s=0.5)]
+    configs = with_samples(gateway_configs(fleet, broker=broker, buffer_dir=spine.workdir, interval_s=0.5), 2)
 
     report = FleetRunner(fleet, configs).run(live_s=1, timeout_s=60)
 
