@@ -66,7 +66,7 @@ def encode_batch(gateway_id: str, seq: int, replay: bool, pending: Pending) -> b
     """The v1 telemetry message, built from the buffered rows' JSON without re-encoding."""
     head = f'{{"v":{SCHEMA_VERSION},"gateway":"{gateway_id}","seq":{seq},'
     replay_json = "true" if replay else "false"
-    return f'{head}"replay":{replay_json},"readings":[{",".join(pending.payloads)}]}}'.encode()
+    return f'{head}"replay":{replay_json},"readings":[{pending.body}]}}'.encode()
 
 
 @dataclass
@@ -366,7 +366,10 @@ class Agent:
 
     def _fill_window(self) -> None:
         publish = self.config.publish
-        in_flight = {i for ids in self._inflight.values() for i in ids}
+        # In flight rows lie below the cursor, except after a rewind (reconnect, resend):
+        # only then are they looked up row by row.
+        above = any(ids[-1] > self._cursor for ids in self._inflight.values())
+        in_flight = {i for ids in self._inflight.values() for i in ids} if above else set()
         while len(self._inflight) < publish.inflight_window:
             pending = self.buffer.take(
                 after_id=self._cursor, max_readings=publish.max_readings_per_batch,

@@ -3,6 +3,7 @@ and timed from the monotonic clock once it is."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def test_held_readings_of_this_boot_are_timed_and_others_flagged_bad(tmp_path: P
     corrected, lost = buffer.release_untimed(boot="boot-2", offset_ms=REAL_MS, now_ms=REAL_MS + 9_000)
     assert (corrected, lost, buffer.untimed(), buffer.depth()) == (2, 1, 0, 3)
     pending = buffer.take(after_id=0, max_readings=10, max_bytes=100_000, skip=set())
-    got = [Reading.model_validate_json(p) for p in pending.payloads]
+    got = [Reading.model_validate(r) for r in json.loads(f"[{pending.body}]")]
     assert [(r.ts, r.quality) for r in got] == [
         (REAL_MS + 9_000, Quality.BAD),          # boot-1: its monotonic time means nothing now
         (REAL_MS + 2_000, Quality.UNCERTAIN),    # mono 2 s + the offset
@@ -83,7 +84,7 @@ def test_an_agent_booted_in_1970_holds_readings_then_times_them(tmp_path: Path) 
     agent._poll_due()
     assert agent.buffer.untimed() == 0 and agent.buffer.depth() == 6
     pending = agent.buffer.take(after_id=0, max_readings=10, max_bytes=100_000, skip=set())
-    times = [Reading.model_validate_json(p).ts for p in pending.payloads]
+    times = [r["ts"] for r in json.loads(f"[{pending.body}]")]
     # The 5 held readings were taken in the ~0.1 s before the clock was set: their times,
     # from the monotonic clock, fall just before REAL; none is anywhere near 1970.
     assert all(REAL_MS - 1_000 < t < REAL_MS + 1_000 for t in times), times
