@@ -94,8 +94,10 @@ async def _principal(request: Request) -> Principal:
 # Module-level, so that FastAPI can resolve them from the (postponed) annotations.
 Who = Annotated[Principal, Depends(_principal)]
 # Closed when the endpoint returns, before its response is validated in another trip
-# through the thread pool: held until after the response, the registry connections ran
-# out while every pool thread waited for one (see ``_principal``).
+# through the thread pool; authentication has its own short session (``Authenticator``).
+# A registry connection held from authentication to the response, across trips through
+# the thread pool, let 50 clients hold all 15 pooled connections while every pool thread
+# waited for one (30 s pool time-outs and nothing answered; bench/api_latency.py).
 Db = Annotated[Session, Depends(_session, scope="function")]
 
 

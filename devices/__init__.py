@@ -1,6 +1,6 @@
 """The device model: quantities, the telemetry schema and the topic scheme. Pure: no I/O."""
 
-from devices.config_files import ConfigError, Host, load_config, parse_config
+from devices.config_files import ConfigError, Host, load_config, parse_config, url_host
 from devices.quantities import QUANTITIES, Kind, Quantity
 from devices.senml import SenmlDecoded, SenmlError, decode_senml
 from devices.telemetry import SCHEMA_VERSION, GatewayStatus, Quality, Reading, TelemetryBatch
@@ -43,4 +43,5 @@ __all__ = [
     "result_topic",
     "status_topic",
     "telemetry_topic",
+    "url_host",
 ]

@@ -48,6 +48,11 @@ def _host(value: str) -> str:
 Host = Annotated[str, AfterValidator(_host)]
 
 
+def url_host(host: str) -> str:
+    """The host as a URL or an ``address:port`` writes it: an IPv6 literal in brackets."""
+    return f"[{host}]" if ":" in host else host
+
+
 def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
     """Best-effort line of the deepest named key of ``loc`` in the TOML text."""
     keys = [k for k in loc if isinstance(k, str)]

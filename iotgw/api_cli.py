@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api import create_app, load_api_config
 from api.auth import create_token
+from devices import url_host
 from iotgw.options import (
     DEFAULT_REGISTRY,
     EXIT_CONFIG,
@@ -32,7 +33,7 @@ api_app.add_typer(token_app, name="token")
 def api_run(config: ConfigOption) -> None:
     """Serve /v1, /healthz and the dashboard at / (Ctrl-C stops)."""
     cfg = load_or_exit(load_api_config, config)
-    host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host  # an IPv6 literal in a URL
+    host = url_host(cfg.host)
     console.print(f"dashboard: http://{host}:{cfg.port}/  API: http://{host}:{cfg.port}/docs")
     uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level="warning")
 

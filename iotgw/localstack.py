@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from devices import url_host
 from iotgw.options import DEPLOY
 
 
@@ -182,7 +183,7 @@ class Influxd(LocalService):
 
     @property
     def _address(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return f"{url_host(self.host)}:{self.port}"
 
     def __init__(self, workdir: Path, port: int | None = None, *, host: str = "127.0.0.1",
                  auth: bool = False) -> None:
