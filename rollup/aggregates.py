@@ -26,9 +26,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
 from devices import QUANTITIES, Kind
-from tsdb import InfluxClient, Point, encode_point, quote_string
+from tsdb import InfluxClient, Point, Series, encode_point, quote_string
 from tsdb.schema import DEVICE_HOURLY, HOUR_MS, RAW_RP, ROLLUP_RP, TELEMETRY
 
 GAUGES = tuple(q.name for q in QUANTITIES.values() if q.kind is Kind.GAUGE)
@@ -46,25 +47,28 @@ def _window(start_ms: int, end_ms: int) -> str:
     return f"time >= {start_ms}ms AND time < {end_ms}ms"
 
 
-def _collect(influx: InfluxClient, database: str, statement: str, into: Aggregates) -> None:
-    for series in influx.query(database, statement):
+def _merge(found: list[Series], into: Aggregates) -> None:
+    for series in found:
         device = series.tags.get("device", "")
         for row in series.rows:
             fields = into.setdefault((device, row["time"]), {})
             fields.update({k: v for k, v in row.items() if k != "time" and v is not None})
 
 
-def _statistics(influx: InfluxClient, database: str, start_ms: int, end_ms: int,
-                into: Aggregates) -> None:
-    selectors = ['count("quality") AS "readings"']
-    for q in GAUGES:
-        selectors += [f'{fn}("{q}") AS "{q}_{fn}"' for fn in ("min", "max", "count", "last", "sum")]
-    for q in COUNTERS:
-        selectors += [f'{fn}("{q}") AS "{q}_{fn}"' for fn in ("min", "max", "count", "last")]
-    _collect(influx, database, (
-        f"SELECT {', '.join(selectors)} FROM {_raw()} WHERE {_window(start_ms, end_ms)}"
-        ' GROUP BY time(1h), "device" fill(none)'), into)
-    _add_means(into)
+def _submit(pool: Executor, influx: InfluxClient, database: str, statement: str) -> Future[list[Series]]:
+    return pool.submit(influx.query, database, statement)
+
+
+def _statistics(start_ms: int, end_ms: int) -> list[str]:
+    """One statement per quantity: influxd reads a field once per function whatever the
+    statement, and with ``fill(none)`` each answers only for the devices that measure it."""
+    where = f'WHERE {_window(start_ms, end_ms)} GROUP BY time(1h), "device" fill(none)'
+    statements = [f'SELECT count("quality") AS "readings" FROM {_raw()} {where}']
+    for q in GAUGES + COUNTERS:
+        functions = ("min", "max", "count", "last") + (("sum",) if q in GAUGES else ())
+        selectors = ", ".join(f'{fn}("{q}") AS "{q}_{fn}"' for fn in functions)
+        statements.append(f"SELECT {selectors} FROM {_raw()} {where}")
+    return statements
 
 
 def _add_means(aggregates: Aggregates) -> None:
@@ -74,79 +78,98 @@ def _add_means(aggregates: Aggregates) -> None:
                 fields[f"{q}_mean"] = fields[f"{q}_sum"] / fields[f"{q}_count"]
 
 
-def _intervals(influx: InfluxClient, database: str, start_ms: int, end_ms: int,
-               interval_s: Mapping[str, int], into: Aggregates) -> None:
-    """Intervals with data, one query per distinct interval (fleets have few)."""
-    by_bucket: dict[int, set[str]] = defaultdict(set)
-    for device, seconds in interval_s.items():
-        by_bucket[min(seconds, 3600)].add(device)
-    for bucket, devices in sorted(by_bucket.items()):
-        found: Aggregates = {}
-        _collect(influx, database, (
-            f'SELECT count("c") AS "intervals" FROM (SELECT count("quality") AS "c" FROM {_raw()}'
-            f' WHERE {_window(start_ms, end_ms)}'
-            f' GROUP BY time({bucket}s), "device" fill(none)) WHERE {_window(start_ms, end_ms)}'
-            ' GROUP BY time(1h), "device" fill(none)'), found)
-        for (device, hour), fields in found.items():
-            if device in devices and (device, hour) in into:
-                into[device, hour]["intervals"] = fields["intervals"]
+def _hour_chunks(start_ms: int, end_ms: int, parts: int) -> list[tuple[int, int]]:
+    """[start, end) cut into at most ``parts`` runs of whole hours, to spread one costly
+    statement over the workers."""
+    hours = max(1, (end_ms - start_ms) // HOUR_MS)
+    step = -(-hours // parts) * HOUR_MS
+    return [(s, min(s + step, end_ms)) for s in range(start_ms, end_ms, step)]
 
 
-def _increases(influx: InfluxClient, database: str, start_ms: int, end_ms: int,
-               lookback_ms: int, into: Aggregates) -> None:
+def _intervals(start_ms: int, end_ms: int, bucket_s: int, parts: int) -> list[str]:
+    """Intervals with data for one bucket length: a subquery, the costliest statement of
+    the rollup (influxd makes a row of every bucket with a reading), so cut by hours."""
+    return [
+        f'SELECT count("c") AS "intervals" FROM (SELECT count("quality") AS "c" FROM {_raw()}'
+        f' WHERE {_window(s, e)} GROUP BY time({bucket_s}s), "device" fill(none))'
+        f' WHERE {_window(s, e)} GROUP BY time(1h), "device" fill(none)'
+        for s, e in _hour_chunks(start_ms, end_ms, parts)]
+
+
+def _increases(influx: InfluxClient, database: str, q: str, start_ms: int, end_ms: int,
+               lookback_ms: int) -> Aggregates:
     # An outer query's time range also narrows its subquery, so both span the lookback and
-    # the steps before ``start_ms`` are dropped here.
+    # the steps before ``start_ms`` are dropped by the caller.
     window = _window(start_ms - lookback_ms, end_ms)
     inner = f'WHERE {window} GROUP BY "device"'
-    for q in COUNTERS:
-        steps: Aggregates = {}
-        _collect(influx, database, (
-            f'SELECT sum("d") AS "{q}_increase" FROM (SELECT non_negative_difference("{q}") AS "d"'
-            f' FROM {_raw()} {inner}) WHERE {window} GROUP BY time(1h), "device" fill(none)'), steps)
-        resets = influx.query(database, (
-            f'SELECT "d" FROM (SELECT difference("{q}") AS "d" FROM {_raw()} {inner})'
-            f' WHERE "d" < 0 AND {window} GROUP BY "device"'))
-        for series in resets:  # rare: a meter replaced or reset; add the restarted count
-            device = series.tags["device"]
-            for row in series.rows:
-                after = influx.query(database, (
-                    f'SELECT "{q}" FROM {_raw()} WHERE "device" = {quote_string(device)}'
-                    f' AND time = {row["time"]}ms'))
-                hour = row["time"] - row["time"] % HOUR_MS
-                fields = steps.setdefault((device, hour), {})
-                fields[f"{q}_increase"] = fields.get(f"{q}_increase", 0.0) + after[0].rows[0][q]
-        for key, fields in steps.items():
-            if key in into and key[1] >= start_ms:
-                into[key].update(fields)
+    steps: Aggregates = {}
+    _merge(influx.query(database, (
+        f'SELECT sum("d") AS "{q}_increase" FROM (SELECT non_negative_difference("{q}") AS "d"'
+        f' FROM {_raw()} {inner}) WHERE {window} GROUP BY time(1h), "device" fill(none)')), steps)
+    resets = influx.query(database, (
+        f'SELECT "d" FROM (SELECT difference("{q}") AS "d" FROM {_raw()} {inner})'
+        f' WHERE "d" < 0 AND {window} GROUP BY "device"'))
+    for series in resets:  # rare: a meter replaced or reset; add the restarted count
+        device = series.tags["device"]
+        for row in series.rows:
+            after = influx.query(database, (
+                f'SELECT "{q}" FROM {_raw()} WHERE "device" = {quote_string(device)}'
+                f' AND time = {row["time"]}ms'))
+            hour = row["time"] - row["time"] % HOUR_MS
+            fields = steps.setdefault((device, hour), {})
+            fields[f"{q}_increase"] = fields.get(f"{q}_increase", 0.0) + after[0].rows[0][q]
+    return steps
 
 
 def hourly(influx: InfluxClient, database: str, start_ms: int, end_ms: int, *,
-           interval_s: Mapping[str, int], counter_lookback_ms: int) -> Aggregates:
-    """Hourly aggregates of every device with readings in [start, end) (whole hours)."""
-    out: Aggregates = {}
-    _statistics(influx, database, start_ms, end_ms, out)
-    if not out:
-        return out
-    _intervals(influx, database, start_ms, end_ms, interval_s, out)
-    _increases(influx, database, start_ms, end_ms, counter_lookback_ms, out)
+           interval_s: Mapping[str, int], counter_lookback_ms: int, workers: int = 2) -> Aggregates:
+    """Hourly aggregates of every device with readings in [start, end) (whole hours).
+
+    ``workers`` statements run at once: influxd runs each on about one core.
+    """
+    by_bucket: dict[int, set[str]] = defaultdict(set)  # fleets have few distinct intervals
+    for device, seconds in interval_s.items():
+        by_bucket[min(seconds, 3600)].add(device)
+    with ThreadPoolExecutor(workers) as pool:  # the costliest statements first
+        intervals = [(devices, _submit(pool, influx, database, statement))
+                     for bucket, devices in sorted(by_bucket.items())
+                     for statement in _intervals(start_ms, end_ms, bucket, workers)]
+        statistics = [_submit(pool, influx, database, s) for s in _statistics(start_ms, end_ms)]
+        increases = [pool.submit(_increases, influx, database, q, start_ms, end_ms, counter_lookback_ms)
+                     for q in COUNTERS]
+        out: Aggregates = {}
+        for future in statistics:
+            _merge(future.result(), out)
+        _add_means(out)
+        for devices, future in intervals:
+            for series in future.result():
+                for row in series.rows:
+                    key = (series.tags.get("device", ""), row["time"])
+                    if key[0] in devices and key in out:
+                        out[key]["intervals"] = row["intervals"]
+        for future in increases:
+            for key, fields in future.result().items():
+                if key in out and key[1] >= start_ms:
+                    out[key].update(fields)
     return out
 
 
-def daily(influx: InfluxClient, database: str, start_ms: int, end_ms: int) -> Aggregates:
+def daily(influx: InfluxClient, database: str, start_ms: int, end_ms: int, *,
+          workers: int = 2) -> Aggregates:
     """The day [start, end) per device, from its hourly points (one bucket at ``start``)."""
-    selectors = ['sum("readings") AS "readings"', 'sum("intervals") AS "intervals"']
-    for q in GAUGES:
-        selectors += [f'sum("{q}_sum") AS "{q}_sum"', f'sum("{q}_count") AS "{q}_count"',
-                      f'min("{q}_min") AS "{q}_min"', f'max("{q}_max") AS "{q}_max"',
-                      f'last("{q}_last") AS "{q}_last"']
-    for q in COUNTERS:
-        selectors += [f'sum("{q}_increase") AS "{q}_increase"', f'sum("{q}_count") AS "{q}_count"',
-                      f'min("{q}_min") AS "{q}_min"', f'max("{q}_max") AS "{q}_max"',
-                      f'last("{q}_last") AS "{q}_last"']
+    statements = [['sum("readings") AS "readings"', 'sum("intervals") AS "intervals"']]
+    for q in GAUGES + COUNTERS:
+        total = "sum" if q in GAUGES else "increase"
+        statements.append([f'sum("{q}_{total}") AS "{q}_{total}"', f'sum("{q}_count") AS "{q}_count"',
+                           f'min("{q}_min") AS "{q}_min"', f'max("{q}_max") AS "{q}_max"',
+                           f'last("{q}_last") AS "{q}_last"'])
     found: Aggregates = {}
-    _collect(influx, database, (
-        f'SELECT {", ".join(selectors)} FROM "{ROLLUP_RP}"."{DEVICE_HOURLY}"'
-        f' WHERE {_window(start_ms, end_ms)} GROUP BY "device"'), found)
+    with ThreadPoolExecutor(workers) as pool:
+        futures = [_submit(pool, influx, database, (
+            f'SELECT {", ".join(selectors)} FROM "{ROLLUP_RP}"."{DEVICE_HOURLY}"'
+            f' WHERE {_window(start_ms, end_ms)} GROUP BY "device"')) for selectors in statements]
+        for future in futures:
+            _merge(future.result(), found)
     out = {(device, start_ms): fields for (device, _), fields in found.items()}
     _add_means(out)
     return out

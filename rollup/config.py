@@ -24,6 +24,9 @@ class RollupConfig(BaseModel):
     # Hours marked up to this long before a run are looked at again by the next one:
     # covers clock skew between ingest hosts and writes still in flight.
     grace_s: Annotated[float, Field(ge=0)] = 120.0
+    # InfluxQL statements a run sends at once: influxd runs each on about one core, so
+    # this is at most the cores InfluxDB may take from what else it serves.
+    query_workers: Annotated[int, Field(ge=1, le=32)] = 2
     catalogue: Path | None = None  # default: the catalogue shipped in rollup/
 
 

@@ -141,10 +141,11 @@ class RollupService:
         for day, day_hours in sorted(by_day.items()):
             hourly = aggregates.hourly(self.influx, self.db, min(day_hours) * HOUR_MS,
                                        (max(day_hours) + 1) * HOUR_MS, interval_s=intervals,
-                                       counter_lookback_ms=lookback_ms)
+                                       counter_lookback_ms=lookback_ms, workers=self.cfg.query_workers)
             aggregates.write(self.influx, self.db, DEVICE_HOURLY, hourly)
             start = local_midnight_ms(day)
-            daily = aggregates.daily(self.influx, self.db, start, start + 24 * HOUR_MS)
+            daily = aggregates.daily(self.influx, self.db, start, start + 24 * HOUR_MS,
+                                     workers=self.cfg.query_workers)
             aggregates.write(self.influx, self.db, DEVICE_DAILY, daily)
             if progress:
                 progress(1)
