@@ -1,14 +1,22 @@
 """The durable store-and-forward buffer: every reading is committed here before it is sent.
 
-SQLite in WAL mode. Readings are stored as their wire JSON, so a batch is built by joining
-rows, not by re-encoding. Row ids come from AUTOINCREMENT, so they only grow: the
-publisher's cursor and the replay boundary compare ids across deletions and restarts.
+SQLite in WAL mode. Readings are stored as their wire JSON in *chunks*: a group commit's
+readings, one per line (JSON never holds a raw newline), cut so that a chunk never holds
+more than one message may carry (``Limits.batch_readings`` and ``batch_bytes``, the agent's
+batch limits). A batch is whole chunks, joined without re-encoding, and a PUBACK deletes
+whole rows. A row per reading made
+SQLite handle every reading twice more (read into a batch, deleted after its PUBACK), which
+was most of a backlog's drain time (bench/gateway_footprint.py). Row ids come from
+AUTOINCREMENT, so they only grow: the publisher's cursor and the replay boundary compare
+ids across deletions and restarts. A buffer written by an earlier version (a row per
+reading, table ``readings``) is moved into chunks of one reading when opened.
 
 A kill -9 or power cut at any moment leaves either the whole group commit or none of it
 (SQLite's atomic commit); with ``synchronous=full`` a committed group survives a power cut.
 
 The buffer is bounded, so a long outage can never fill the SD card: by ``max_bytes`` of
-readings and by ``max_age_s``. When a group does not fit, ``drop_oldest`` (the default)
+readings and by ``max_age_s`` (a chunk goes when its newest reading is older: a reading is
+never dropped younger than that). When a group does not fit, ``drop_oldest`` (the default)
 deletes the oldest readings a segment at a time (at least 1 % of the cap, so a full buffer
 is not trimmed on every reading), and ``refuse_new`` keeps what is buffered and refuses
 the new group. Readings older than ``max_age_s`` are dropped. When the disk under the
@@ -21,7 +29,7 @@ reading is counted in ``meta``, so the counts survive restarts and reach the hea
 
 Readings taken while the wall clock cannot be trusted (see ``gateway.clock``) wait in
 ``untimed`` with their monotonic time and boot; they are not sent. ``release_untimed``
-gives them their time once the clock is trusted and moves them to ``readings``.
+gives them their time once the clock is trusted and moves them into chunks.
 """
 
 from __future__ import annotations
@@ -38,10 +46,13 @@ from devices import Quality, Reading
 from gateway.errors import BufferUnavailable
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS readings (
+CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    payload TEXT NOT NULL,
-    ts INTEGER NOT NULL DEFAULT 0
+    count INTEGER NOT NULL,
+    size INTEGER NOT NULL,  -- characters of the readings' JSON, separators not counted
+    oldest_ts INTEGER NOT NULL,
+    newest_ts INTEGER NOT NULL,
+    payload TEXT NOT NULL  -- last: its overflow pages are read only when it is asked for
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
     device TEXT PRIMARY KEY,
@@ -82,15 +93,19 @@ class Limits:
     max_age_s: float | None = None
     when_full: WhenFull = "drop_oldest"
     min_free_bytes: int = 0
+    batch_readings: int = 500  # a chunk's most readings and characters: one message's
+    batch_bytes: int = 256_000
 
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """Buffered readings ready to go out as one message: their ids, and their wire JSON
-    joined by commas (the message's ``readings`` array without its brackets)."""
+    """Buffered readings ready to go out as one message: their chunks' ids, their wire
+    JSON joined by commas (the message's ``readings`` array without its brackets), and how
+    many readings that is."""
 
     ids: list[int]
     body: str
+    count: int
 
     @property
     def first_id(self) -> int:
@@ -106,17 +121,42 @@ class Buffer:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._synchronous = synchronous.upper()
             self._db.execute(f"PRAGMA synchronous={self._synchronous}")
+            # Deletes go through their own connection, whose commits do not wait for the disk.
+            self._deletes = sqlite3.connect(path, isolation_level=None)
+            self._deletes.execute("PRAGMA synchronous=NORMAL")
+            for db in (self._db, self._deletes):
+                # Debian's and most Pythons' SQLite zero every freed page (SECURE_DELETE):
+                # a chunk's 20 pages written again at each PUBACK, the SD card's wear and
+                # two thirds of a delete's time. Readings are no secret on their own gateway.
+                db.execute("PRAGMA secure_delete=FAST")
             self._db.executescript(_SCHEMA)
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(readings)")}
-            if "ts" not in columns:  # a buffer written before the age cap existed
-                self._db.execute("ALTER TABLE readings ADD COLUMN ts INTEGER NOT NULL DEFAULT 0")
+            self._migrate()
             self._bytes = self._stored_bytes()
         except (OSError, sqlite3.Error) as exc:
             raise BufferUnavailable(f"cannot open buffer {path}: {exc}") from exc
         self.path = path
 
     def close(self) -> None:
+        self._deletes.close()
         self._db.close()
+
+    def _migrate(self) -> None:
+        """Move an earlier version's rows (a reading each, in ``readings``) into chunks."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(readings)")}
+        if not columns:
+            return
+        ts = "ts" if "ts" in columns else "0"  # before the age cap, rows had no time
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO chunks (count, size, oldest_ts, newest_ts, payload)"
+                f" SELECT 1, length(payload), {ts}, {ts}, payload FROM readings ORDER BY id")
+            self._db.execute("DROP TABLE readings")
+
+    def _insert(self, rows: list[tuple[str, int]]) -> None:
+        """Store (JSON, time) rows as chunks within the batch limits."""
+        self._db.executemany(
+            "INSERT INTO chunks (count, size, oldest_ts, newest_ts, payload) VALUES (?, ?, ?, ?, ?)",
+            _cut(rows, self.limits.batch_readings, self.limits.batch_bytes))
 
     def append(
         self, readings: Iterable[Reading], checkpoints: Mapping[str, str], *, now_ms: int = 0,
@@ -145,7 +185,7 @@ class Buffer:
                         rows, size = [], 0
                     else:
                         dropped_full = self._drop_oldest(self._bytes + size - self.limits.max_bytes)
-                self._db.executemany("INSERT INTO readings (payload, ts) VALUES (?, ?)", rows)
+                self._insert(rows)
                 self._bytes += size
                 self._save_checkpoints(checkpoints)
         except sqlite3.Error as exc:
@@ -204,7 +244,7 @@ class Buffer:
                         reading = reading.model_copy(update={"ts": now_ms, "quality": Quality.BAD})
                         uncorrectable += 1
                     out.append((reading.model_dump_json(), reading.ts))
-                self._db.executemany("INSERT INTO readings (payload, ts) VALUES (?, ?)", out)
+                self._insert(out)
                 self._db.execute("DELETE FROM untimed")
                 self._count("clock_corrected", corrected)
                 self._count("clock_uncorrectable", uncorrectable)
@@ -216,30 +256,28 @@ class Buffer:
 
     def _stored_bytes(self) -> int:
         return int(self._db.execute(
-            "SELECT (SELECT coalesce(sum(length(payload)), 0) FROM readings)"
+            "SELECT (SELECT coalesce(sum(size), 0) FROM chunks)"
             " + (SELECT coalesce(sum(length(payload)), 0) FROM untimed)").fetchone()[0])
 
     def _drop_oldest(self, excess_bytes: int) -> int:
-        """Delete the oldest readings covering ``excess_bytes``, at least a segment's worth."""
+        """Delete the oldest chunks covering ``excess_bytes``, at least a segment's worth."""
         target = max(excess_bytes, int(self.limits.max_bytes * SEGMENT_FRACTION))
-        ids, freed = [], 0
-        for row_id, size in self._db.execute(
-                "SELECT id, length(payload) FROM readings ORDER BY id"):
+        last, freed, count = 0, 0, 0
+        for row_id, size, n in self._db.execute("SELECT id, size, count FROM chunks ORDER BY id"):
             if freed >= target:
                 break
-            ids.append(row_id)
-            freed += size
-        self._db.executemany("DELETE FROM readings WHERE id = ?", ((i,) for i in ids))
+            last, freed, count = row_id, freed + size, count + n
+        self._db.execute("DELETE FROM chunks WHERE id <= ?", (last,))
         self._bytes -= freed
-        self._count("dropped_full", len(ids))
-        return len(ids)
+        self._count("dropped_full", count)
+        return count
 
     def _drop_older_than(self, cutoff_ms: int) -> int:
         freed, count = self._db.execute(
-            "SELECT coalesce(sum(length(payload)), 0), count(*) FROM readings WHERE ts < ?",
+            "SELECT coalesce(sum(size), 0), coalesce(sum(count), 0) FROM chunks WHERE newest_ts < ?",
             (cutoff_ms,)).fetchone()
         if count:
-            self._db.execute("DELETE FROM readings WHERE ts < ?", (cutoff_ms,))
+            self._db.execute("DELETE FROM chunks WHERE newest_ts < ?", (cutoff_ms,))
             self._bytes -= int(freed)
             self._count("dropped_age", int(count))
         return int(count)
@@ -267,80 +305,78 @@ class Buffer:
     def take(
         self, *, after_id: int, max_readings: int, max_bytes: int, skip: set[int],
     ) -> Pending | None:
-        """The oldest readings after ``after_id`` not in ``skip``, up to the batch limits.
-
-        The common case (nothing to skip, ids without gaps, within the byte limit) is one
-        query that SQLite joins itself: building a batch row by row in Python cost 3 µs a
-        reading and was most of a backlog's drain time (bench/gateway_footprint.py). The
-        subquery's order is the order group_concat sees (SQLite 3.40 has no ORDER BY in
-        aggregates); the ids come as first and last, so a gap sends the batch the slow way.
-        """
-        if not skip:
-            count, first, last, body, size = self._db.execute(
-                "SELECT count(*), min(id), max(id), group_concat(payload, ','), sum(length(payload))"
-                " FROM (SELECT id, payload FROM readings WHERE id > ? ORDER BY id LIMIT ?)",
-                (after_id, max_readings)).fetchone()
-            if count == 0:
-                return None
-            if last - first + 1 == count and size + count <= max_bytes:
-                return Pending(list(range(first, last + 1)), body)
+        """The oldest chunks after ``after_id`` not in ``skip``, as many as the batch
+        limits allow; a single reading larger than a message goes alone."""
         ids: list[int] = []
-        payloads: list[str] = []
-        size = 0
-        rows = self._db.execute(
-            "SELECT id, payload FROM readings WHERE id > ? ORDER BY id", (after_id,))
-        for row_id, payload in rows:
+        count = size = 0
+        rows = self._db.execute("SELECT id, count, size FROM chunks WHERE id > ? ORDER BY id", (after_id,))
+        for row_id, n, chars in rows:
             if row_id in skip:
                 continue
-            if ids and size + len(payload) + 1 > max_bytes:
+            fits = count + n <= max_readings and size + chars + count + n - 1 <= max_bytes
+            if not fits and ids:
                 break
+            if not fits and n > 1:  # a chunk stored under larger batch limits than today's
+                rows.close()
+                self._split(row_id, max_readings, max_bytes)
+                return self.take(after_id=after_id, max_readings=max_readings, max_bytes=max_bytes,
+                                 skip=skip)
             ids.append(row_id)
-            payloads.append(payload)
-            size += len(payload) + 1
-            if len(ids) >= max_readings:
+            count, size = count + n, size + chars
+            if not fits:
                 break
         rows.close()
-        return Pending(ids, ",".join(payloads)) if ids else None
+        if not ids:
+            return None
+        payloads = self._db.execute(
+            f"SELECT payload FROM chunks WHERE id IN ({','.join('?' * len(ids))}) ORDER BY id", ids)
+        return Pending(ids, ",".join(p.replace("\n", ",") for (p,) in payloads), count)
+
+    def _split(self, chunk_id: int, max_readings: int, max_bytes: int) -> None:
+        """Cut a chunk that no longer fits one message: it keeps its first part, and the
+        rest is stored again after everything buffered. The readings keep their times, so
+        the order they reach InfluxDB in does not matter."""
+        try:
+            with self._transaction():
+                (payload,) = self._db.execute("SELECT payload FROM chunks WHERE id = ?",
+                                              (chunk_id,)).fetchone()
+                rows = [(line, Reading.model_validate_json(line).ts) for line in payload.split("\n")]
+                head, *rest = _cut(rows, max_readings, max_bytes)
+                self._db.execute("UPDATE chunks SET count = ?, size = ?, oldest_ts = ?, newest_ts = ?,"
+                                 " payload = ? WHERE id = ?", (*head, chunk_id))
+                self._db.executemany("INSERT INTO chunks (count, size, oldest_ts, newest_ts, payload)"
+                                     " VALUES (?, ?, ?, ?, ?)", rest)
+        except sqlite3.Error as exc:
+            raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
 
     def delete(self, ids: Iterable[int]) -> None:
-        """Delete what the broker acknowledged: by id range where the ids run without gaps
-        (a drain's batches do), else by lists of ids.
+        """Delete the chunks whose messages the broker acknowledged.
 
-        Deletes commit without waiting for the disk (``synchronous=NORMAL`` for their
-        transaction; a kill -9 loses nothing, only a power cut can undo the last ones): a
-        reading whose delete is undone is sent again, and InfluxDB stores a repeated point
-        once. Waiting for the disk on every acknowledgement was a quarter of a drain.
+        Each statement is its own transaction, on a connection whose commits do not wait
+        for the disk (``synchronous=NORMAL``): a kill -9 loses nothing, only a power cut can
+        undo the last deletes, and a reading whose delete is undone is sent again, which
+        InfluxDB stores once. Waiting for the disk on every acknowledgement was a quarter
+        of a drain, and each statement more a pass through the GIL against paho's thread.
         """
         ids = sorted(set(ids))
         try:
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            try:
-                with self._transaction():
-                    for start in range(0, len(ids), 500):  # within SQLite's parameter limit
-                        chunk = ids[start:start + 500]
-                        if chunk[-1] - chunk[0] + 1 == len(chunk):
-                            where, args = "id BETWEEN ? AND ?", [chunk[0], chunk[-1]]
-                        else:
-                            where, args = f"id IN ({','.join('?' * len(chunk))})", chunk
-                        self._bytes -= int(self._db.execute(
-                            f"SELECT coalesce(sum(length(payload)), 0) FROM readings WHERE {where}",
-                            args).fetchone()[0])
-                        self._db.execute(f"DELETE FROM readings WHERE {where}", args)
-            finally:
-                self._db.execute(f"PRAGMA synchronous={self._synchronous}")
+            for start in range(0, len(ids), 500):  # within SQLite's parameter limit
+                chunk = ids[start:start + 500]
+                self._bytes -= sum(size for (size,) in self._deletes.execute(
+                    f"DELETE FROM chunks WHERE id IN ({','.join('?' * len(chunk))}) RETURNING size", chunk))
         except sqlite3.Error as exc:
             raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
 
     def oldest_ts(self) -> int | None:
         """Device time of the oldest buffered reading (what an outage has held back)."""
-        row = self._db.execute("SELECT ts FROM readings ORDER BY id LIMIT 1").fetchone()
+        row = self._db.execute("SELECT oldest_ts FROM chunks ORDER BY id LIMIT 1").fetchone()
         return int(row[0]) if row else None
 
     def depth(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM readings").fetchone()[0])
+        return int(self._db.execute("SELECT coalesce(sum(count), 0) FROM chunks").fetchone()[0])
 
     def max_id(self) -> int:
-        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").fetchone()
+        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'chunks'").fetchone()
         return int(row[0]) if row else 0
 
     def reserve_seq(self) -> range:
@@ -375,3 +411,27 @@ class Buffer:
             if self._db.in_transaction:  # SQLite may have rolled it back itself
                 self._db.execute("ROLLBACK")
             raise
+
+
+
+Chunk = tuple[int, int, int, int, str]  # count, size, oldest_ts, newest_ts, payload
+
+
+def _cut(rows: list[tuple[str, int]], max_readings: int, max_bytes: int) -> list[Chunk]:
+    """(JSON, time) rows as chunks of at most ``max_readings`` whose JSON joined by commas
+    is at most ``max_bytes`` characters (one message's); a larger reading is one chunk."""
+    chunks: list[Chunk] = []
+    start = size = 0
+    for i, (payload, _) in enumerate(rows):
+        if i > start and (i - start >= max_readings or size + len(payload) + i - start > max_bytes):
+            chunks.append(_chunk(rows[start:i], size))
+            start, size = i, 0
+        size += len(payload)
+    if rows:
+        chunks.append(_chunk(rows[start:], size))
+    return chunks
+
+
+def _chunk(rows: list[tuple[str, int]], size: int) -> Chunk:
+    times = [ts for _, ts in rows]
+    return len(rows), size, min(times), max(times), "\n".join(payload for payload, _ in rows)

@@ -4,7 +4,7 @@ One thread owns the buffer. Each turn of the loop:
 
 1. reads every source that is due and commits the readings and the sources' checkpoints
    in one transaction (a group commit: one fsync per turn, however many devices);
-2. applies the broker's PUBACKs: the rows a message carried are deleted only now;
+2. applies the broker's PUBACKs: the chunks a message carried are deleted only now;
 3. fills the in-flight window with batches of the oldest buffered readings.
 
 A batch is flagged ``replay`` when its readings waited in the buffer through a restart or
@@ -115,7 +115,8 @@ class Agent:
         buffer = config.buffer
         self.buffer = Buffer(buffer.path, synchronous=buffer.synchronous, limits=Limits(
             max_bytes=buffer.max_bytes, max_age_s=buffer.max_age_s, when_full=buffer.when_full,
-            min_free_bytes=buffer.min_free_bytes))
+            min_free_bytes=buffer.min_free_bytes, batch_readings=config.publish.max_readings_per_batch,
+            batch_bytes=config.publish.max_batch_bytes))
         self._schedule = self._scheduled(config, sources, [])
         self._holding = self.buffer.untimed() > 0  # readings held before the clock was trusted
         self.publisher = Publisher(
@@ -126,7 +127,7 @@ class Agent:
         self._cursor = 0
         # Rows up to this id were buffered before the current connection: sent as replay.
         self._replay_below = self.buffer.max_id() + 1
-        self._inflight: dict[int, list[int]] = {}  # message id -> buffered row ids
+        self._inflight: dict[int, Pending] = {}  # message id -> what it carries
         self._started = time.monotonic()
         self._next_heartbeat = self._started
         self._resend_at: float | None = None
@@ -280,7 +281,7 @@ class Agent:
             event = self.publisher.events.get(timeout=timeout_s)
         except queue.Empty:
             return
-        acked: list[int] = []
+        acked: list[Pending] = []
         while True:
             if isinstance(event, Connected):
                 # Anything buffered now waited through an outage; unacknowledged messages are
@@ -290,19 +291,19 @@ class Agent:
             elif isinstance(event, Command):
                 self._command(event)
             elif isinstance(event, Ack):
-                ids = self._inflight.pop(event.mid, None)
-                if ids is not None and event.delivered:
-                    acked.extend(ids)
+                pending = self._inflight.pop(event.mid, None)
+                if pending is not None and event.delivered:
+                    acked.append(pending)
                     self._resend_delay_s = _RESEND_MIN_S
-                elif ids is not None:
-                    self._schedule_resend(len(ids), event.reason)
+                elif pending is not None:
+                    self._schedule_resend(pending.count, event.reason)
             try:
                 event = self.publisher.events.get_nowait()
             except queue.Empty:
                 break
         if acked:
-            self.buffer.delete(acked)
-            self.stats.acked += len(acked)
+            self.buffer.delete([i for pending in acked for i in pending.ids])
+            self.stats.acked += sum(pending.count for pending in acked)
 
     def _command(self, command: Command) -> None:
         rid = None
@@ -368,8 +369,8 @@ class Agent:
         publish = self.config.publish
         # In flight rows lie below the cursor, except after a rewind (reconnect, resend):
         # only then are they looked up row by row.
-        above = any(ids[-1] > self._cursor for ids in self._inflight.values())
-        in_flight = {i for ids in self._inflight.values() for i in ids} if above else set()
+        above = any(p.ids[-1] > self._cursor for p in self._inflight.values())
+        in_flight = {i for p in self._inflight.values() for i in p.ids} if above else set()
         while len(self._inflight) < publish.inflight_window:
             pending = self.buffer.take(
                 after_id=self._cursor, max_readings=publish.max_readings_per_batch,
@@ -380,6 +381,6 @@ class Agent:
             replay = pending.first_id < self._replay_below
             payload = encode_batch(self.config.gateway_id, self._next_seq(), replay, pending)
             mid = self.publisher.publish(self._topic, payload)
-            self._inflight[mid] = pending.ids
+            self._inflight[mid] = pending
             self.stats.published_batches += 1
             self._cursor = pending.ids[-1]

@@ -48,7 +48,7 @@ def test_a_full_disk_refuses_counted_and_the_buffer_survives(spine: Spine, tmp_p
 
         with sqlite3.connect(cfg.buffer.path) as db:
             assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-            assert db.execute("SELECT count(*) FROM readings").fetchone() == (0,)
+            assert db.execute("SELECT count(*) FROM chunks").fetchone() == (0,)
 
         def refused() -> float:
             series = spine.influx.query(spine.database, 'SELECT last("refused_disk") FROM '
@@ -99,8 +99,12 @@ def test_a_disk_filled_to_the_last_byte_loses_counted_readings_and_the_agent_goe
         agent = agents[0]
         with sqlite3.connect(cfg.buffer.path) as db:
             assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-            kept = db.execute("SELECT count(*) FROM readings").fetchone()[0]
+            kept = db.execute("SELECT coalesce(sum(count), 0) FROM chunks").fetchone()[0]
+            # A group larger than the space left is refused before SQLite tries (counted too).
+            refused = db.execute("SELECT coalesce(sum(value), 0) FROM meta WHERE key = 'refused_disk'"
+                                 ).fetchone()[0]
         ledger.policy("disk filled to the last byte (1 MB tmpfs, no floor)", sent=agent.stats.read,
-                      stored=kept, counted=agent.stats.write_failed, what="lost and counted, buffer intact")
+                      stored=kept, counted=agent.stats.write_failed + refused,
+                      what="lost and counted, buffer intact")
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False, timeout=10)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,55 +14,87 @@ import pytest
 
 from devices import Reading
 from gateway import Buffer
-from gateway.buffer import Limits
+from gateway.buffer import Limits, Pending
 
 
 def _reading(n: int, device: str = "d1") -> Reading:
     return Reading(device=device, ts=1_700_000_000_000 + n, values={"voltage": 220.0 + n % 10})
 
 
-def test_readings_come_out_oldest_first_within_batch_limits(tmp_path: Path) -> None:
-    buffer = Buffer(tmp_path / "b.sqlite")
-    buffer.append([_reading(n) for n in range(10)], {"d1": "10"})
-    first = buffer.take(after_id=0, max_readings=4, max_bytes=1_000_000, skip=set())
-    assert first is not None and first.ids == [1, 2, 3, 4]
-    assert [r["ts"] for r in json.loads(f"[{first.body}]")] == [_reading(n).ts for n in range(4)]
-    by_bytes = buffer.take(after_id=0, max_readings=100, max_bytes=len(_reading(0).model_dump_json()) * 2 + 2,
-                           skip=set())
-    assert by_bytes is not None and by_bytes.ids == [1, 2]
-    skipping = buffer.take(after_id=0, max_readings=3, max_bytes=1_000_000, skip={1, 2, 3, 4})
-    assert skipping is not None and skipping.ids == [5, 6, 7]
+def _times(pending: Pending | None) -> list[int]:
+    assert pending is not None
+    return [r["ts"] for r in json.loads(f"[{pending.body}]")]
 
 
-def test_a_batch_is_the_same_whether_sqlite_or_python_builds_it(tmp_path: Path) -> None:
+def test_batches_are_whole_chunks_oldest_first_within_the_limits(tmp_path: Path) -> None:
+    buffer = Buffer(tmp_path / "b.sqlite", limits=Limits(batch_readings=4))
+    buffer.append([_reading(n) for n in range(10)], {"d1": "10"})  # chunks of 4, 4 and 2
+    two = buffer.take(after_id=0, max_readings=8, max_bytes=1_000_000, skip=set())
+    assert two is not None and (two.ids, two.count) == ([1, 2], 8)
+    assert _times(two) == [_reading(n).ts for n in range(8)]
+    assert buffer.take(after_id=0, max_readings=7, max_bytes=1_000_000, skip=set()).ids == [1]
+    four = len(",".join(_reading(n).model_dump_json() for n in range(4)))
+    assert buffer.take(after_id=0, max_readings=100, max_bytes=four, skip=set()).ids == [1]
+    assert buffer.take(after_id=0, max_readings=100, max_bytes=four + 10, skip=set()).ids == [1]
+    rest = buffer.take(after_id=0, max_readings=8, max_bytes=1_000_000, skip={1})
+    assert rest is not None and (rest.ids, rest.count) == ([2, 3], 6)
+
+
+def test_a_chunk_larger_than_todays_batches_is_cut_and_nothing_is_lost(tmp_path: Path) -> None:
+    buffer = Buffer(tmp_path / "b.sqlite")  # stored in one chunk of 10 ...
+    buffer.append([_reading(n) for n in range(10)], {})
+    buffer.append([_reading(10)], {})
+    cursor, batches = 0, []  # ... sent after the batch limit went down to 4
+    while (pending := buffer.take(after_id=cursor, max_readings=4, max_bytes=10**6, skip=set())):
+        batches.append(_times(pending))
+        cursor = pending.ids[-1]
+    assert [len(b) for b in batches] == [4, 1, 4, 2]  # the cut's rest goes after chunk 2
+    assert sorted(t for b in batches for t in b) == [_reading(n).ts for n in range(11)]
+    assert buffer.depth() == 11 and buffer.bytes == buffer._stored_bytes()
+
+
+def test_acknowledged_chunks_are_deleted_and_the_bytes_follow(tmp_path: Path) -> None:
     buffer = Buffer(tmp_path / "b.sqlite")
-    buffer.append([_reading(n) for n in range(1_000)], {})
-    buffer.delete(range(300, 310))  # a gap: SQLite's batch would span it, so Python builds it
-    assert buffer.bytes == buffer._stored_bytes()
+    for n in range(10):
+        buffer.append([_reading(n * 100 + i) for i in range(100)], {})
+    buffer.delete([3])
     cursor, batches = 0, []
-    while (joined := buffer.take(after_id=cursor, max_readings=128, max_bytes=10**6, skip=set())):
-        by_rows = buffer.take(after_id=cursor, max_readings=128, max_bytes=10**6, skip={0})  # row by row
-        assert (joined.ids, joined.body) == (by_rows.ids, by_rows.body)
-        batches.append(joined)
-        cursor = joined.ids[-1]
-    ids = [i for b in batches for i in b.ids]
-    assert ids == [*range(1, 300), *range(310, 1_001)]
-    times = [r["ts"] for b in batches for r in json.loads(f"[{b.body}]")]
-    assert times == [_reading(n).ts for n in range(1_000) if not 299 <= n < 309]
-    buffer.delete(ids[:500] + ids[600:])
+    while (pending := buffer.take(after_id=cursor, max_readings=250, max_bytes=10**6, skip=set())):
+        batches.append(pending)
+        cursor = pending.ids[-1]
+    assert [b.ids for b in batches] == [[1, 2], [4, 5], [6, 7], [8, 9], [10]]
+    assert [t for b in batches for t in _times(b)] == [
+        _reading(n).ts for n in range(1_000) if not 200 <= n < 300]
+    buffer.delete([1, 2, 5, 6, 7, 8, 9, 10])
     assert buffer.depth() == 100 and buffer.bytes == buffer._stored_bytes()
+
+
+def test_a_buffer_of_an_earlier_version_is_moved_into_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    with sqlite3.connect(path) as db:  # a row per reading, as written before chunks
+        db.execute("CREATE TABLE readings (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                   " payload TEXT NOT NULL, ts INTEGER NOT NULL DEFAULT 0)")
+        db.executemany("INSERT INTO readings (payload, ts) VALUES (?, ?)",
+                       [(_reading(n).model_dump_json(), _reading(n).ts) for n in range(3)])
+    buffer = Buffer(path)
+    assert buffer.depth() == 3 and buffer.bytes == sum(len(_reading(n).model_dump_json()) for n in range(3))
+    assert _times(buffer.take(after_id=0, max_readings=10, max_bytes=10**6, skip=set())) == [
+        _reading(n).ts for n in range(3)]
+    buffer.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT name FROM sqlite_master WHERE name = 'readings'").fetchone() is None
 
 
 def test_ids_keep_growing_after_everything_is_deleted(tmp_path: Path) -> None:
     path = tmp_path / "b.sqlite"
     buffer = Buffer(path)
     buffer.append([_reading(n) for n in range(3)], {})
-    buffer.delete([1, 2, 3])
+    buffer.delete([1])
     buffer.close()
     buffer = Buffer(path)
     buffer.append([_reading(9)], {})
-    assert buffer.depth() == 1 and buffer.max_id() == 4
-    assert buffer.take(after_id=3, max_readings=10, max_bytes=10_000, skip=set()).ids == [4]
+    assert buffer.depth() == 1 and buffer.max_id() == 2
+    assert buffer.take(after_id=1, max_readings=10, max_bytes=10_000, skip=set()).ids == [2]
 
 
 def test_sequence_blocks_never_repeat_across_reopen(tmp_path: Path) -> None:
@@ -94,7 +127,7 @@ while True:
     n += 1
     buffer.append(batch, {f"d{i}": str(n) for i in range(20)})
     if n % 7 == 0:
-        buffer.delete(range((n - 7) * 20 + 1, (n - 6) * 20 + 1))
+        buffer.delete([n - 6])  # the chunk of group n - 6
 """
 
 
@@ -139,8 +172,8 @@ def test_drop_oldest_keeps_the_newest_within_the_cap_and_counts(tmp_path: Path) 
     assert counters["dropped_full"] > 0 and counters["refused"] == 0
     assert buffer.depth() + counters["dropped_full"] == appended  # nothing unaccounted for
     newest = buffer.take(after_id=0, max_readings=10_000, max_bytes=10**9, skip=set())
-    assert newest is not None and newest.ids[-1] == appended  # the last group is all there
-    assert newest.ids[0] > 1  # the first ones went
+    assert newest is not None and newest.ids[-1] == 30  # the last group is all there
+    assert newest.ids[0] > 1 and newest.count == buffer.depth()  # the first ones went
 
 
 def test_refuse_new_keeps_what_is_buffered_and_counts(tmp_path: Path) -> None:

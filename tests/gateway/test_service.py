@@ -15,7 +15,7 @@ from simulators import SimulatedSource, UnknownProfile
 def test_batch_built_from_buffered_json_is_a_valid_v1_message() -> None:
     readings = [Reading(device=f"d{i}", ts=1_763_800_000_000 + i, values={"voltage": 230.5})
                 for i in range(3)]
-    pending = Pending([1, 2, 3], ",".join(r.model_dump_json() for r in readings))
+    pending = Pending([1], ",".join(r.model_dump_json() for r in readings), 3)
     batch = TelemetryBatch.model_validate_json(encode_batch("gw-1", 17, True, pending))
     assert (batch.gateway, batch.seq, batch.replay) == ("gw-1", 17, True)
     assert batch.readings == readings
