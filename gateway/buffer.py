@@ -168,12 +168,19 @@ class Buffer:
         taken, and are counted as refused, not read again.
         """
         rows = [(r.model_dump_json(), r.ts) for r in readings]
-        size = sum(len(payload) for payload, _ in rows)
         dropped_age = dropped_full = refused = refused_disk = 0
+        cutoff = (now_ms - int(self.limits.max_age_s * 1000)
+                  if self.limits.max_age_s is not None and now_ms else None)
+        if cutoff is not None:  # too old already when read (a device's clock in 1970)
+            young = [row for row in rows if row[1] >= cutoff]
+            dropped_age, rows = len(rows) - len(young), young
+        size = sum(len(payload) for payload, _ in rows)
         try:
             with self._transaction():
-                if self.limits.max_age_s is not None and now_ms:
-                    dropped_age = self._drop_older_than(now_ms - int(self.limits.max_age_s * 1000))
+                if cutoff is not None:
+                    if dropped_age:
+                        self._count("dropped_age", dropped_age)
+                    dropped_age += self._drop_older_than(cutoff)
                 if rows and shutil.disk_usage(self.path.parent).free < self.limits.min_free_bytes + size:
                     refused_disk = len(rows)
                     self._count("refused_disk", refused_disk)

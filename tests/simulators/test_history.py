@@ -40,7 +40,8 @@ def test_backfill_writes_every_slot_outside_the_windows_in_time_order(tmp_path: 
     assert counts["read"] == (2 * 96 - 12) * devices
     assert sum(progress) == 2 * DAY_MS
     with sqlite3.connect(config.buffer.path) as db:
-        rows = [json.loads(p) for (p,) in db.execute("SELECT payload FROM readings ORDER BY id")]
+        rows = [json.loads(line) for (chunk,) in db.execute("SELECT payload FROM chunks ORDER BY id")
+                for line in chunk.split("\n")]
     assert len(rows) == counts["read"]
     for device in config.devices:
         times = [r["ts"] for r in rows if r["device"] == device.id]
