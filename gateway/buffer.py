@@ -15,8 +15,9 @@ A kill -9 or power cut at any moment leaves either the whole group commit or non
 (SQLite's atomic commit); with ``synchronous=full`` a committed group survives a power cut.
 
 The buffer is bounded, so a long outage can never fill the SD card: by ``max_bytes`` of
-readings and by ``max_age_s`` (a chunk goes when its newest reading is older: a reading is
-never dropped younger than that). When a group does not fit, ``drop_oldest`` (the default)
+readings and by ``max_age_s`` (a reading already older when read, such as a device clock
+in 1970, is dropped at once; a stored chunk goes when its newest reading is older, so no
+reading is dropped younger than that). When a group does not fit, ``drop_oldest`` (the default)
 deletes the oldest readings a segment at a time (at least 1 % of the cap, so a full buffer
 is not trimmed on every reading), and ``refuse_new`` keeps what is buffered and refuses
 the new group. Readings older than ``max_age_s`` are dropped. When the disk under the
