@@ -4,12 +4,12 @@ SQLite in WAL mode. Readings are stored as their wire JSON in *chunks*: a group 
 readings, one per line (JSON never holds a raw newline), cut so that a chunk never holds
 more than one message may carry (``Limits.batch_readings`` and ``batch_bytes``, the agent's
 batch limits). A batch is whole chunks, joined without re-encoding, and a PUBACK deletes
-whole rows. A row per reading made
-SQLite handle every reading twice more (read into a batch, deleted after its PUBACK), which
-was most of a backlog's drain time (bench/gateway_footprint.py). Row ids come from
-AUTOINCREMENT, so they only grow: the publisher's cursor and the replay boundary compare
-ids across deletions and restarts. A buffer written by an earlier version (a row per
-reading, table ``readings``) is moved into chunks of one reading when opened.
+whole rows. A row per reading made SQLite handle every reading twice more (read into a
+batch, deleted after its PUBACK), which was most of a backlog's drain time
+(bench/gateway_footprint.py). Row ids come from AUTOINCREMENT, so they only grow: the
+publisher's cursor and the replay boundary compare ids across deletions and restarts. A
+buffer written by an earlier version (a row per reading, table ``readings``) is moved into
+chunks of one reading when opened.
 
 A kill -9 or power cut at any moment leaves either the whole group commit or none of it
 (SQLite's atomic commit); with ``synchronous=full`` a committed group survives a power cut.
@@ -17,10 +17,10 @@ A kill -9 or power cut at any moment leaves either the whole group commit or non
 The buffer is bounded, so a long outage can never fill the SD card: by ``max_bytes`` of
 readings and by ``max_age_s`` (a reading already older when read, such as a device clock
 in 1970, is dropped at once; a stored chunk goes when its newest reading is older, so no
-reading is dropped younger than that). When a group does not fit, ``drop_oldest`` (the default)
-deletes the oldest readings a segment at a time (at least 1 % of the cap, so a full buffer
-is not trimmed on every reading), and ``refuse_new`` keeps what is buffered and refuses
-the new group. Readings older than ``max_age_s`` are dropped. When the disk under the
+reading is dropped younger than that). When a group does not fit, ``drop_oldest`` (the
+default) deletes the oldest chunks a segment at a time (at least 1 % of the cap, so a full
+buffer is not trimmed on every reading), and ``refuse_new`` keeps what is buffered and
+refuses the new group. When the disk under the
 buffer has less than ``min_free_bytes`` free (other files filled it, or the cap is set
 above the card's size), new groups are refused (``refused_disk``): the room left is what
 SQLite needs to delete what the broker acknowledges, which is how the buffer empties
@@ -120,8 +120,7 @@ class Buffer:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._synchronous = synchronous.upper()
-            self._db.execute(f"PRAGMA synchronous={self._synchronous}")
+            self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
             # Deletes go through their own connection, whose commits do not wait for the disk.
             self._deletes = sqlite3.connect(path, isolation_level=None)
             self._deletes.execute("PRAGMA synchronous=NORMAL")
@@ -155,9 +154,11 @@ class Buffer:
 
     def _insert(self, rows: list[tuple[str, int]]) -> None:
         """Store (JSON, time) rows as chunks within the batch limits."""
+        self._store(_cut(rows, self.limits.batch_readings, self.limits.batch_bytes))
+
+    def _store(self, chunks: list[Chunk]) -> None:
         self._db.executemany(
-            "INSERT INTO chunks (count, size, oldest_ts, newest_ts, payload) VALUES (?, ?, ?, ?, ?)",
-            _cut(rows, self.limits.batch_readings, self.limits.batch_bytes))
+            "INSERT INTO chunks (count, size, oldest_ts, newest_ts, payload) VALUES (?, ?, ?, ?, ?)", chunks)
 
     def append(
         self, readings: Iterable[Reading], checkpoints: Mapping[str, str], *, now_ms: int = 0,
@@ -178,9 +179,9 @@ class Buffer:
         size = sum(len(payload) for payload, _ in rows)
         try:
             with self._transaction():
+                if dropped_age:
+                    self._count("dropped_age", dropped_age)
                 if cutoff is not None:
-                    if dropped_age:
-                        self._count("dropped_age", dropped_age)
                     dropped_age += self._drop_older_than(cutoff)
                 if rows and shutil.disk_usage(self.path.parent).free < self.limits.min_free_bytes + size:
                     refused_disk = len(rows)
@@ -352,8 +353,7 @@ class Buffer:
                 head, *rest = _cut(rows, max_readings, max_bytes)
                 self._db.execute("UPDATE chunks SET count = ?, size = ?, oldest_ts = ?, newest_ts = ?,"
                                  " payload = ? WHERE id = ?", (*head, chunk_id))
-                self._db.executemany("INSERT INTO chunks (count, size, oldest_ts, newest_ts, payload)"
-                                     " VALUES (?, ?, ?, ?, ?)", rest)
+                self._store(rest)
         except sqlite3.Error as exc:
             raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
 
@@ -419,7 +419,6 @@ class Buffer:
             if self._db.in_transaction:  # SQLite may have rolled it back itself
                 self._db.execute("ROLLBACK")
             raise
-
 
 
 Chunk = tuple[int, int, int, int, str]  # count, size, oldest_ts, newest_ts, payload

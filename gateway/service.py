@@ -367,8 +367,8 @@ class Agent:
 
     def _fill_window(self) -> None:
         publish = self.config.publish
-        # In flight rows lie below the cursor, except after a rewind (reconnect, resend):
-        # only then are they looked up row by row.
+        # In flight chunks lie below the cursor, except after a rewind (reconnect, resend):
+        # only then must ``take`` be told which to skip.
         above = any(p.ids[-1] > self._cursor for p in self._inflight.values())
         in_flight = {i for p in self._inflight.values() for i in p.ids} if above else set()
         while len(self._inflight) < publish.inflight_window:
