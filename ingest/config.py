@@ -52,6 +52,10 @@ class PolicyConfig(_Frozen):
     # A device the registry does not know (only with [registry]): dead letter, or stored
     # with the field unregistered=true and only gateway and device tags.
     unregistered: Literal["dead_letter", "accept"] = "dead_letter"
+    # A reading of a registered device that is not placed on the sending gateway at the
+    # reading's time (only with [registry]): dead letter, or stored in telemetry_bad with
+    # the field foreign=true and only the sender's gateway and device tags.
+    foreign_device: Literal["dead_letter", "flag"] = "dead_letter"
 
 
 class RegistryLink(_Frozen):
@@ -59,6 +63,18 @@ class RegistryLink(_Frozen):
 
     url: str
     refresh_s: Annotated[float, Field(gt=0)] = 5.0
+
+
+class DeadLetterLimits(_Frozen):
+    """Bounds of the dead-letter store, which any gateway can feed (see ``ingest.dead_letters``)."""
+
+    max_rows: Annotated[int, Field(ge=1)] = 1_000_000
+    max_bytes: Annotated[int, Field(ge=1)] = 1 << 30  # payload bytes kept
+    # A larger payload is kept cut to this, with its size and SHA-256 in the reason.
+    max_payload_bytes: Annotated[int, Field(ge=1)] = 1 << 20
+    # When full: delete the oldest letters, or keep the store and discard new ones. Either
+    # way each discarded letter is counted and logged.
+    when_full: Literal["drop_oldest", "drop_new"] = "drop_oldest"
 
 
 class MetricsConfig(_Frozen):
@@ -78,6 +94,7 @@ class IngestConfig(_Frozen):
     registry: RegistryLink | None = None
     metrics: MetricsConfig = MetricsConfig()
     dead_letter_path: Path = Path("ingest-dead-letters.sqlite")
+    dead_letters: DeadLetterLimits = DeadLetterLimits()
 
 
 def load_ingest_config(path: Path) -> IngestConfig:

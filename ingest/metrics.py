@@ -41,6 +41,24 @@ class StatsCollector(Collector):
         for kind, count in sorted(s.dead_lettered_by_kind.items()):
             dead.add_metric([kind], count)
         yield dead
+        by_gateway = CounterMetricFamily(
+            "iotgw_ingest_dead_letters_by_gateway",
+            "Dead letters recorded, by the gateway of their topic: who floods", labels=["gateway"])
+        for gateway, count in sorted(s.dead_lettered_by_gateway.items()):
+            by_gateway.add_metric([gateway], count)
+        yield by_gateway
+        dropped = CounterMetricFamily(
+            "iotgw_ingest_dead_letters_dropped",
+            "Dead letters dropped because the store was full, by its when_full policy",
+            labels=["when_full"])
+        for policy, count in sorted(s.dead_letters_dropped.items()):
+            dropped.add_metric([policy], count)
+        yield dropped
+        rows, size = s.dead_letter_store
+        yield GaugeMetricFamily("iotgw_ingest_dead_letter_store_letters",
+                                "Letters in the dead-letter store, at the last write", value=rows)
+        yield GaugeMetricFamily("iotgw_ingest_dead_letter_store_bytes",
+                                "Payload bytes in the dead-letter store, at the last write", value=size)
         outcomes = CounterMetricFamily("iotgw_ingest_reading_outcomes",
                                        "Readings a policy applied to, by outcome", labels=["outcome"])
         for outcome, count in sorted(s.outcomes.items()):

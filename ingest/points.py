@@ -2,16 +2,23 @@
 
 A reading is *implausible* when a value is outside its quantity's range, its time is
 further ahead than the tolerance (a gateway clock gone wrong), or its time is before the
-device's installation. With ``implausible = "dead_letter"`` such a reading is split off
-alone as a replayable one-reading batch; with ``"flag"`` it is stored with quality
-``bad``, which puts it in ``telemetry_bad`` (see ``tsdb.schema``). With a registry, tags
-come from it; a device it does not know is dead-lettered, or with ``unregistered =
-"accept"`` stored with the field ``unregistered=true``. Every outcome is counted by
-reason, for the metrics.
+device's installation (its first placement). With ``implausible = "dead_letter"`` such a
+reading is split off alone as a replayable one-reading batch; with ``"flag"`` it is stored
+with quality ``bad``, which puts it in ``telemetry_bad`` (see ``tsdb.schema``).
+
+With a registry, tags come from where the device was at the reading's time; a device it
+does not know is dead-lettered, or with ``unregistered = "accept"`` stored with the field
+``unregistered=true``. A gateway speaks only for the devices placed on it at the reading's
+time (a device placed on no gateway only for a gateway of its own id: a node that talks to
+the broker itself): anything else is dead-lettered ("device X is not on gateway Y at T"),
+or with ``foreign_device = "flag"`` stored in ``telemetry_bad`` with the field
+``foreign=true`` and only the sender's gateway and device tags, never the placed gateway's
+tags. Every outcome is counted by reason, for the metrics.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections import Counter
 from collections.abc import Callable
@@ -19,11 +26,11 @@ from dataclasses import dataclass, field
 
 from devices import QUANTITIES, GatewayStatus, Quality, Reading, TelemetryBatch
 from ingest.config import PolicyConfig
-from registry import DeviceTags
+from registry import DeviceHistory, DeviceTags
 from tsdb import LineProtocolError, Point, encode_point, series_key
 from tsdb.schema import GATEWAY_HEALTH, HOUR_MS, TELEMETRY, TELEMETRY_BAD
 
-TagLookup = Callable[[str], DeviceTags | None]
+TagLookup = Callable[[str], DeviceHistory | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +82,7 @@ _QUALITY_FIELDS = {quality: f',quality="{quality.value}"' for quality in Quality
 @functools.lru_cache(maxsize=65_536)
 def _reading_series(gateway_id: str, device: str, tags: DeviceTags | None, bad: bool) -> str:
     """Encoded series key of a device's readings: tags from the registry when known, else
-    gateway and device. The topic's gateway wins, because the ACL vouches for it. Readings
+    gateway and device; the gateway tag is always the topic's, which the ACL vouches for. Readings
     of quality "bad" go to their own measurement, so that nothing computed over
     ``telemetry`` needs to filter them out. Cached: a device's key is the same for every
     reading (a registry change brings new tags)."""
@@ -85,16 +92,47 @@ def _reading_series(gateway_id: str, device: str, tags: DeviceTags | None, bad: 
     return series_key(TELEMETRY_BAD if bad else TELEMETRY, point_tags)
 
 
+def _tags_at(history: DeviceHistory | None, ts_ms: int) -> DeviceTags | None:
+    """Tags of the placement in force at ``ts_ms``; before the first placement that one's
+    (the reading is then implausible: before installation)."""
+    if history is None:
+        return None
+    tags = history.at(ts_ms)
+    if tags is None and ts_ms < history.installed_ms:
+        return history.spans[0].tags
+    return tags
+
+
+def _not_on_gateway(reading: Reading, gateway_id: str, tags: DeviceTags | None) -> str | None:
+    """Why ``gateway_id`` may not speak for the registered device at the reading's time."""
+    if tags is not None and (tags.gateway == gateway_id
+                             or (not tags.gateway and reading.device == gateway_id)):
+        return None
+    at = dt.datetime.fromtimestamp(reading.ts / 1000, dt.UTC).isoformat(timespec="milliseconds")
+    where = "not placed" if tags is None else f"on {tags.gateway or 'no gateway'}"
+    return f"device {reading.device} is not on gateway {gateway_id} at {at} ({where})"
+
+
 def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
     """Append the batch's lines to ``out``, splitting off what policy keeps aside."""
     for reading in batch.readings:
-        tags = ctx.lookup(reading.device) if ctx.lookup else None
+        history = ctx.lookup(reading.device) if ctx.lookup else None
+        tags = _tags_at(history, reading.ts)
         reason: str | None = None
         kind = ""
-        unregistered = ctx.lookup is not None and tags is None
+        flags = ""
+        unregistered = ctx.lookup is not None and history is None
         if unregistered and ctx.policy.unregistered == "dead_letter":
             kind, reason = "unregistered", f"device {reading.device}: not in the registry"
             out.counts[kind] += 1
+        elif history is not None and (
+                foreign := _not_on_gateway(reading, batch.gateway, tags)) is not None:
+            kind, reason = "foreign_device", foreign
+            out.counts[kind] += 1
+            if ctx.policy.foreign_device == "flag":
+                reading = reading.model_copy(update={"quality": Quality.BAD})
+                tags, flags, reason = None, ",foreign=true", None
+                out.counts["flagged"] += 1
         elif (problem := _implausible(reading, ctx, tags)) is not None:
             kind, reason = problem
             out.counts[kind] += 1
@@ -105,7 +143,7 @@ def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
         if reason is None:
             # Quantity names and finite floats need no escaping (the v1 schema checks both).
             fields = ",".join([f"{name}={value!r}" for name, value in reading.values.items()])
-            fields += _QUALITY_FIELDS[reading.quality]
+            fields += _QUALITY_FIELDS[reading.quality] + flags
             if unregistered:
                 out.counts["unregistered_accepted"] += 1
                 fields += ",unregistered=true"

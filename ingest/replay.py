@@ -35,8 +35,14 @@ def replay_dead_letters(
     Raises:
         IngestError: the broker could not be reached or did not answer in time.
     """
-    letters = store.list(limit=limit)
     result = ReplayResult()
+    letters = []
+    for letter in store.list(limit=limit):
+        if letter.cut:
+            result.kept[letter.id] = (f"payload was cut to {len(letter.payload)} of {letter.size} bytes"
+                                      " when stored: it cannot be replayed")
+        else:
+            letters.append(letter)
     if not letters:
         return result
     acks: dict[int, str] = {}

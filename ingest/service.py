@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from ingest.config import IngestConfig
 from ingest.consumer import Consumer, Delivery
-from ingest.dead_letters import DeadLetterStore
+from ingest.dead_letters import DeadLetterStore, gateway_label
 from ingest.decode import decode_message
 from ingest.metrics import serve_metrics
 from ingest.points import Context, Rejected
@@ -77,6 +77,9 @@ class Stats:
     acked: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)  # per-reading policy outcomes
     dead_lettered_by_kind: Counter[str] = field(default_factory=Counter)
+    dead_lettered_by_gateway: Counter[str] = field(default_factory=Counter)  # who floods
+    dead_letters_dropped: Counter[str] = field(default_factory=Counter)  # by when_full policy
+    dead_letter_store: tuple[int, int] = (0, 0)  # letters and payload bytes kept, last seen
     batches: int = 0
     batch_seconds: float = 0.0  # time from a batch's first message to its acknowledgement
     lag_s: float = 0.0  # at the last flush: now minus the newest reading's device time
@@ -86,14 +89,14 @@ class IngestService:
     def __init__(self, cfg: IngestConfig) -> None:
         self.cfg = cfg
         self.influx = cfg.influx.client(Backoff(initial_s=0.2, max_s=5.0, max_attempts=4))
-        self.dead_letters = DeadLetterStore(cfg.dead_letter_path)
+        self.dead_letters = DeadLetterStore(cfg.dead_letter_path, cfg.dead_letters)
         self.consumer = Consumer(cfg.mqtt)
         self.tags = None
         self.registry = None
         if cfg.registry is not None:
             self.registry = session_factory(make_engine(cfg.registry.url))
             self.tags = TagCache(self.registry, check_every_s=cfg.registry.refresh_s)
-        self.stats = Stats()
+        self.stats = Stats(dead_letter_store=self.dead_letters.totals())
         self._writer_error: BaseException | None = None
 
     def run(self, stop: threading.Event) -> None:
@@ -182,7 +185,7 @@ class IngestService:
             return
         while True:
             ctx = Context(now_ms=int(time.time() * 1000), policy=self.cfg.policy,
-                          lookup=self.tags.tags if self.tags else None)
+                          lookup=self.tags.history if self.tags else None)
             self.stats.outcomes.update(batch.add(delivery, ctx))
             self.stats.received += 1
             if batch.lines >= self.cfg.batch.max_lines:
@@ -195,11 +198,7 @@ class IngestService:
     def _flush(self, batch: _Batch, stop: threading.Event) -> bool:
         """Store the batch, then acknowledge it. False if stopped before it was stored."""
         if batch.dead:
-            self.dead_letters.add_many((topic, r.reason, r.payload) for topic, r in batch.dead)
-            self.stats.dead_lettered += len(batch.dead)
-            for topic, rejected in batch.dead:
-                self.stats.dead_lettered_by_kind[rejected.kind] += 1
-                log.warning("dead letter from %s: %s", topic, rejected.reason)
+            self._dead_letter(batch.dead)
         try:
             if not self._write(batch.messages, stop):
                 return False
@@ -257,8 +256,26 @@ class IngestService:
                     return False
             except WriteRejected as exc:
                 d = message.delivery
-                self.dead_letters.add_many([(d.topic, f"rejected by InfluxDB: {exc}", d.payload)])
-                self.stats.dead_lettered += 1
-                self.stats.dead_lettered_by_kind["influx_rejected"] += 1
-                log.warning("dead letter from %s: rejected by InfluxDB: %s", d.topic, exc)
+                reason = f"rejected by InfluxDB: {exc}"
+                self._dead_letter([(d.topic, Rejected("influx_rejected", reason, d.payload))])
         return True
+
+    def _dead_letter(self, dead: list[tuple[str, Rejected]]) -> None:
+        """Commit dead letters (within the store's limits) and count them: by kind, by
+        gateway, and what the store's ``when_full`` policy dropped, which is never silent."""
+        store = self.dead_letters
+        evicted, discarded = store.evicted, store.discarded
+        store.add_many((topic, r.reason, r.payload) for topic, r in dead)
+        self.stats.dead_lettered += len(dead)
+        by_gateway = self.stats.dead_lettered_by_gateway
+        for topic, rejected in dead:
+            self.stats.dead_lettered_by_kind[rejected.kind] += 1
+            by_gateway[gateway_label(topic, by_gateway)] += 1
+            log.warning("dead letter from %s: %s", topic, rejected.reason)
+        dropped = (store.evicted - evicted) + (store.discarded - discarded)
+        if dropped:
+            policy = store.limits.when_full
+            self.stats.dead_letters_dropped[policy] += dropped
+            log.warning("dead-letter store %s full (%s): %d letters dropped (%s)", store.path,
+                        store.limits, dropped, "oldest deleted" if policy == "drop_oldest" else "new ones")
+        self.stats.dead_letter_store = store.totals()

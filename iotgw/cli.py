@@ -120,13 +120,17 @@ def ingest_dead_letters(
     """List what ingest could not store, oldest first, with the reason."""
     try:
         cfg = load_ingest_config(config)
-        store = DeadLetterStore(cfg.dead_letter_path)
+        store = DeadLetterStore(cfg.dead_letter_path, cfg.dead_letters)
     except ConfigError as exc:
         raise fail(exc, EXIT_CONFIG) from exc
     except IngestError as exc:
         raise fail(exc, EXIT_RUNTIME) from exc
     out = Console()
     out.print(f"{store.count()} dead letters in {cfg.dead_letter_path}")
+    gateways = store.per_gateway()
+    if gateways:
+        out.print("per gateway: " + ", ".join(f"{gw or '(no gateway)'} {n}" for gw, n in gateways.items()),
+                  highlight=False)
     for letter in store.list(limit=limit):
         preview = letter.payload[:80].decode("utf-8", errors="replace")
         out.print(f"#{letter.id} {letter.topic}: {letter.reason}\n    {preview!r}", highlight=False)
@@ -142,7 +146,8 @@ def ingest_replay(
     broker accepted it (if still bad, it comes back with a new reason)."""
     try:
         cfg = load_ingest_config(config)
-        result = replay_dead_letters(DeadLetterStore(cfg.dead_letter_path), cfg.mqtt, limit=limit)
+        result = replay_dead_letters(DeadLetterStore(cfg.dead_letter_path, cfg.dead_letters), cfg.mqtt,
+                                     limit=limit)
     except ConfigError as exc:
         raise fail(exc, EXIT_CONFIG) from exc
     except IngestError as exc:

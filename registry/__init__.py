@@ -28,7 +28,7 @@ from registry.models import (
     Ward,
 )
 from registry.placements import mark_seen, move, place, placements_at, placements_during
-from registry.tag_cache import DeviceTags, TagCache, lookup_tags, revision
+from registry.tag_cache import DeviceHistory, DeviceTags, TagCache, lookup_history, lookup_tags, revision
 
 __all__ = [
     "PROVINCE_CODES",
@@ -37,6 +37,7 @@ __all__ = [
     "ApiToken",
     "BrokerAccount",
     "Device",
+    "DeviceHistory",
     "DeviceTags",
     "Gateway",
     "ImportFailed",
@@ -55,6 +56,7 @@ __all__ = [
     "TagCache",
     "Ward",
     "add_succession",
+    "lookup_history",
     "lookup_tags",
     "make_engine",
     "mark_seen",

@@ -1,4 +1,8 @@
-"""Device -> tags, for ingest: a read-through cache refreshed when the registry changes.
+"""Device -> where it was, for ingest: a read-through cache refreshed when the registry changes.
+
+A device's history is every placement it had, each with its tags, so a reading is tagged
+(and its gateway checked) by where the device was at the reading's time, not where it is
+now: a reading buffered before a move and delivered after it keeps its old place.
 
 Every flush that touches organisations, gateways, devices, placements or wards increments
 ``registry_revision`` (a hook on the registry's sessions, so no writer can forget). The
@@ -8,6 +12,7 @@ so a move shows in tags within that time, and a hit costs no query at all.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,7 +45,7 @@ class DeviceTags:
     commune: str
     organisation: str
     organisation_type: str
-    installed_ms: int = 0  # not a tag: readings before it are implausible
+    installed_ms: int = 0  # not a tag: the first placement's start; readings before it are implausible
 
     def as_tags(self) -> dict[str, str]:
         return {k: v for k, v in (
@@ -85,26 +90,72 @@ def revision(session: Session) -> int:
     return session.scalar(select(RegistryRevision.value).where(RegistryRevision.id == 1)) or 0
 
 
-def lookup_tags(session: Session, device_id: str) -> DeviceTags | None:
-    """The device's current tags straight from the registry; None if it is not placed."""
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One placement: its tags from ``from_ms`` until ``to_ms`` (None: still in force)."""
+
+    from_ms: int
+    to_ms: int | None
+    tags: DeviceTags
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceHistory:
+    """A device's placements, oldest first."""
+
+    spans: tuple[Span, ...]
+
+    @property
+    def installed_ms(self) -> int:
+        return self.spans[0].from_ms
+
+    @property
+    def current(self) -> DeviceTags | None:
+        last = self.spans[-1]
+        return last.tags if last.to_ms is None else None
+
+    def at(self, ts_ms: int) -> DeviceTags | None:
+        """Tags in force at ``ts_ms``; None before the first placement or between two."""
+        for span in reversed(self.spans):  # readings are mostly recent: newest first
+            if span.from_ms <= ts_ms:
+                return span.tags if span.to_ms is None or ts_ms < span.to_ms else None
+        return None
+
+
+def _ms(at: dt.datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def lookup_history(session: Session, device_id: str) -> DeviceHistory | None:
+    """Every placement of the device straight from the registry; None if it was never placed."""
     org = aliased(Organisation)
-    row = session.execute(
+    rows = session.execute(
         select(Device, Placement, Ward, org)
         .join(Placement, (Placement.subject_id == Device.id)
-              & (Placement.subject_kind == SubjectKind.DEVICE) & Placement.valid_to.is_(None))
+              & (Placement.subject_kind == SubjectKind.DEVICE))
         .join(Ward, Ward.code == Placement.ward_code)
         .outerjoin(org, org.id == Placement.organisation_id)
-        .where(Device.id == device_id)).first()
-    if row is None:
+        .where(Device.id == device_id)
+        .order_by(Placement.valid_from)).all()
+    if not rows:
         return None
-    device, placement, ward, organisation = row
-    return DeviceTags(
-        device=device.id, gateway=placement.gateway_id or "", profile=device.profile,
-        sector=device.sector.value, province=str(ward.province_code), commune=str(ward.code),
-        organisation=organisation.id if organisation else "",
-        organisation_type=organisation.type.value if organisation else "",
-        installed_ms=int(placement.valid_from.timestamp() * 1000),
-    )
+    installed_ms = _ms(rows[0][1].valid_from)
+    spans = tuple(
+        Span(_ms(placement.valid_from), None if placement.valid_to is None else _ms(placement.valid_to),
+             DeviceTags(
+                 device=device.id, gateway=placement.gateway_id or "", profile=device.profile,
+                 sector=device.sector.value, province=str(ward.province_code),
+                 commune=str(ward.code), organisation=organisation.id if organisation else "",
+                 organisation_type=organisation.type.value if organisation else "",
+                 installed_ms=installed_ms))
+        for device, placement, ward, organisation in rows)
+    return DeviceHistory(spans)
+
+
+def lookup_tags(session: Session, device_id: str) -> DeviceTags | None:
+    """The device's current tags straight from the registry; None if it is not placed now."""
+    history = lookup_history(session, device_id)
+    return history.current if history else None
 
 
 class TagCache:
@@ -115,12 +166,12 @@ class TagCache:
         self._sessions = sessions
         self._check_every_s = check_every_s
         self._clock = clock
-        self._entries: dict[str, DeviceTags | None] = {}
+        self._entries: dict[str, DeviceHistory | None] = {}
         self._revision = -1
         self._checked_at = float("-inf")
         self.loads = 0  # registry lookups made, for metrics and tests
 
-    def tags(self, device_id: str) -> DeviceTags | None:
+    def history(self, device_id: str) -> DeviceHistory | None:
         now = self._clock()
         if now - self._checked_at >= self._check_every_s:
             with self._sessions() as session:
@@ -131,6 +182,11 @@ class TagCache:
                 self._revision = current
         if device_id not in self._entries:
             with self._sessions() as session:
-                self._entries[device_id] = lookup_tags(session, device_id)
+                self._entries[device_id] = lookup_history(session, device_id)
             self.loads += 1
         return self._entries[device_id]
+
+    def tags(self, device_id: str) -> DeviceTags | None:
+        """The device's current tags; None if it is not placed now."""
+        history = self.history(device_id)
+        return history.current if history else None

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from dataclasses import replace
 
 from devices import QUANTITIES, Reading, TelemetryBatch
 from ingest.config import PolicyConfig
 from ingest.points import Context, Decoded, add_readings
-from registry import DeviceTags
+from registry import DeviceHistory, DeviceTags
+from registry.tag_cache import Span
 from tsdb import Point, encode_point
 
 NOW = 1_763_800_000_000
-TAGS = DeviceTags(device="soil-1", gateway="gw-x", profile="soil_probe", sector="agriculture",
+TAGS = DeviceTags(device="soil-1", gateway="gw-1", profile="soil_probe", sector="agriculture",
                   province="87", commune="30010", organisation="coop-1",
                   organisation_type="agricultural_cooperative", installed_ms=NOW - 86_400_000)
+PLACED = {"soil-1": DeviceHistory((Span(TAGS.installed_ms, None, TAGS),))}
 
 
 def _run(readings: list[Reading], **ctx) -> Decoded:
@@ -26,8 +30,8 @@ def _reading(ts: int = NOW, **values: float) -> Reading:
     return Reading(device="soil-1", ts=ts, values=values or {"soil_moisture": 30.0})
 
 
-def test_registered_devices_get_the_registry_tags_but_keep_the_topic_gateway() -> None:
-    out = _run([_reading()], lookup={"soil-1": TAGS}.get)
+def test_registered_devices_get_the_registry_tags() -> None:
+    out = _run([_reading()], lookup=PLACED.get)
     assert out.lines == ["telemetry,commune=30010,device=soil-1,gateway=gw-1,organisation=coop-1,"
                          "organisation_type=agricultural_cooperative,profile=soil_probe,province=87,"
                          f'sector=agriculture soil_moisture=30.0,quality="good" {NOW}']
@@ -51,10 +55,10 @@ def test_implausible_readings_by_policy() -> None:
         "before_install": _reading(ts=NOW - 2 * 86_400_000),
     }
     for key, reading in cases.items():
-        dead = _run([reading, _reading(ts=NOW - 1)], lookup={"soil-1": TAGS}.get)
+        dead = _run([reading, _reading(ts=NOW - 1)], lookup=PLACED.get)
         assert dead.counts == {key: 1} and len(dead.lines) == 1, key
         assert json.loads(dead.rejected[0].payload)["readings"][0]["ts"] == reading.ts
-        flagged = _run([reading], lookup={"soil-1": TAGS}.get,
+        flagged = _run([reading], lookup=PLACED.get,
                        policy=PolicyConfig(implausible="flag"))
         assert flagged.counts == {key: 1, "flagged": 1} and not flagged.rejected, key
         assert flagged.lines[0].startswith("telemetry_bad,") and 'quality="bad"' in flagged.lines[0]
@@ -75,3 +79,40 @@ def test_reading_lines_equal_the_general_encoder_for_every_quantity() -> None:
     expected = encode_point(Point("telemetry", {**values, "quality": "uncertain", "unregistered": True},
                                   NOW, {"gateway": "gw-1", "device": "soil-1"}))
     assert out.lines == [expected]
+
+
+def test_a_gateway_speaks_only_for_the_devices_placed_on_it_at_the_readings_time() -> None:
+    """Gateway gw-1 had soil-1 until MOVED, when it went to gw-2 in another commune: gw-1's
+    readings from before the move are its own, later ones are not, and gw-2's are the
+    reverse; a foreign reading never gets the placed gateway's tags."""
+    moved = NOW - 3_600_000
+    there = replace(TAGS, gateway="gw-2", commune="30013")
+    history = {"soil-1": DeviceHistory((Span(TAGS.installed_ms, moved, TAGS), Span(moved, None, there)))}
+    before, after = _reading(ts=moved - 1), _reading(ts=moved)
+    out = _run([before, after], lookup=history.get)
+    assert [line.split(",commune=")[1][:5] for line in out.lines] == ["30010"]
+    assert out.counts == {"foreign_device": 1}
+    [rejected] = out.rejected
+    assert rejected.kind == "foreign_device"
+    assert rejected.reason == (f"device soil-1 is not on gateway gw-1 at "
+                               f"{_iso(moved)} (on gw-2)")
+    assert json.loads(rejected.payload)["readings"][0]["ts"] == moved
+
+    flagged = _run([after], lookup=history.get, policy=PolicyConfig(foreign_device="flag"))
+    assert flagged.lines == [f'telemetry_bad,device=soil-1,gateway=gw-1 soil_moisture=30.0,'
+                             f'quality="bad",foreign=true {moved}']
+    assert flagged.counts == {"foreign_device": 1, "flagged": 1} and not flagged.rejected
+
+
+def test_a_device_on_no_gateway_speaks_only_for_itself() -> None:
+    """A node that publishes to the broker itself is a gateway of one device."""
+    node = {device: DeviceHistory((Span(TAGS.installed_ms, None, replace(TAGS, device=device, gateway="")),))
+            for device in ("gw-1", "soil-1")}
+    own = _run([Reading(device="gw-1", ts=NOW, values={"soil_moisture": 30.0})], lookup=node.get)
+    assert len(own.lines) == 1 and not own.rejected
+    other = _run([_reading()], lookup=node.get)
+    assert not other.lines and "(on no gateway)" in other.rejected[0].reason
+
+
+def _iso(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds")

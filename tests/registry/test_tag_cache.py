@@ -101,3 +101,19 @@ def test_last_seen_updates_do_not_invalidate_the_cache(engine: Engine) -> None:
     with sessions() as session:
         assert revision(session) == before + 1
         assert session.get(Gateway, "gw-1").last_seen_at == T0 + dt.timedelta(days=2)
+
+
+def test_history_tags_a_reading_by_where_its_device_was_at_its_time(engine: Engine) -> None:
+    _register(engine)
+    moved_at = T0 + dt.timedelta(days=1)
+    with session_factory(engine)() as session, session.begin():
+        session.add(Gateway(id="gw-2", installed_on=T0.date()))
+        session.flush()
+        move(session, SubjectKind.DEVICE, "soil-1", at=moved_at, ward_code=73, gateway_id="gw-2")
+    history = TagCache(session_factory(engine), clock=Clock()).history("soil-1")
+    ms = int(moved_at.timestamp() * 1000)
+    assert history is not None and history.installed_ms == int(T0.timestamp() * 1000)
+    assert (history.at(ms - 1).gateway, history.at(ms - 1).commune) == ("gw-1", "70")
+    assert (history.at(ms).gateway, history.at(ms).commune) == ("gw-2", "73")
+    assert history.at(history.installed_ms - 1) is None
+    assert history.current == history.at(ms) and history.current.installed_ms == history.installed_ms
