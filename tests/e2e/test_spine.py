@@ -242,17 +242,17 @@ def test_ingest_enriches_from_the_registry_and_dead_letters_unknown_devices(spin
     (spine.workdir / "org.csv").write_text(
         "id,name,type,sector,ward_code,since\ncoop-1,HTX 1,agricultural_cooperative,agriculture,"
         "70,2025-01-01\n")
-    (spine.workdir / "gw.csv").write_text("id,ward_code,installed_on\nreg-gw,70,2025-01-01\n")
+    gw = f"{spine.name}-gw"
+    (spine.workdir / "gw.csv").write_text(f"id,ward_code,installed_on\n{gw},70,2025-01-01\n")
     (spine.workdir / "dev.csv").write_text(
         "id,gateway_id,profile,sector,expected_interval_s,installed_on,ward_code,organisation_id\n"
-        "soil-9,reg-gw,soil_probe,agriculture,60,2025-01-01,70,coop-1\n")
+        f"soil-9,{gw},soil_probe,agriculture,60,2025-01-01,70,coop-1\n")
     for args in (["init"], ["import", "organisations", str(spine.workdir / "org.csv")],
                  ["import", "gateways", str(spine.workdir / "gw.csv")],
                  ["import", "devices", str(spine.workdir / "dev.csv")]):
         assert iotgw("registry", *args, "--url", url).returncode == 0
     spine.start_ingest(registry_url=url)
     now_ms = int(time.time() * 1000)
-    gw = f"{spine.name}-gw"
     spine.publish_raw(gw, [json.dumps({"v": 1, "gateway": gw, "seq": 1, "readings": [
         {"device": "soil-9", "ts": now_ms, "values": {"soil_moisture": 33.5}},
         {"device": "stranger", "ts": now_ms, "values": {"soil_moisture": 12.0}},
