@@ -14,7 +14,14 @@ from devices import telemetry_topic
 from gateway import GatewayConfig
 from gateway.config import BrokerConfig, PublishConfig
 from ingest import DeadLetterStore, IngestConfig, retire_session
-from ingest.config import BatchConfig, InfluxConfig, MetricsConfig, MqttConfig, RegistryLink
+from ingest.config import (
+    BatchConfig,
+    DeadLetterLimits,
+    InfluxConfig,
+    MetricsConfig,
+    MqttConfig,
+    RegistryLink,
+)
 from ingest.consumer import SUBSCRIBED
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
 from simulators import SIGNALS, simulated_fleet, write_config
@@ -39,7 +46,8 @@ class Spine:
 
     def ingest_config(self, worker: int = 1, *, max_wait_s: float = 0.3,
                       registry_url: str | None = None, metrics_port: int | None = None,
-                      receive_maximum: int = 10_000) -> IngestConfig:
+                      receive_maximum: int = 10_000,
+                      dead_letters: DeadLetterLimits | None = None) -> IngestConfig:
         return IngestConfig(
             registry=RegistryLink(url=registry_url) if registry_url else None,
             metrics=MetricsConfig(port=metrics_port),
@@ -49,13 +57,16 @@ class Spine:
             influx=InfluxConfig(url=self.influxd.url, database=self.database),
             batch=BatchConfig(max_wait_s=max_wait_s),
             dead_letter_path=self.workdir / "dead-letters.sqlite",
+            dead_letters=dead_letters or DeadLetterLimits(),
         )
 
     def start_ingest(self, worker: int = 1, *, max_wait_s: float = 0.3,
                      registry_url: str | None = None, metrics_port: int | None = None,
-                     workers: int = 1, receive_maximum: int = 10_000) -> IotgwProcess:
+                     workers: int = 1, receive_maximum: int = 10_000,
+                     dead_letters: DeadLetterLimits | None = None) -> IotgwProcess:
         cfg = self.ingest_config(worker, max_wait_s=max_wait_s, registry_url=registry_url,
-                                 metrics_port=metrics_port, receive_maximum=receive_maximum)
+                                 metrics_port=metrics_port, receive_maximum=receive_maximum,
+                                 dead_letters=dead_letters)
         self.supervised_workers = max(self.supervised_workers, workers if workers > 1 else 0)
         self.ingest_configs.append(cfg)
         path = write_config(cfg, self.workdir / f"ingest-{worker}.toml")
