@@ -262,16 +262,12 @@ class IngestService:
 
     def _dead_letter(self, dead: list[tuple[str, Rejected]]) -> None:
         """Commit dead letters (within the store's limits) and count them: by kind, by
-        gateway, and what the store's ``when_full`` policy dropped, which is never silent."""
+        gateway, and what the store's ``when_full`` policy dropped, which is never silent.
+        What was dropped is counted before the letters themselves, so a scrape that sees
+        a letter counted sees what its arrival dropped too."""
         store = self.dead_letters
         evicted, discarded = store.evicted, store.discarded
         store.add_many((topic, r.reason, r.payload) for topic, r in dead)
-        self.stats.dead_lettered += len(dead)
-        by_gateway = self.stats.dead_lettered_by_gateway
-        for topic, rejected in dead:
-            self.stats.dead_lettered_by_kind[rejected.kind] += 1
-            by_gateway[gateway_label(topic, by_gateway)] += 1
-            log.warning("dead letter from %s: %s", topic, rejected.reason)
         dropped = (store.evicted - evicted) + (store.discarded - discarded)
         if dropped:
             policy = store.limits.when_full
@@ -279,3 +275,9 @@ class IngestService:
             log.warning("dead-letter store %s full (%s): %d letters dropped (%s)", store.path,
                         store.limits, dropped, "oldest deleted" if policy == "drop_oldest" else "new ones")
         self.stats.dead_letter_store = store.totals()
+        self.stats.dead_lettered += len(dead)
+        by_gateway = self.stats.dead_lettered_by_gateway
+        for topic, rejected in dead:
+            self.stats.dead_lettered_by_kind[rejected.kind] += 1
+            by_gateway[gateway_label(topic, by_gateway)] += 1
+            log.warning("dead letter from %s: %s", topic, rejected.reason)
