@@ -1,0 +1,101 @@
+"""``iotgw registry``: create the schema, import and export rows, reassign retired units."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from iotgw.options import DEFAULT_REGISTRY, EXIT_CONFIG, RegistryUrl, console, fail
+from registry import (
+    RegistryError,
+    make_engine,
+    reassign_all_retired,
+    seed_admin_units,
+    session_factory,
+    upgrade,
+)
+from registry.csv_export import export_csv
+from registry.csv_import import import_csv
+
+registry_app = typer.Typer(help="Administrative units, organisations, gateways and devices.",
+                           no_args_is_help=True)
+
+
+class ImportKind(StrEnum):
+    ORGANISATIONS = "organisations"
+    GATEWAYS = "gateways"
+    DEVICES = "devices"
+    REFERENCE_COUNTS = "reference_counts"
+    SUCCESSIONS = "successions"
+
+
+@registry_app.command("init")
+def registry_init(url: RegistryUrl = DEFAULT_REGISTRY) -> None:
+    """Create or migrate the registry schema and load the 2025 administrative units."""
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_factory(engine)() as session, session.begin():
+        provinces, wards = seed_admin_units(session)
+    console.print(f"registry ready: {provinces} provinces, {wards} communes and wards")
+
+
+@registry_app.command("import")
+def registry_import(
+    kind: Annotated[ImportKind, typer.Argument(help="What the file holds.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    url: RegistryUrl = DEFAULT_REGISTRY,
+) -> None:
+    """Import a CSV file: all rows or, if any row is bad, none (every bad line is listed)."""
+    with file.open(encoding="utf-8-sig", newline="") as handle:
+        total = max(0, sum(1 for _ in handle) - 1)
+    engine = make_engine(url)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    try:
+        with (Progress(*columns, console=console) as progress,
+              session_factory(engine)() as session, session.begin(),
+              file.open(encoding="utf-8-sig", newline="") as handle):
+            task = progress.add_task(f"checking {file.name}", total=total)
+            count = import_csv(session, kind.value, handle, source=str(file),
+                               progress=lambda n: progress.advance(task, n))
+    except RegistryError as exc:
+        raise fail(exc, EXIT_CONFIG) from exc
+    console.print(f"imported {count} {kind.value} from {file}")
+
+
+@registry_app.command("export")
+def registry_export(
+    kind: Annotated[ImportKind, typer.Argument(help="What to export (not successions).")],
+    file: Annotated[Path, typer.Argument(dir_okay=False, writable=True)],
+    url: RegistryUrl = DEFAULT_REGISTRY,
+) -> None:
+    """Write the registry as it is now, in the columns `import` reads back."""
+    if kind is ImportKind.SUCCESSIONS:
+        raise fail(ValueError("successions are imported from the official decision, not exported"),
+                   EXIT_CONFIG)
+    with session_factory(make_engine(url))() as session, file.open("w", encoding="utf-8",
+                                                                    newline="") as out:
+        count = export_csv(session, kind.value, out)
+    console.print(f"exported {count} {kind.value} to {file}")
+
+
+@registry_app.command("reassign")
+def registry_reassign(
+    at: Annotated[dt.datetime | None, typer.Option(
+        help="When the moves take effect (ISO 8601 with offset); default now.")] = None,
+    url: RegistryUrl = DEFAULT_REGISTRY,
+) -> None:
+    """Move what is registered under retired units to their successors; history is kept."""
+    when = at or dt.datetime.now(dt.UTC)
+    if when.tzinfo is None:
+        raise fail(ValueError(f"--at {when.isoformat()} needs a UTC offset, e.g. +07:00"),
+                   EXIT_CONFIG)
+    with session_factory(make_engine(url))() as session, session.begin():
+        moved = reassign_all_retired(session, at=when)
+    for code, count in moved.items():
+        console.print(f"ward {code}: {count} moved to its successor")
+    console.print(f"{sum(moved.values())} moved from {len(moved)} retired units")
