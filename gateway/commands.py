@@ -18,8 +18,6 @@ from typing import Any
 from gateway.config import GatewayConfig
 from gateway.pipeline import Source
 
-COMMANDS = ("ping", "rebirth", "reload")
-
 # Reads and builds the configuration again; raises ConfigError or GatewayError.
 Reloader = Callable[[], tuple[GatewayConfig, list[Source]]]
 

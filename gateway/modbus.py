@@ -20,6 +20,7 @@ from gateway.errors import DeviceReadError, GatewayError
 
 class ModbusSource:
     finished = False  # a real device never is
+    pushed = False
 
     def __init__(self, device: DeviceConfig, register_map: RegisterMap | None = None) -> None:
         """``register_map``: for a device of no known profile; by default, the profile's."""
@@ -64,12 +65,15 @@ class ModbusSource:
             words.update({(function, first + i): w for i, w in enumerate(response.registers)})
         return words
 
-    def read(self, now_ms: int) -> Reading:
+    def read(self, now_ms: int) -> list[Reading]:
         words = self._words()
         values = {reg.quantity: reg.decode([words[reg.function, a]
                                             for a in range(reg.address, reg.address + reg.size)])
                   for reg in self.map.registers}
-        return Reading(device=self.device_id, ts=now_ms, values=values)
+        return [Reading(device=self.device_id, ts=now_ms, values=values)]
+
+    def committed(self) -> None:
+        return None
 
     def checkpoint(self) -> str:
         return ""  # a device keeps its own state

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 class MqttNodeSource:
     finished = False
+    pushed = True  # the node stamps its readings and keeps them until they are committed
 
     def __init__(self, device: DeviceConfig) -> None:
         link = device.mqtt_node

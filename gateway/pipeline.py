@@ -16,18 +16,26 @@ from gateway.config import DeviceConfig
 
 
 class Source(Protocol):
+    """Every source has every method; one that has nothing to do in one makes it a no-op."""
+
     device_id: str
     interval_s: float
+    # Readings pushed by a node carry the node's own timestamps (the agent does not stamp
+    # them), and the node may let them go only once they are in the buffer (``committed``).
+    pushed: bool
 
     @property
     def finished(self) -> bool:
         """True when the source will produce nothing more (finite simulations)."""
         ...
 
-    def read(self, now_ms: int) -> Reading | list[Reading]:
-        """Read the device now; ``now_ms`` is the agent's timestamp for the reading. A
-        source that collects pushed readings returns what arrived (a list, maybe empty),
-        and may have a ``committed()`` method: called once the agent has committed them."""
+    def read(self, now_ms: int) -> list[Reading]:
+        """Read the device now; ``now_ms`` is the agent's timestamp for polled readings.
+        A pushed source returns what arrived since the last turn (maybe nothing)."""
+        ...
+
+    def committed(self) -> None:
+        """What the last ``read`` returned is committed to the buffer."""
         ...
 
     def checkpoint(self) -> str:
@@ -36,6 +44,10 @@ class Source(Protocol):
 
     def restore(self, checkpoint: str) -> None:
         """Resume from a persisted checkpoint."""
+        ...
+
+    def close(self) -> None:
+        """Release connections (a reload replaces the sources)."""
         ...
 
 

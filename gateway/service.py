@@ -32,7 +32,7 @@ from devices import ConfigError, Reading, telemetry_topic
 from devices.telemetry import SCHEMA_VERSION
 from gateway.buffer import Buffer, Limits, Pending
 from gateway.clock import ClockWatch
-from gateway.commands import COMMANDS, Refused, Reloader, answer, request_id, unchangeable
+from gateway.commands import Refused, Reloader, answer, request_id, unchangeable
 from gateway.config import DeviceConfig, GatewayConfig
 from gateway.errors import BufferUnavailable, DeviceReadError, GatewayError, UnknownDriver
 from gateway.health import health
@@ -208,7 +208,7 @@ class Agent:
         readings: list[Reading] = []  # stamped here
         forwarded: list[Reading] = []  # stamped by their nodes (pushed sources)
         checkpoints = {}
-        pushed = []  # sources to tell once their readings are committed
+        pushed = []  # sources read this turn, told once their readings are committed
         for item in self._schedule:
             if item.source.finished or item.due > now:
                 continue
@@ -225,15 +225,13 @@ class Agent:
                     item.last_ms = stamp
                 checkpoints[item.source.device_id] = item.source.checkpoint()
                 # Pushed readings carry their node's own time, trusted or not by the node.
-                pushed_here = hasattr(item.source, "committed")
-                target = forwarded if pushed_here else readings
-                for reading in result if isinstance(result, list) else [result]:
+                target = forwarded if item.source.pushed else readings
+                for reading in result:
                     if item.report is None or item.report.wants(reading):
                         target.append(reading)
                     else:
                         self.stats.suppressed += 1
-                if pushed_here:
-                    pushed.append(item.source)
+                pushed.append(item.source)
             item.next(now)
         if readings and not clock.trusted:
             self.stats.read += len(readings)
@@ -307,25 +305,29 @@ class Agent:
 
     def _command(self, command: Command) -> None:
         rid = None
+        handlers: dict[str, Callable[[], dict[str, object]]] = {
+            "ping": self._ping, "rebirth": self._rebirth, "reload": self._reload}
         try:
             rid = request_id(command.payload)
-            if command.name == "ping":
-                result = {"time_ms": int(self._clock() * 1000),
-                          "uptime_s": round(time.monotonic() - self._started, 1)}
-            elif command.name == "rebirth":
-                self._next_heartbeat = time.monotonic()
-                self._heartbeat_if_due()
-                result = {"status": "online"}
-            elif command.name == "reload":
-                result = self._reload()
-            else:
-                raise Refused(f"unknown command {command.name!r}; known: {', '.join(COMMANDS)}")
+            handler = handlers.get(command.name)
+            if handler is None:
+                raise Refused(f"unknown command {command.name!r}; known: {', '.join(handlers)}")
+            result = handler()
             body = answer(command.name, rid, result=result)
             log.info("command %s done: %s", command.name, result)
         except Refused as exc:
             body = answer(command.name, rid, error=str(exc))
             log.warning("command %s refused: %s", command.name, exc)
         self.publisher.respond(command, body)
+
+    def _ping(self) -> dict[str, object]:
+        return {"time_ms": int(self._clock() * 1000),
+                "uptime_s": round(time.monotonic() - self._started, 1)}
+
+    def _rebirth(self) -> dict[str, object]:
+        self._next_heartbeat = time.monotonic()
+        self._heartbeat_if_due()
+        return {"status": "online"}
 
     def _reload(self) -> dict[str, object]:
         if self._reloader is None:
@@ -339,9 +341,7 @@ class Agent:
         old, self._schedule = self._schedule, self._scheduled(config, sources, self._schedule)
         self.config = config
         for item in old:  # the new sources have their own connections
-            close = getattr(item.source, "close", None)
-            if close is not None:
-                close()
+            item.source.close()
         return {"devices": len(sources)}
 
     def _schedule_resend(self, count: int, reason: str) -> None:

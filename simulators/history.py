@@ -70,8 +70,7 @@ def backfill(
                     if _offline(ts, windows):
                         counts["offline"] += 1
                         continue
-                    result = source.read(ts)
-                    readings.extend(result if isinstance(result, list) else [result])
+                    readings.extend(source.read(ts))
             done = buffer.append(readings, {}, now_ms=now_ms)
             counts["read"] += len(readings)
             counts["dropped_age"] += done.dropped_age

@@ -19,6 +19,8 @@ class UnknownProfile(GatewayError):
 class SimulatedSource:
     """Reads ``SIGNALS[profile]`` at the agent's timestamp; checkpoint = samples taken."""
 
+    pushed = False
+
     def __init__(self, device: DeviceConfig) -> None:
         if device.profile not in SIGNALS:
             raise UnknownProfile(
@@ -39,11 +41,11 @@ class SimulatedSource:
     def finished(self) -> bool:
         return self._limit is not None and self.taken >= self._limit
 
-    def read(self, now_ms: int) -> Reading | list[Reading]:
+    def read(self, now_ms: int) -> list[Reading]:
         self.taken += 1
         values = self._signal(self.device_id, self._seed, now_ms)
         if self._faults is None:
-            return Reading(device=self.device_id, ts=now_ms, values=values)
+            return [Reading(device=self.device_id, ts=now_ms, values=values)]
         return self._with_faults(now_ms, values, self._faults)
 
     def _with_faults(self, now_ms: int, values: dict[str, float], faults: FaultConfig) -> list[Reading]:
@@ -74,3 +76,9 @@ class SimulatedSource:
 
     def restore(self, checkpoint: str) -> None:
         self.taken = int(checkpoint)
+
+    def committed(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None

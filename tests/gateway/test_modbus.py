@@ -74,7 +74,7 @@ def test_tcp_every_type_and_order_from_known_register_contents(tcp_device) -> No
     raw.close()
     source = ModbusSource(_device(ModbusLink(host="127.0.0.1", port=port, unit_id=7)), register_map)
     assert register_map.blocks() == [(3, 0, 15), (4, 100, 13)]  # one request per table
-    reading = source.read(1_763_800_000_000)
+    [reading] = source.read(1_763_800_000_000)
     assert reading.values == {q: v for q, *_, v, _ in ALL_KINDS}
     assert reading.ts == 1_763_800_000_000
     source.close()
@@ -94,7 +94,8 @@ def test_a_device_that_is_down_raises_then_is_read_when_back() -> None:
         deadline = time.monotonic() + 10
         while True:
             try:
-                assert source.read(2).values == {"voltage": 229.75, "current": 3.5, "active_energy": 1234.5}
+                [reading] = source.read(2)
+                assert reading.values == {"voltage": 229.75, "current": 3.5, "active_energy": 1234.5}
                 break
             except DeviceReadError:
                 assert time.monotonic() < deadline, "the driver did not reconnect"
@@ -136,14 +137,14 @@ def test_rtu_over_a_pseudo_terminal_pair(pty_pair: tuple[str, str]) -> None:
         deadline = time.monotonic() + 10
         while True:
             try:
-                reading = source.read(5)
+                [reading] = source.read(5)
                 break
             except DeviceReadError:
                 assert time.monotonic() < deadline, "no RTU answer"
                 time.sleep(0.2)
         assert reading.values == pytest.approx(values)  # tenths: 31.4 and -2.5 exactly representable
         values["soil_moisture"] = 28.0  # the device's signal moves: the next read sees it
-        assert source.read(6).values["soil_moisture"] == pytest.approx(28.0)
+        assert source.read(6)[0].values["soil_moisture"] == pytest.approx(28.0)
     finally:
         source.close()
         device.stop()
