@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from devices import QUANTITIES, GatewayStatus, Quality, Reading, TelemetryBatch
 from ingest.config import PolicyConfig
 from registry import DeviceHistory, DeviceTags
-from tsdb import LineProtocolError, Point, encode_point, series_key
+from tsdb import FieldValue, LineProtocolError, Point, encode_line, encode_point, series_key
 from tsdb.schema import GATEWAY_HEALTH, HOUR_MS, TELEMETRY, TELEMETRY_BAD
 
 TagLookup = Callable[[str], DeviceHistory | None]
@@ -76,9 +76,6 @@ def _implausible(reading: Reading, ctx: Context, tags: DeviceTags | None) -> tup
     return None
 
 
-_QUALITY_FIELDS = {quality: f',quality="{quality.value}"' for quality in Quality}
-
-
 @functools.lru_cache(maxsize=65_536)
 def _reading_series(gateway_id: str, device: str, tags: DeviceTags | None, bad: bool) -> str:
     """Encoded series key of a device's readings: tags from the registry when known, else
@@ -120,7 +117,7 @@ def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
         tags = _tags_at(history, reading.ts)
         reason: str | None = None
         kind = ""
-        flags = ""
+        flags: dict[str, FieldValue] = {}
         unregistered = ctx.lookup is not None and history is None
         if unregistered and ctx.policy.unregistered == "dead_letter":
             kind, reason = "unregistered", f"device {reading.device}: not in the registry"
@@ -131,7 +128,7 @@ def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
             out.counts[kind] += 1
             if ctx.policy.foreign_device == "flag":
                 reading = reading.model_copy(update={"quality": Quality.BAD})
-                tags, flags, reason = None, ",foreign=true", None
+                tags, flags, reason = None, {"foreign": True}, None
                 out.counts["flagged"] += 1
         elif (problem := _implausible(reading, ctx, tags)) is not None:
             kind, reason = problem
@@ -141,16 +138,14 @@ def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
                 out.counts["flagged"] += 1
                 reason = None
         if reason is None:
-            # Quantity names and finite floats need no escaping (the v1 schema checks both).
-            fields = ",".join([f"{name}={value!r}" for name, value in reading.values.items()])
-            fields += _QUALITY_FIELDS[reading.quality] + flags
+            fields: dict[str, FieldValue] = {**reading.values, "quality": reading.quality.value, **flags}
             if unregistered:
                 out.counts["unregistered_accepted"] += 1
-                fields += ",unregistered=true"
+                fields["unregistered"] = True
             try:
                 series = _reading_series(batch.gateway, reading.device, tags,
                                          reading.quality is Quality.BAD)
-                out.lines.append(f"{series} {fields} {reading.ts}")
+                out.lines.append(encode_line(series, fields, reading.ts))
                 out.newest_ms = max(out.newest_ms or reading.ts, reading.ts)
                 out.hours.add(reading.ts // HOUR_MS)
                 continue

@@ -21,7 +21,9 @@ import logging
 import queue
 import threading
 import time
+import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ingest.config import IngestConfig
@@ -29,15 +31,18 @@ from ingest.consumer import Consumer, Delivery
 from ingest.dead_letters import DeadLetterStore, gateway_label
 from ingest.decode import decode_message
 from ingest.metrics import serve_metrics
-from ingest.points import Context, Rejected
+from ingest.points import Context, Decoded, Rejected
 from registry import RegistryError, TagCache, make_engine, session_factory
 from registry.placements import record_seen
-from tsdb import Backoff, Unavailable, WriteRejected
+from tsdb import Backoff, Point, Unavailable, WriteRejected, encode_point
 from tsdb.schema import HOUR_MS, TOUCHED_HOURS, create_storage
 
 log = logging.getLogger(__name__)
 
 _STATS_EVERY_S = 10.0
+
+Decoder = Callable[[str, bytes, Context], Decoded]
+DECODER_ERROR = "decoder_error"  # the dead-letter kind of a message the decoder raised on
 
 
 @dataclass
@@ -56,11 +61,11 @@ class _Batch:
     lines: int = 0
     started: float = 0.0
 
-    def add(self, delivery: Delivery, ctx: Context) -> Counter[str]:
+    def add(self, delivery: Delivery, ctx: Context, decode: Decoder) -> Counter[str]:
         """Decode into the batch; returns the readings' outcome counts."""
         if not self.messages:
             self.started = time.monotonic()
-        decoded = decode_message(delivery.topic, delivery.payload, ctx)
+        decoded = decode(delivery.topic, delivery.payload, ctx)
         self.messages.append(_Message(delivery, decoded.lines, decoded.newest_ms, decoded.hours))
         self.lines += len(decoded.lines)
         self.dead.extend((delivery.topic, r) for r in decoded.rejected)
@@ -75,6 +80,7 @@ class Stats:
     written_points: int = 0
     dead_lettered: int = 0
     acked: int = 0
+    decoder_errors: int = 0  # messages the decoder raised on (a bug), dead-lettered
     outcomes: Counter[str] = field(default_factory=Counter)  # per-reading policy outcomes
     dead_lettered_by_kind: Counter[str] = field(default_factory=Counter)
     dead_lettered_by_gateway: Counter[str] = field(default_factory=Counter)  # who floods
@@ -86,8 +92,10 @@ class Stats:
 
 
 class IngestService:
-    def __init__(self, cfg: IngestConfig) -> None:
+    def __init__(self, cfg: IngestConfig, *, decode: Decoder = decode_message) -> None:
+        """``decode`` is ``decode_message`` but in tests, which give one that raises."""
         self.cfg = cfg
+        self._decoder = decode
         self.influx = cfg.influx.client(Backoff(initial_s=0.2, max_s=5.0, max_attempts=4))
         self.dead_letters = DeadLetterStore(cfg.dead_letter_path, cfg.dead_letters)
         self.consumer = Consumer(cfg.mqtt)
@@ -186,7 +194,7 @@ class IngestService:
         while True:
             ctx = Context(now_ms=int(time.time() * 1000), policy=self.cfg.policy,
                           lookup=self.tags.history if self.tags else None)
-            self.stats.outcomes.update(batch.add(delivery, ctx))
+            self.stats.outcomes.update(batch.add(delivery, ctx, self._decode))
             self.stats.received += 1
             if batch.lines >= self.cfg.batch.max_lines:
                 return
@@ -194,6 +202,19 @@ class IngestService:
                 delivery = self.consumer.deliveries.get_nowait()
             except queue.Empty:
                 return
+
+    def _decode(self, topic: str, payload: bytes, ctx: Context) -> Decoded:
+        """The decoder never raises by design; if it does anyway (a bug), the message is
+        dead-lettered as ``decoder_error`` with the exception, counted and logged with its
+        traceback, and the worker goes on: one message must not stop the stream, nor
+        come back after a restart to stop it again."""
+        try:
+            return self._decoder(topic, payload, ctx)
+        except Exception as exc:  # the worker's outer boundary, see the docstring
+            self.stats.decoder_errors += 1
+            log.exception("decoder raised on a message from %s; dead-lettered", topic)
+            error = "".join(traceback.format_exception_only(exc)).strip()  # never raises itself
+            return Decoded(rejected=[Rejected(DECODER_ERROR, f"decoder error: {error}", payload)])
 
     def _flush(self, batch: _Batch, stop: threading.Event) -> bool:
         """Store the batch, then acknowledge it. False if stopped before it was stored."""
@@ -236,7 +257,7 @@ class IngestService:
             return True
         written_at = int(time.time() * 1000)
         hours = set().union(*(m.hours for m in messages))
-        body += "".join(f"\n{TOUCHED_HOURS} written_at={written_at}i {hour * HOUR_MS}"
+        body += "".join("\n" + encode_point(Point(TOUCHED_HOURS, {"written_at": written_at}, hour * HOUR_MS))
                         for hour in sorted(hours))
         while True:
             try:

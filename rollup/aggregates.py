@@ -25,11 +25,11 @@ the last value, and the mean as sum over count.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
 from devices import QUANTITIES, Kind
-from tsdb import InfluxClient, Point, Series, encode_point, quote_string
+from tsdb import InfluxClient, Point, Series, quote_string
 from tsdb.schema import DEVICE_HOURLY, HOUR_MS, RAW_RP, ROLLUP_RP, TELEMETRY
 
 GAUGES = tuple(q.name for q in QUANTITIES.values() if q.kind is Kind.GAUGE)
@@ -177,14 +177,7 @@ def daily(influx: InfluxClient, database: str, start_ms: int, end_ms: int, *,
 
 def write(influx: InfluxClient, database: str, measurement: str, aggregates: Aggregates) -> int:
     """Write the aggregates (recomputing a bucket overwrites its point); returns how many."""
-    lines = _lines(measurement, aggregates.items())
-    for i in range(0, len(lines), 5_000):
-        influx.write_lines(database, "\n".join(lines[i:i + 5_000]), retention_policy=ROLLUP_RP)
-    return len(lines)
-
-
-def _lines(measurement: str, items: Iterable[tuple[tuple[str, int], Fields]]) -> list[str]:
-    return [encode_point(Point(measurement, {k: float(v) for k, v in fields.items()}, time,
-                               {"device": device}))
-            for (device, time), fields in items if fields]
+    return influx.write_points(database, (
+        Point(measurement, {k: float(v) for k, v in fields.items()}, time, {"device": device})
+        for (device, time), fields in aggregates.items() if fields), retention_policy=ROLLUP_RP)
 

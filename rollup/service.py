@@ -31,7 +31,7 @@ from rollup.config import RollupConfig
 from rollup.indicators import PeriodData, Value, compute
 from rollup.period_data import load_period_data
 from rollup.periods import Period, local_day, local_midnight_ms, periods_of
-from tsdb import Point, TsdbError, encode_point
+from tsdb import Point, TsdbError
 from tsdb.schema import (
     DEVICE_DAILY,
     DEVICE_HOURLY,
@@ -100,8 +100,8 @@ class RollupService:
     def run_once(self, progress: Progress | None = None) -> RunSummary:
         hours, watermark = self.pending_hours()
         summary = self.recompute(hours, progress)
-        self.influx.write_lines(self.db, f"{ROLLUP_STATE} watermark={watermark}i 0",
-                                retention_policy=ROLLUP_RP)
+        self.influx.write_points(self.db, [Point(ROLLUP_STATE, {"watermark": watermark}, 0)],
+                                 retention_policy=ROLLUP_RP)
         return summary
 
     def run(self, stop: threading.Event) -> None:
@@ -167,7 +167,7 @@ class RollupService:
 
     def _write_values(self, values: list[Value]) -> int:
         computed_at = int(self.clock() * 1000)
-        lines = [encode_point(Point(
+        points = [Point(
             INDICATORS,
             {"value": float(v.value), "numerator": float(v.numerator),
              **({"denominator": float(v.denominator)} if v.denominator is not None else {}),
@@ -176,7 +176,5 @@ class RollupService:
             v.period.start_ms,
             {"indicator": v.indicator, "period": v.period.kind, "level": v.level,
              "unit": v.unit, "province": str(v.province)},
-        )) for v in values]
-        for i in range(0, len(lines), 5_000):
-            self.influx.write_lines(self.db, "\n".join(lines[i:i + 5_000]), retention_policy=ROLLUP_RP)
-        return len(lines)
+        ) for v in values]
+        return self.influx.write_points(self.db, points, retention_policy=ROLLUP_RP)

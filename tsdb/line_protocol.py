@@ -110,6 +110,21 @@ def series_key(measurement: str, tags: Mapping[str, str]) -> str:
     return _series_key(measurement, tuple(sorted(tags.items())))
 
 
+# Encoded ``key=`` of field keys seen: a plain dict lookup is most of what a reading's
+# field costs (ingest's hot path). Bounded: cleared when full, since keys come from input.
+_FIELD_PREFIXES: dict[str, str] = {}
+_MAX_FIELD_PREFIXES = 65_536
+
+
+def _field_prefix(key: str) -> str:
+    if key == "time":
+        raise LineProtocolError("'time' cannot be a field key")
+    if len(_FIELD_PREFIXES) >= _MAX_FIELD_PREFIXES:
+        _FIELD_PREFIXES.clear()
+    prefix = _FIELD_PREFIXES[key] = _escape_name(key, _KEY_SPECIAL, "field key") + "="
+    return prefix
+
+
 def encode_line(series: str, fields: Mapping[str, FieldValue], time: int) -> str:
     """One line for a series key from ``series_key``, without the trailing newline.
 
@@ -120,11 +135,12 @@ def encode_line(series: str, fields: Mapping[str, FieldValue], time: int) -> str
         raise LineProtocolError(f"point of {series!r} has no fields")
     encoded_fields = []
     for key, value in fields.items():
-        if key == "time":
-            raise LineProtocolError("'time' cannot be a field key")
-        encoded_fields.append(
-            f"{_escape_name(key, _KEY_SPECIAL, 'field key')}={_encode_field_value(key, value)}"
-        )
+        prefix = _FIELD_PREFIXES.get(key) or _field_prefix(key)
+        # A finite float (v - v is 0.0 only for those) is nearly every field: repr is its encoding.
+        if type(value) is float and value - value == 0.0:
+            encoded_fields.append(prefix + repr(value))
+        else:
+            encoded_fields.append(prefix + _encode_field_value(key, value))
     return f"{series} {','.join(encoded_fields)} {int(time)}"
 
 
