@@ -4,12 +4,11 @@ SQLite in WAL mode. Readings are stored as their wire JSON in *chunks*: a group 
 readings, one per line (JSON never holds a raw newline), cut so that a chunk never holds
 more than one message may carry (``Limits.batch_readings`` and ``batch_bytes``, the agent's
 batch limits). A batch is whole chunks, joined without re-encoding, and a PUBACK deletes
-whole rows. A row per reading made SQLite handle every reading twice more (read into a
-batch, deleted after its PUBACK), which was most of a backlog's drain time
-(bench/gateway_footprint.py). Row ids come from AUTOINCREMENT, so they only grow: the
-publisher's cursor and the replay boundary compare ids across deletions and restarts. A
-buffer written by an earlier version (a row per reading, table ``readings``) is moved into
-chunks of one reading when opened.
+whole rows, so SQLite handles a reading once on its way out, not once per reading read and
+deleted: that is what bounds a backlog's drain rate (bench/gateway_footprint.py). Row ids
+come from AUTOINCREMENT, so they only grow: the publisher's cursor and the replay boundary
+compare ids across deletions and restarts. A buffer in the row-per-reading format (table
+``readings``) is moved into chunks of one reading when opened.
 
 A kill -9 or power cut at any moment leaves either the whole group commit or none of it
 (SQLite's atomic commit); with ``synchronous=full`` a committed group survives a power cut.
@@ -141,7 +140,7 @@ class Buffer:
         self._db.close()
 
     def _migrate(self) -> None:
-        """Move an earlier version's rows (a reading each, in ``readings``) into chunks."""
+        """Move rows of the row-per-reading format (table ``readings``) into chunks."""
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(readings)")}
         if not columns:
             return
