@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
 from devices import QUANTITIES, Kind
-from tsdb import InfluxClient, Point, Series, quote_string
+from tsdb import InfluxClient, Series, quote_string
 from tsdb.schema import DEVICE_HOURLY, HOUR_MS, RAW_RP, ROLLUP_RP, TELEMETRY
 
 GAUGES = tuple(q.name for q in QUANTITIES.values() if q.kind is Kind.GAUGE)
@@ -173,11 +173,3 @@ def daily(influx: InfluxClient, database: str, start_ms: int, end_ms: int, *,
     out = {(device, start_ms): fields for (device, _), fields in found.items()}
     _add_means(out)
     return out
-
-
-def write(influx: InfluxClient, database: str, measurement: str, aggregates: Aggregates) -> int:
-    """Write the aggregates (recomputing a bucket overwrites its point); returns how many."""
-    return influx.write_points(database, (
-        Point(measurement, {k: float(v) for k, v in fields.items()}, time, {"device": device})
-        for (device, time), fields in aggregates.items() if fields), retention_policy=ROLLUP_RP)
-

@@ -25,21 +25,18 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from registry import Device, RegistryError, make_engine, session_factory
-from rollup import aggregates
+from rollup import aggregates, store
 from rollup.catalogue import Catalogue, load_catalogue
 from rollup.config import RollupConfig
-from rollup.indicators import PeriodData, Value, compute
+from rollup.indicators import PeriodData, compute
 from rollup.period_data import load_period_data
 from rollup.periods import Period, local_day, local_midnight_ms, periods_of
-from tsdb import Point, TsdbError
+from tsdb import TsdbError
 from tsdb.schema import (
     DEVICE_DAILY,
     DEVICE_HOURLY,
     HOUR_MS,
-    INDICATORS,
     RAW_RP,
-    ROLLUP_RP,
-    ROLLUP_STATE,
     TOUCHED_HOURS,
     create_storage,
 )
@@ -75,8 +72,7 @@ class RollupService:
     # -- what to do ---------------------------------------------------------------------
 
     def _watermark(self) -> int:
-        series = self.influx.query(self.db, f'SELECT last("watermark") FROM "{ROLLUP_RP}"."{ROLLUP_STATE}"')
-        return int(series[0].rows[0]["last"]) if series else 0
+        return store.read_watermark(self.influx, self.db)
 
     def pending_hours(self) -> tuple[set[int], int]:
         """Hours (epoch hour numbers) written since the watermark, and the next watermark."""
@@ -100,8 +96,7 @@ class RollupService:
     def run_once(self, progress: Progress | None = None) -> RunSummary:
         hours, watermark = self.pending_hours()
         summary = self.recompute(hours, progress)
-        self.influx.write_points(self.db, [Point(ROLLUP_STATE, {"watermark": watermark}, 0)],
-                                 retention_policy=ROLLUP_RP)
+        store.write_watermark(self.influx, self.db, watermark)
         return summary
 
     def run(self, stop: threading.Event) -> None:
@@ -142,17 +137,19 @@ class RollupService:
             hourly = aggregates.hourly(self.influx, self.db, min(day_hours) * HOUR_MS,
                                        (max(day_hours) + 1) * HOUR_MS, interval_s=intervals,
                                        counter_lookback_ms=lookback_ms, workers=self.cfg.query_workers)
-            aggregates.write(self.influx, self.db, DEVICE_HOURLY, hourly)
+            store.write_aggregates(self.influx, self.db, DEVICE_HOURLY, hourly)
             start = local_midnight_ms(day)
             daily = aggregates.daily(self.influx, self.db, start, start + 24 * HOUR_MS,
                                      workers=self.cfg.query_workers)
-            aggregates.write(self.influx, self.db, DEVICE_DAILY, daily)
+            store.write_aggregates(self.influx, self.db, DEVICE_DAILY, daily)
             if progress:
                 progress(1)
         values = 0
         periods = periods_of(set(by_day))
         for period in periods:
-            values += self._write_values(compute(self.catalogue.indicators, self.period_data(period)))
+            values += store.write_values(
+                self.influx, self.db, compute(self.catalogue.indicators, self.period_data(period)),
+                computed_at_ms=int(self.clock() * 1000))
             if progress:
                 progress(1)
         return RunSummary(len(hours), len(by_day), len(periods), values)
@@ -164,17 +161,3 @@ class RollupService:
     def period_data(self, period: Period) -> PeriodData:
         with self.sessions() as session:
             return load_period_data(self.influx, self.db, session, period, int(self.clock() * 1000))
-
-    def _write_values(self, values: list[Value]) -> int:
-        computed_at = int(self.clock() * 1000)
-        points = [Point(
-            INDICATORS,
-            {"value": float(v.value), "numerator": float(v.numerator),
-             **({"denominator": float(v.denominator)} if v.denominator is not None else {}),
-             **({"denominator_source": v.denominator_source} if v.denominator_source else {}),
-             "label": v.period.label, "computed_at": computed_at},
-            v.period.start_ms,
-            {"indicator": v.indicator, "period": v.period.kind, "level": v.level,
-             "unit": v.unit, "province": str(v.province)},
-        ) for v in values]
-        return self.influx.write_points(self.db, points, retention_policy=ROLLUP_RP)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from rollup import aggregates
+from rollup import aggregates, store
 from rollup.periods import local_midnight_ms
 from tsdb import InfluxClient
 from tsdb.schema import DEVICE_HOURLY, HOUR_MS, RAW_RP, ROLLUP_RP
@@ -50,7 +50,7 @@ def test_a_meter_replaced_mid_period_gives_the_true_increase(influx: InfluxClien
     assert out["meter", T0 + 2 * HOUR_MS]["active_energy_increase"] == pytest.approx(1.5)
     assert out["meter", T0 + HOUR_MS]["active_energy_last"] == 2.0
     assert out["meter", T0]["intervals"] == 4
-    aggregates.write(influx, db, DEVICE_HOURLY, out)
+    store.write_aggregates(influx, db, DEVICE_HOURLY, out)
     day = aggregates.daily(influx, db, T0, T0 + 24 * HOUR_MS)
     assert day["meter", T0]["active_energy_increase"] == pytest.approx(11.5)
     assert day["meter", T0]["readings"] == 9
@@ -71,7 +71,7 @@ def test_gauges_and_a_gap_in_reporting(influx: InfluxClient, db: str) -> None:
     assert (second["soil_moisture_mean"], second["intervals"],
             second["soil_moisture_last"]) == (30.0, 2, 40.0)
     assert ("soil", T0 + 2 * HOUR_MS) not in out
-    aggregates.write(influx, db, DEVICE_HOURLY, out)
+    store.write_aggregates(influx, db, DEVICE_HOURLY, out)
     day = aggregates.daily(influx, db, T0, T0 + 24 * HOUR_MS)["soil", T0]
     assert day["soil_moisture_mean"] == pytest.approx(sum(values) / 8)  # readings' mean, not hours'
     assert (day["soil_moisture_min"], day["soil_moisture_max"], day["soil_moisture_last"]) == (20, 40, 40)

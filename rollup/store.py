@@ -1,0 +1,107 @@
+"""The rollup's points in InfluxDB: the one place that writes and reads them.
+
+``rollup.device_hourly`` and ``rollup.device_daily`` (per-device aggregates, tag
+``device``), ``rollup.indicators`` (indicator values, tags indicator, period, level, unit,
+province) and ``rollup.rollup_state`` (the watermark). The rollup service writes them; the
+API reads them through the functions here, so their shape is known in one module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rollup.aggregates import Aggregates
+from rollup.indicators import Value
+from rollup.periods import PeriodKind
+from tsdb import InfluxClient, Point, quote_string
+from tsdb.schema import DEVICE_DAILY, DEVICE_HOURLY, INDICATORS, ROLLUP_RP, ROLLUP_STATE
+
+RESOLUTIONS = {"hour": DEVICE_HOURLY, "day": DEVICE_DAILY}
+
+
+def write_aggregates(influx: InfluxClient, database: str, measurement: str,
+                     aggregates: Aggregates) -> int:
+    """Write per-device aggregates (recomputing a bucket overwrites its point); returns how many."""
+    return influx.write_points(database, (
+        Point(measurement, {k: float(v) for k, v in fields.items()}, time, {"device": device})
+        for (device, time), fields in aggregates.items() if fields), retention_policy=ROLLUP_RP)
+
+
+def write_values(influx: InfluxClient, database: str, values: Iterable[Value], *,
+                 computed_at_ms: int) -> int:
+    """Write indicator values (a recomputed period overwrites its points); returns how many."""
+    return influx.write_points(database, (Point(
+        INDICATORS,
+        {"value": float(v.value), "numerator": float(v.numerator),
+         **({"denominator": float(v.denominator)} if v.denominator is not None else {}),
+         **({"denominator_source": v.denominator_source} if v.denominator_source else {}),
+         "label": v.period.label, "computed_at": computed_at_ms},
+        v.period.start_ms,
+        {"indicator": v.indicator, "period": v.period.kind, "level": v.level,
+         "unit": v.unit, "province": str(v.province)},
+    ) for v in values), retention_policy=ROLLUP_RP)
+
+
+def read_watermark(influx: InfluxClient, database: str) -> int:
+    """The last run's watermark over ``touched_hours.written_at`` (0: never ran)."""
+    series = influx.query(database, f'SELECT last("watermark") FROM "{ROLLUP_RP}"."{ROLLUP_STATE}"')
+    return int(series[0].rows[0]["last"]) if series else 0
+
+
+def write_watermark(influx: InfluxClient, database: str, watermark: int) -> None:
+    influx.write_points(database, [Point(ROLLUP_STATE, {"watermark": watermark}, 0)],
+                        retention_policy=ROLLUP_RP)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredValue:
+    """An indicator value as the rollup stored it."""
+
+    unit: str
+    label: str  # the period, e.g. "2026-H1"
+    value: float
+    numerator: float
+    denominator: float | None
+    denominator_source: str | None
+
+
+def read_values(influx: InfluxClient, database: str, indicator: str, *, province: int,
+                period: PeriodKind, level: str, start_ms: int, end_ms: int,
+                unit: str | None = None) -> list[StoredValue]:
+    """Values of the periods starting in [start_ms, end_ms), by unit, each unit in time order."""
+    where = (f'"indicator" = {quote_string(indicator)} AND "period" = {quote_string(period)}'
+             f' AND "level" = {quote_string(level)} AND "province" = {quote_string(str(province))}'
+             f" AND time >= {start_ms}ms AND time < {end_ms}ms")
+    if unit is not None:
+        where += f' AND "unit" = {quote_string(unit)}'
+    series = influx.query(database, f'SELECT * FROM "{ROLLUP_RP}"."{INDICATORS}" WHERE {where}'
+                                    ' GROUP BY "unit"')
+    return [StoredValue(s.tags["unit"], row["label"], row["value"], row["numerator"],
+                        row.get("denominator"), row.get("denominator_source"))
+            for s in series for row in s.rows]
+
+
+def read_device_aggregates(influx: InfluxClient, database: str, device: str, *, resolution: str,
+                           start_ms: int, end_ms: int) -> list[dict[str, float | int]]:
+    """A device's hourly or daily points: time, readings, intervals, gauges' means and
+    counters' increases."""
+    series = influx.query(database, (
+        f'SELECT * FROM "{ROLLUP_RP}"."{RESOLUTIONS[resolution]}" WHERE "device" = {quote_string(device)}'
+        f" AND time >= {start_ms}ms AND time < {end_ms}ms"))
+    return [{k: v for k, v in row.items() if v is not None and (
+                k in ("time", "readings", "intervals") or k.endswith(("_mean", "_increase")))}
+            for s in series for row in s.rows]
+
+
+def read_last_hours(influx: InfluxClient, database: str, devices: Iterable[str]) -> dict[str, str]:
+    """When each device last had an hour with readings (ISO 8601, UTC), as far as the rollup
+    has computed."""
+    wanted = set(devices)
+    if not wanted:
+        return {}
+    series = influx.query(database, f'SELECT last("readings") FROM "{ROLLUP_RP}"."{DEVICE_HOURLY}"'
+                                    ' GROUP BY "device"')
+    return {s.tags["device"]: dt.datetime.fromtimestamp(s.rows[0]["time"] / 1000, dt.UTC).isoformat()
+            for s in series if s.tags.get("device") in wanted and s.rows}
