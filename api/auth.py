@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import cachetools
 from fastapi import HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from registry import ApiRole, ApiToken
+from registry import ApiRole, ApiToken, find_token
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +78,7 @@ class Authenticator:
 
     def _lookup(self, digest: str) -> Principal:
         with self._sessions() as session:
-            row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+            row = find_token(session, digest)
         if row is None or row.revoked_at is not None:
             raise HTTPException(401, "unknown or revoked API token", headers={"WWW-Authenticate": "Bearer"})
         return Principal(row.id, row.role, row.province_code, row.organisation_id)

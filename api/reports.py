@@ -5,38 +5,42 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
 from openpyxl import Workbook
 
+from api.schemas import IndicatorValuePublic
 from rollup.catalogue import Catalogue
+
+# A report cell: what the CSV writer and openpyxl both take.
+Cell = str | int | float | None
 
 HEADINGS = ["Mã chỉ tiêu", "Tên chỉ tiêu", "Kỳ báo cáo", "Giá trị", "Đơn vị", "Tử số", "Mẫu số",
             "Nguồn mẫu số", "Mục tiêu", "Năm mục tiêu", "Đạt", "Căn cứ (tệp, dòng)"]
 DEFINITION_HEADINGS = ["Khái niệm", "Định nghĩa"]
 
 
-def report_rows(catalogue: Catalogue, values: dict[str, dict[str, Any]], label: str) -> list[list[Any]]:
+def report_rows(catalogue: Catalogue, values: dict[str, IndicatorValuePublic],
+                label: str) -> list[list[Cell]]:
     """One row per indicator: its province-level value for the period (blank when none)."""
     rows = []
     for ind in catalogue.indicators:
         value = values.get(ind.id)
-        target = (value or {}).get("target")
+        target = value.target if value else None
         rows.append([
             ind.id, ind.name_vi, label,
-            None if value is None else round(value["value"], 2), ind.unit,
-            None if value is None else value["numerator"],
-            None if value is None else value["denominator"],
-            None if value is None else value["denominator_source"],
-            None if target is None else f'{target["comparator"]} {target["value"]:g}',
-            None if target is None else target["year"],
-            None if target is None else ("có" if target["met"] else "chưa"),
+            None if value is None else round(value.value, 2), ind.unit,
+            None if value is None else value.numerator,
+            None if value is None else value.denominator,
+            None if value is None else value.denominator_source,
+            None if target is None else f"{target.comparator} {target.value:g}",
+            None if target is None else target.year,
+            None if target is None else ("có" if target.met else "chưa"),
             "; ".join(f"{s.seed} dòng {s.line}" for s in ind.sources),
         ])
     return rows
 
 
-def as_csv(rows: list[list[Any]], catalogue: Catalogue) -> bytes:
+def as_csv(rows: list[list[Cell]], catalogue: Catalogue) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(HEADINGS)
@@ -47,7 +51,7 @@ def as_csv(rows: list[list[Any]], catalogue: Catalogue) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel then reads UTF-8
 
 
-def as_xlsx(rows: list[list[Any]], catalogue: Catalogue, title: str) -> bytes:
+def as_xlsx(rows: list[list[Cell]], catalogue: Catalogue, title: str) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "Chỉ tiêu"

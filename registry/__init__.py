@@ -28,6 +28,17 @@ from registry.models import (
     Ward,
 )
 from registry.placements import mark_seen, move, place, placements_at, placements_during
+from registry.queries import (
+    DeviceOwner,
+    device_owner,
+    devices_in_province,
+    find_token,
+    gateways_by_id,
+    gateways_in_province,
+    get_province,
+    list_provinces,
+    ward_names,
+)
 from registry.tag_cache import DeviceHistory, DeviceTags, TagCache, lookup_history, lookup_tags, revision
 
 __all__ = [
@@ -38,6 +49,7 @@ __all__ = [
     "BrokerAccount",
     "Device",
     "DeviceHistory",
+    "DeviceOwner",
     "DeviceTags",
     "Gateway",
     "ImportFailed",
@@ -56,6 +68,13 @@ __all__ = [
     "TagCache",
     "Ward",
     "add_succession",
+    "device_owner",
+    "devices_in_province",
+    "find_token",
+    "gateways_by_id",
+    "gateways_in_province",
+    "get_province",
+    "list_provinces",
     "lookup_history",
     "lookup_tags",
     "make_engine",
@@ -70,4 +89,5 @@ __all__ = [
     "seed_admin_units",
     "session_factory",
     "upgrade",
+    "ward_names",
 ]

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from api.app import MAX_CSV_BYTES
+from api.routes.registry_admin import MAX_CSV_BYTES
 from tests.api.conftest import DAY, PROVINCE, Stack
 from tests.faults import ledger
 from tsdb.schema import TELEMETRY

@@ -1,0 +1,13 @@
+"""The API's routers, one per resource, combined in ``api_router`` (as the FastAPI
+template's ``api/main.py`` combines them); the dashboard is mounted separately."""
+
+from fastapi import APIRouter
+
+from api.routes import devices, gateways, health, indicators, open_data, provinces, registry_admin, reports
+from api.routes.dashboard import mount_dashboard
+
+api_router = APIRouter()
+for _module in (health, provinces, indicators, devices, gateways, registry_admin, reports, open_data):
+    api_router.include_router(_module.router)
+
+__all__ = ["api_router", "mount_dashboard"]

@@ -1,0 +1,49 @@
+"""``/v1/devices/{device_id}/readings``: one device's readings over a bounded range."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+
+from api import views
+from api.deps import CurrentPrincipal, InfluxDep, SessionDep, SettingsDep
+from api.schemas import DeviceReadingsPublic, Resolution
+from registry import ApiRole, NotFound, OrgType, device_owner
+
+router = APIRouter(prefix="/v1/devices", tags=["readings"])
+
+
+@router.get("/{device_id}/readings")
+def read_device_readings(
+    device_id: str, who: CurrentPrincipal, session: SessionDep, settings: SettingsDep, influx: InfluxDep,
+    start: Annotated[dt.datetime, Query(alias="from", examples=["2026-03-10T00:00:00+07:00"])],
+    end: Annotated[dt.datetime, Query(alias="to", examples=["2026-03-11T00:00:00+07:00"])],
+    resolution: Resolution = "hour",
+) -> DeviceReadingsPublic:
+    """A device's readings; ranges are bounded per resolution (longer ones: coarser).
+    A household's meter is read only by its own province's tokens (personal data)."""
+    try:
+        owner = device_owner(session, device_id)
+    except NotFound:
+        raise HTTPException(404, f"no device {device_id!r}") from None
+    if owner.province is not None:
+        who.check_read(owner.province)
+    if owner.organisation_type is OrgType.HOUSEHOLD_METER_POINT and not (
+            who.role is ApiRole.PROVINCE and who.province == owner.province):
+        raise HTTPException(403, "a household's readings are personal data: only its province's "
+                                 "operators see them")
+    for name, value in (("from", start), ("to", end)):
+        if value.tzinfo is None:
+            raise HTTPException(422, f"'{name}' needs a UTC offset, e.g. +07:00")
+    limit = {"raw": settings.max_days_raw, "hour": settings.max_days_hour,
+             "day": settings.max_days_day}[resolution]
+    if end <= start:
+        raise HTTPException(422, "'to' must be after 'from'")
+    if end - start > dt.timedelta(days=limit):
+        raise HTTPException(422, f"at most {limit} days at resolution {resolution}; "
+                                 "ask for a coarser resolution")
+    rows = views.readings(influx, settings.influx.database, device_id, int(start.timestamp() * 1000),
+                          int(end.timestamp() * 1000), resolution)
+    return DeviceReadingsPublic(device=device_id, resolution=resolution, readings=rows)

@@ -1,0 +1,22 @@
+"""``/v1/gateways``: a province's gateways, last seen and their last heartbeat."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api import views
+from api.access import readable_province
+from api.deps import CurrentPrincipal, InfluxDep, SessionDep, SettingsDep
+from api.schemas import GatewaysPublic
+from registry import gateways_in_province
+
+router = APIRouter(prefix="/v1/gateways", tags=["gateways"])
+
+
+@router.get("")
+def read_gateways(who: CurrentPrincipal, session: SessionDep, settings: SettingsDep, influx: InfluxDep,
+                  province: int) -> GatewaysPublic:
+    """Gateways of a province: last seen and the last heartbeat's numbers."""
+    readable_province(who, province)
+    ids = gateways_in_province(session, province)
+    return GatewaysPublic(views.gateways(influx, settings.influx.database, session, ids))

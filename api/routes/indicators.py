@@ -1,0 +1,60 @@
+"""``/v1/indicators``: the catalogue, and an indicator's values against its targets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import Response
+
+from api import views
+from api.access import readable_province
+from api.deps import CatalogueDep, CurrentPrincipal, InfluxDep, SettingsDep, ViewsDep
+from api.schemas import IndicatorsPublic, IndicatorValuesPublic, Level, PeriodQuery
+from rollup.periods import VIETNAM
+
+router = APIRouter(prefix="/v1/indicators", tags=["indicators"])
+
+
+@router.get("")
+def read_indicators(_who: CurrentPrincipal, catalogue: CatalogueDep) -> IndicatorsPublic:
+    """The catalogue: formula, targets and the plan lines each indicator serves."""
+    return IndicatorsPublic.model_validate(catalogue.indicators, from_attributes=True)
+
+
+@router.get("/{indicator_id}/values", response_model=IndicatorValuesPublic)
+async def read_indicator_values(
+    indicator_id: str, who: CurrentPrincipal, catalogue: CatalogueDep, settings: SettingsDep,
+    influx: InfluxDep, cache: ViewsDep,
+    province: Annotated[int, Query(examples=[82])],
+    period: PeriodQuery = "year",
+    level: Level = "province",
+    unit: str | None = None,
+    start: Annotated[dt.date | None, Query(alias="from", examples=["2026-01-01"])] = None,
+    end: Annotated[dt.date | None, Query(alias="to", examples=["2026-12-31"])] = None,
+) -> Response:
+    """Values by period and unit, with the target, the gap to it and the change.
+
+    Answered from the view cache as JSON bytes (``IndicatorValuesPublic``)."""
+    try:
+        indicator = catalogue.get(indicator_id)
+    except KeyError:
+        raise HTTPException(404, f"no indicator {indicator_id!r}") from None
+    readable_province(who, province)
+    if level not in indicator.breakdowns:
+        raise HTTPException(422, f"{indicator_id} has no breakdown by {level}; "
+                                 f"it has {', '.join(indicator.breakdowns)}")
+    today = dt.datetime.now(VIETNAM).date()
+    last = end or today
+    first = start or last.replace(month=1, day=1)
+    if first > last:
+        raise HTTPException(422, "'from' is after 'to'")
+    database = settings.influx.database
+
+    def compute() -> IndicatorValuesPublic:
+        return IndicatorValuesPublic(
+            indicator=indicator_id, province=province, period=period, level=level,
+            values=views.indicator_values(influx, database, indicator, province=province, period=period,
+                                          level=level, first=first, last=last, unit=unit))
+    return await cache.response(("values", indicator_id, province, period, level, first, last, unit), compute)

@@ -1,0 +1,42 @@
+"""``/v1/provinces``: the provinces, and coverage per commune of one of them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from api import views
+from api.access import readable_province
+from api.deps import CurrentPrincipal, InfluxDep, SessionDep, SessionsDep, SettingsDep, ViewsDep
+from api.schemas import CoveragePublic, ProvincePublic, ProvincesPublic
+from registry import ApiRole, list_provinces
+from rollup.periods import VIETNAM
+
+router = APIRouter(prefix="/v1/provinces")
+
+
+@router.get("", tags=["registry"])
+def read_provinces(_who: CurrentPrincipal, session: SessionDep) -> ProvincesPublic:
+    return ProvincesPublic([ProvincePublic(code=p.code, name=p.name) for p in list_provinces(session)])
+
+
+@router.get("/{province}/coverage", tags=["coverage"], response_model=CoveragePublic)
+async def read_coverage(province: int, who: CurrentPrincipal, settings: SettingsDep, influx: InfluxDep,
+                        sessions: SessionsDep, cache: ViewsDep, date: dt.date | None = None) -> Response:
+    """Per commune: active devices by sector and profile, availability, last seen.
+
+    Answered from the view cache as JSON bytes (``CoveragePublic``). A province's own
+    token sees its households' meters; others see them only where enough are counted."""
+    readable_province(who, province)
+    day = date or dt.datetime.now(VIETNAM).date()
+    mine = who.role is ApiRole.PROVINCE and who.province == province
+
+    def compute() -> CoveragePublic:
+        with sessions() as session:
+            return views.coverage(influx, settings.influx.database, session, province, day,
+                                  int(time.time() * 1000), show_households=mine,
+                                  suppress_below=settings.suppress_below)
+    return await cache.response(("coverage", province, day, mine), compute)

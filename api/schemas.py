@@ -1,0 +1,187 @@
+"""The bodies the API answers with, one pydantic model per response, so that
+``/openapi.json`` documents each of them.
+
+Numbers read from InfluxDB or the catalogue are ``Number`` (``int | float``): a float
+field would turn an integer count into ``2.0`` in the JSON, and the bodies keep the
+numbers as they were stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, RootModel
+
+from registry import OrgType, Sector
+from rollup.catalogue import Indicator
+
+Number = int | float
+# A value in a row whose columns are the stored fields (readings, heartbeats, open data).
+Scalar = bool | int | float | str
+RegistryKind = Literal["organisations", "gateways", "devices", "reference_counts"]
+PeriodQuery = Literal["day", "month", "half", "year"]
+Level = Literal["province", "commune", "sector", "organisation_type", "gateway", "device"]
+Resolution = Literal["raw", "hour", "day"]
+
+
+class HealthPublic(BaseModel):
+    status: Literal["ok"]
+
+
+class ProvincePublic(BaseModel):
+    code: int
+    name: str
+
+
+class ProvincesPublic(RootModel[list[ProvincePublic]]):
+    pass
+
+
+class IndicatorPublic(Indicator):
+    """A catalogue entry: formula, targets and the plan lines the indicator serves."""
+
+
+class IndicatorsPublic(RootModel[list[IndicatorPublic]]):
+    pass
+
+
+class TargetProgress(BaseModel):
+    """The province's target for a value's year and how far the value is from it."""
+
+    value: Number
+    comparator: Literal[">=", ">", "<=", "<"]
+    year: int
+    met: bool
+    gap: Number
+
+
+class IndicatorValuePublic(BaseModel):
+    unit: str  # the province, commune, sector... code the value is for
+    period: str  # the period's label, e.g. 2026-H1
+    value: Number
+    numerator: Number
+    denominator: Number | None
+    denominator_source: str | None
+    target: TargetProgress | None
+    change: Number | None  # from the previous period of the same unit
+
+
+class IndicatorValuesPublic(BaseModel):
+    indicator: str
+    province: int
+    period: PeriodQuery
+    level: Level
+    values: list[IndicatorValuePublic]
+
+
+class CommuneCoveragePublic(BaseModel):
+    commune: int
+    name: str
+    devices: int
+    active: int
+    active_by_sector: dict[str, int]
+    active_by_profile: dict[str, int]
+    availability: float | None  # percent of expected intervals with data
+    last_seen: str | None  # ISO 8601, UTC
+
+
+class CoveragePublic(BaseModel):
+    province: int
+    date: str  # ISO 8601 day, Vietnam time
+    communes: list[CommuneCoveragePublic]
+    communes_without_active_device: int
+    communes_with_households_suppressed: int
+
+
+class DeviceReadingsPublic(BaseModel):
+    device: str
+    resolution: Resolution
+    # Each row: "time" (epoch ms) and the stored fields (aggregates at hour and day).
+    readings: list[dict[str, Scalar]]
+
+
+class GatewayPublic(BaseModel):
+    gateway: str
+    last_seen: str | None  # ISO 8601, as the registry recorded the status message
+    health: dict[str, Scalar]  # the last heartbeat's fields
+
+
+class GatewaysPublic(RootModel[list[GatewayPublic]]):
+    pass
+
+
+class _Record(BaseModel):
+    # Forbidding extras is what tells a device row from a gateway row in the union below.
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrganisationRecord(_Record):
+    id: str
+    name: str
+    type: OrgType
+    sector: Sector
+    ward_code: int
+    since: dt.date
+
+
+class GatewayRecord(_Record):
+    id: str
+    ward_code: int
+    organisation_id: str | None
+    installed_on: dt.date
+    decommissioned_on: dt.date | None
+    latitude: float | None
+    longitude: float | None
+
+
+class DeviceRecord(GatewayRecord):
+    gateway_id: str | None
+    profile: str
+    sector: Sector
+    expected_interval_s: int
+
+
+class ReferenceCountRecord(_Record):
+    level: str
+    unit_code: int
+    org_type: OrgType
+    year: int
+    count: int
+    source: str
+
+
+class RegistryRowsPublic(BaseModel):
+    """The registry's current rows of one kind, in the columns of ``iotgw registry export``."""
+
+    kind: RegistryKind
+    province: int | None
+    rows: list[OrganisationRecord | GatewayRecord | DeviceRecord | ReferenceCountRecord]
+
+
+class RegistryImportPublic(BaseModel):
+    imported: int
+    kind: RegistryKind
+
+
+class EnvironmentPublic(BaseModel):
+    """Open data: daily means of a province's environmental stations for a month."""
+
+    province: int
+    month: str
+    licence: str
+    data_dictionary: dict[str, str]
+    # station, commune, date (ISO day, Vietnam time) and one daily mean per quantity
+    rows: list[dict[str, Scalar]]
+
+
+class QuantityPublic(BaseModel):
+    unit: str
+    vi: str
+    en: str
+    kind: str
+    range: list[Number]  # [minimum, maximum]
+
+
+class DataDictionaryPublic(RootModel[dict[str, QuantityPublic]]):
+    pass
