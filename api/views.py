@@ -18,11 +18,12 @@ from api.schemas import (
     TargetProgress,
 )
 from registry import OrgType, gateways_by_id, ward_names
+from rollup import store
 from rollup.catalogue import Indicator
 from rollup.period_data import load_period_data
 from rollup.periods import Period, PeriodKind
-from tsdb import InfluxClient, quote_string
-from tsdb.schema import DEVICE_DAILY, DEVICE_HOURLY, GATEWAY_HEALTH, INDICATORS, RAW_RP, ROLLUP_RP, TELEMETRY
+from tsdb import InfluxClient
+from tsdb.raw import read_last_health, read_readings
 
 
 def indicator_values(influx: InfluxClient, database: str, indicator: Indicator, *, province: int,
@@ -31,31 +32,23 @@ def indicator_values(influx: InfluxClient, database: str, indicator: Indicator, 
     """Values in time order with the province's target for the period's year (the nearest
     later target when the year has none), the gap to it and the change from the previous."""
     start, end = Period.containing(period, first), Period.containing(period, last)
-    where = (f"\"indicator\" = {quote_string(indicator.id)} AND \"period\" = '{period}'"
-             f" AND \"level\" = {quote_string(level)} AND \"province\" = '{province}'"
-             f" AND time >= {start.start_ms}ms AND time < {end.end_ms}ms")
-    if unit is not None:
-        where += f" AND \"unit\" = {quote_string(unit)}"
-    series = influx.query(database, f'SELECT * FROM "{ROLLUP_RP}"."{INDICATORS}" WHERE {where}'
-                                    ' GROUP BY "unit"')
+    stored = store.read_values(influx, database, indicator.id, province=province, period=period,
+                               level=level, start_ms=start.start_ms, end_ms=end.end_ms, unit=unit)
     targets = sorted((t for t in indicator.targets if t.province in (None, province)),
                      key=lambda t: t.year)
     out = []
-    for s in series:
-        previous = None
-        for row in s.rows:
-            year = int(row["label"][:4])
-            target = next((t for t in targets if t.year >= year), None)
-            out.append(IndicatorValuePublic(
-                unit=s.tags["unit"], period=row["label"], value=row["value"],
-                numerator=row["numerator"], denominator=row.get("denominator"),
-                denominator_source=row.get("denominator_source"),
-                target=None if target is None else TargetProgress(
-                    value=target.value, comparator=target.comparator, year=target.year,
-                    met=target.met_by(row["value"]), gap=target.value - row["value"]),
-                change=None if previous is None else row["value"] - previous,
-            ))
-            previous = row["value"]
+    previous: dict[str, float] = {}  # unit -> its previous period's value
+    for v in stored:
+        target = next((t for t in targets if t.year >= int(v.label[:4])), None)
+        out.append(IndicatorValuePublic(
+            unit=v.unit, period=v.label, value=v.value, numerator=v.numerator,
+            denominator=v.denominator, denominator_source=v.denominator_source,
+            target=None if target is None else TargetProgress(
+                value=target.value, comparator=target.comparator, year=target.year,
+                met=target.met_by(v.value), gap=target.value - v.value),
+            change=None if v.unit not in previous else v.value - previous[v.unit],
+        ))
+        previous[v.unit] = v.value
     return out
 
 
@@ -83,8 +76,8 @@ def coverage(influx: InfluxClient, database: str, session: Session, province: in
     data = load_period_data(influx, database, session, Period("day", day), now_ms)
     view = data.registry
     names = ward_names(session, province)
-    last_seen = _last_seen(influx, database, [d.id for d in view.devices.values()
-                                              if d.province == province])
+    last_seen = store.read_last_hours(influx, database, [d.id for d in view.devices.values()
+                                                         if d.province == province])
     households = {o.id for o in view.organisations.values() if o.type == OrgType.HOUSEHOLD_METER_POINT}
     rows = {ward: _Commune(ward, names.get(ward, "")) for ward, p in view.wards.items() if p == province}
     for device in view.devices.values():
@@ -125,36 +118,18 @@ def coverage(influx: InfluxClient, database: str, session: Session, province: in
                           communes_with_households_suppressed=suppressed)
 
 
-def _last_seen(influx: InfluxClient, database: str, devices: list[str]) -> dict[str, str]:
-    if not devices:
-        return {}
-    series = influx.query(database, f'SELECT last("readings") FROM "{ROLLUP_RP}"."{DEVICE_HOURLY}"'
-                                    ' GROUP BY "device"')
-    wanted = set(devices)
-    return {s.tags["device"]: dt.datetime.fromtimestamp(s.rows[0]["time"] / 1000, dt.UTC).isoformat()
-            for s in series if s.tags.get("device") in wanted and s.rows}
-
-
 def readings(influx: InfluxClient, database: str, device: str, start_ms: int, end_ms: int,
              resolution: Resolution) -> list[dict[str, Scalar]]:
     """Raw points, or the rollup's hourly or daily aggregates (means, counters' increases)."""
-    source = {"raw": f'"{RAW_RP}"."{TELEMETRY}"', "hour": f'"{ROLLUP_RP}"."{DEVICE_HOURLY}"',
-              "day": f'"{ROLLUP_RP}"."{DEVICE_DAILY}"'}[resolution]
-    series = influx.query(database, (
-        f"SELECT * FROM {source} WHERE \"device\" = {quote_string(device)}"
-        f" AND time >= {start_ms}ms AND time < {end_ms}ms"))
-    keep = (lambda k: True) if resolution == "raw" else (
-        lambda k: k.endswith(("_mean", "_increase")) or k in ("readings", "intervals"))
-    return [{k: v for k, v in row.items() if v is not None and (k == "time" or keep(k))
-             and k not in ("device", "gateway")} for s in series for row in s.rows]
+    if resolution == "raw":
+        return read_readings(influx, database, device, start_ms=start_ms, end_ms=end_ms)
+    return store.read_device_aggregates(influx, database, device, resolution=resolution,
+                                        start_ms=start_ms, end_ms=end_ms)
 
 
 def gateways(influx: InfluxClient, database: str, session: Session,
              gateway_ids: list[str]) -> list[GatewayPublic]:
     """Registry's last-seen and the last heartbeat's numbers per gateway."""
-    health: dict[str, dict[str, Scalar]] = {}
-    for s in influx.query(database, f'SELECT last(*) FROM "{RAW_RP}"."{GATEWAY_HEALTH}" GROUP BY "gateway"'):
-        health[s.tags["gateway"]] = {k.removeprefix("last_"): v for k, v in s.rows[0].items()
-                                     if k != "time" and v is not None}
+    health = read_last_health(influx, database)
     return [GatewayPublic(gateway=g.id, last_seen=g.last_seen_at.isoformat() if g.last_seen_at else None,
                           health=health.get(g.id, {})) for g in gateways_by_id(session, gateway_ids)]
