@@ -39,10 +39,11 @@ from rollup.catalogue import Catalogue
 from rollup.config import RollupConfig
 from rollup.periods import VIETNAM, Period
 from rollup.service import RollupService
+from rollup.store import read_values
 from simulators import write_config
 from simulators.runner import RunFailed
 from tsdb import InfluxClient, TsdbError
-from tsdb.schema import INDICATORS, ROLLUP_RP, TELEMETRY
+from tsdb.raw import count_readings
 
 DATABASE = "iotgw_demo"
 
@@ -50,28 +51,26 @@ DATABASE = "iotgw_demo"
 def stored_readings(influx: InfluxClient) -> int:
     """Readings stored so far (0 while the database does not exist yet)."""
     try:
-        series = influx.query(DATABASE, f'SELECT count("quality") FROM "{TELEMETRY}"')
+        return count_readings(influx, DATABASE)
     except TsdbError:
         return 0
-    return int(series[0].rows[0]["count"]) if series else 0
 
 
 def indicator_table(influx: InfluxClient, catalogue: Catalogue, province: int, name: str,
                     day: dt.date) -> Table:
     """Today's value of every indicator for the province, next to its targets."""
-    series = influx.query(DATABASE, (
-        f'SELECT "value", "numerator", "denominator" FROM "{ROLLUP_RP}"."{INDICATORS}"'
-        f" WHERE \"period\" = 'day' AND \"level\" = 'province' AND \"province\" = '{province}'"
-        f' AND time = {Period("day", day).start_ms}ms GROUP BY "indicator"'))
-    values = {s.tags["indicator"]: s.rows[0] for s in series}
+    today = Period("day", day)
+    values = {v.indicator: v for v in read_values(influx, DATABASE, None, province=province, period="day",
+                                                  level="province", start_ms=today.start_ms,
+                                                  end_ms=today.end_ms)}
     table = Table(title=f"Indicators, {name} ({province}), {day}")
     for column in ("indicator", "value", "numerator / denominator", "target", "plan line"):
         table.add_column(column)
     for ind in catalogue.indicators:
         row = values.get(ind.id)
-        value = "-" if row is None else f"{row['value']:.1f} {ind.unit}"
-        ratio = "-" if row is None or row["denominator"] is None else (
-            f"{row['numerator']:g} / {row['denominator']:g}")
+        value = "-" if row is None else f"{row.value:.1f} {ind.unit}"
+        ratio = "-" if row is None or row.denominator is None else (
+            f"{row.numerator:g} / {row.denominator:g}")
         targets = ", ".join(f"{t.comparator} {t.value:g} by {t.year}" for t in ind.targets
                             if t.province in (None, province)) or "-"
         table.add_row(ind.name_vi, value, ratio, targets, f"{ind.sources[0].seed[:3]} L{ind.sources[0].line}")

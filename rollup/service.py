@@ -32,12 +32,11 @@ from rollup.indicators import PeriodData, compute
 from rollup.period_data import load_period_data
 from rollup.periods import Period, local_day, local_midnight_ms, periods_of
 from tsdb import TsdbError
+from tsdb.raw import read_touched_hours
 from tsdb.schema import (
     DEVICE_DAILY,
     DEVICE_HOURLY,
     HOUR_MS,
-    RAW_RP,
-    TOUCHED_HOURS,
     create_storage,
 )
 
@@ -78,9 +77,7 @@ class RollupService:
         """Hours (epoch hour numbers) written since the watermark, and the next watermark."""
         now_ms = int(self.clock() * 1000)
         watermark = self._watermark()
-        series = self.influx.query(self.db, (
-            f'SELECT "written_at" FROM "{RAW_RP}"."{TOUCHED_HOURS}" WHERE "written_at" > {watermark}'))
-        hours = {row["time"] // HOUR_MS for s in series for row in s.rows}
+        hours = read_touched_hours(self.influx, self.db, written_after_ms=watermark)
         return hours, max(watermark, now_ms - int(self.cfg.grace_s * 1000))
 
     def since_last_run_s(self) -> float | None:

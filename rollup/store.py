@@ -59,6 +59,7 @@ def write_watermark(influx: InfluxClient, database: str, watermark: int) -> None
 class StoredValue:
     """An indicator value as the rollup stored it."""
 
+    indicator: str
     unit: str
     label: str  # the period, e.g. "2026-H1"
     value: float
@@ -67,20 +68,34 @@ class StoredValue:
     denominator_source: str | None
 
 
-def read_values(influx: InfluxClient, database: str, indicator: str, *, province: int,
+def read_values(influx: InfluxClient, database: str, indicator: str | None, *, province: int,
                 period: PeriodKind, level: str, start_ms: int, end_ms: int,
                 unit: str | None = None) -> list[StoredValue]:
-    """Values of the periods starting in [start_ms, end_ms), by unit, each unit in time order."""
-    where = (f'"indicator" = {quote_string(indicator)} AND "period" = {quote_string(period)}'
-             f' AND "level" = {quote_string(level)} AND "province" = {quote_string(str(province))}'
+    """Values of the periods starting in [start_ms, end_ms) of one indicator (None: every
+    one), by indicator and unit, each in time order."""
+    where = (f'"period" = {quote_string(period)} AND "level" = {quote_string(level)}'
+             f' AND "province" = {quote_string(str(province))}'
              f" AND time >= {start_ms}ms AND time < {end_ms}ms")
+    if indicator is not None:
+        where += f' AND "indicator" = {quote_string(indicator)}'
     if unit is not None:
         where += f' AND "unit" = {quote_string(unit)}'
     series = influx.query(database, f'SELECT * FROM "{ROLLUP_RP}"."{INDICATORS}" WHERE {where}'
-                                    ' GROUP BY "unit"')
-    return [StoredValue(s.tags["unit"], row["label"], row["value"], row["numerator"],
-                        row.get("denominator"), row.get("denominator_source"))
+                                    ' GROUP BY "indicator", "unit"')
+    return [StoredValue(s.tags["indicator"], s.tags["unit"], row["label"], row["value"],
+                        row["numerator"], row.get("denominator"), row.get("denominator_source"))
             for s in series for row in s.rows]
+
+
+def read_activity(influx: InfluxClient, database: str, *, start_ms: int,
+                  end_ms: int) -> dict[str, tuple[float, float]]:
+    """Per device, its readings and filled intervals over the days in [start_ms, end_ms)."""
+    return {
+        s.tags["device"]: (s.rows[0]["readings"] or 0.0, s.rows[0]["intervals"] or 0.0)
+        for s in influx.query(database, (
+            f'SELECT sum("readings") AS "readings", sum("intervals") AS "intervals"'
+            f' FROM "{ROLLUP_RP}"."{DEVICE_DAILY}" WHERE time >= {start_ms}ms AND time < {end_ms}ms'
+            ' GROUP BY "device"'))}
 
 
 def read_device_aggregates(influx: InfluxClient, database: str, device: str, *, resolution: str,

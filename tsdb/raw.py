@@ -1,10 +1,11 @@
-"""Reads of what ingest writes to the raw retention policy, for the API (see ``tsdb.schema``)."""
+"""Reads of the raw retention policy (see ``tsdb.schema``) for the rollup, the API and the demo:
+what ingest writes (readings, gateway health, touched hours) and the API's platform use."""
 
 from __future__ import annotations
 
 from tsdb.client import InfluxClient, quote_string
 from tsdb.line_protocol import FieldValue
-from tsdb.schema import GATEWAY_HEALTH, RAW_RP, TELEMETRY
+from tsdb.schema import GATEWAY_HEALTH, HOUR_MS, PLATFORM_USE, RAW_RP, TELEMETRY, TOUCHED_HOURS
 
 Row = dict[str, FieldValue | None]
 
@@ -25,3 +26,24 @@ def read_last_health(influx: InfluxClient, database: str) -> dict[str, Row]:
                                 if k != "time" and v is not None}
             for s in influx.query(database, f'SELECT last(*) FROM "{RAW_RP}"."{GATEWAY_HEALTH}"'
                                             ' GROUP BY "gateway"') if s.rows}
+
+
+def count_readings(influx: InfluxClient, database: str) -> int:
+    series = influx.query(database, f'SELECT count("quality") FROM "{RAW_RP}"."{TELEMETRY}"')
+    return int(series[0].rows[0]["count"]) if series else 0
+
+
+def read_touched_hours(influx: InfluxClient, database: str, *, written_after_ms: int) -> set[int]:
+    """Hours (epoch hour numbers) that received readings written after ``written_after_ms``."""
+    series = influx.query(database, (
+        f'SELECT "written_at" FROM "{RAW_RP}"."{TOUCHED_HOURS}" WHERE "written_at" > {written_after_ms}'))
+    return {row["time"] // HOUR_MS for s in series for row in s.rows}
+
+
+def read_platform_users(influx: InfluxClient, database: str, *, start_ms: int, end_ms: int) -> frozenset[str]:
+    """Organisations with authenticated API or dashboard use in [start_ms, end_ms)."""
+    return frozenset(
+        s.tags["organisation"] for s in influx.query(database, (
+            f'SELECT count("requests") FROM "{RAW_RP}"."{PLATFORM_USE}"'
+            f' WHERE time >= {start_ms}ms AND time < {end_ms}ms GROUP BY "organisation"'))
+        if s.rows and s.rows[0]["count"])
