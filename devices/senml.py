@@ -8,10 +8,20 @@ times are seconds (kept to the millisecond here). Mapping to the quantity catalo
   part is a quantity name or one of ``ALIASES``; otherwise the whole name is the device
   and the quantity is the one ``UNIT_DEFAULTS`` gives for the record's unit (RFC 8428's
   first example names only the device: ``urn:dev:ow:10e2073a01080063``, unit ``Cel``);
+- the device part becomes an id by ``devices.senml_names.device_id``, which never gives
+  two names one id: an id stays itself, ``urn:`` names have their ``:`` turned into ``.``
+  (``urn:dev:ow:10e2073a01080063`` is device ``urn.dev.ow.10e2073a01080063``), any other
+  ``:`` or ``/``, and a name already starting ``urn.``, rejects the record with the reason;
 - a unit, when given, must be the quantity's; a sum (``s``) is accepted for counters only;
-- string, boolean and data values, and ``bver`` above 10, are rejected with a reason.
+- string, boolean and data values, and ``bver`` above 10, are rejected with a reason;
+- so is a record whose value, sum or time is not a finite number (an integer too large for
+  a float included), or whose resolved time is not a storable epoch (beyond
+  ``MAX_TIME_S`` either way: ``devices.telemetry.MAX_TS_MS``, year 2262).
 
-Records of one device at one time become one reading. Pure: no I/O.
+Records of one device at one time become one reading. A pack that resolves to more than
+``MAX_READINGS_PER_BATCH`` readings is refused whole (``SenmlError``), as a v1 batch of
+that many is: a pack is one message, and splitting it would let one message stand for
+any number of batches. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -24,10 +34,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from devices.quantities import QUANTITIES, Kind
-from devices.telemetry import Reading
+from devices.senml_names import device_id
+from devices.telemetry import MAX_READINGS_PER_BATCH, MAX_TS_MS, Reading
 
 RELATIVE_TIME_LIMIT_S = 2**28
 MAX_SUPPORTED_VERSION = 10
+MAX_TIME_S = MAX_TS_MS // 1000  # a resolved time further from 1970 has no storable reading
 
 ALIASES = {
     "temperature": "air_temperature", "temp": "air_temperature", "humidity": "relative_humidity",
@@ -53,9 +65,25 @@ class SenmlDecoded:
 
 def _number(record: dict[str, Any], key: str) -> float:
     value = record.get(key, 0)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{key} must be a finite number, not {value!r}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # JSON has integers of any length; a float has 308 digits
+        raise ValueError(f"{key} must be a finite number, not an integer of {len(str(abs(value)))}"
+                         " digits") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{key} must be a finite number, not {value!r}")
+    return number
+
+
+def _time_ms(seconds: float, now_ms: int) -> int:
+    """Epoch ms of a resolved SenML time (RFC 8428 4.5.3: below 2**28 s it is relative to
+    now); raises ValueError when no storable reading can have it."""
+    if not -MAX_TIME_S <= seconds <= MAX_TIME_S:  # also a sum of two finite times that overflowed
+        raise ValueError(f"time {seconds!r} s is outside what can be stored"
+                         f" (±{MAX_TIME_S} s of 1970: years 1678 to 2262)")
+    return round(seconds * 1000) + (now_ms if seconds < RELATIVE_TIME_LIMIT_S else 0)
 
 
 def _quantity(name: str, unit: str | None) -> tuple[str, str]:
@@ -72,10 +100,15 @@ def _quantity(name: str, unit: str | None) -> tuple[str, str]:
 
 
 def decode_senml(payload: bytes, *, now_ms: int) -> SenmlDecoded:
-    """Raises: SenmlError if the payload is not a JSON array of objects."""
+    """Readings of the pack, and each record that maps to none with the reason.
+
+    Raises:
+        SenmlError: the payload is not a JSON array of objects, or it resolves to more
+            than ``MAX_READINGS_PER_BATCH`` readings.
+    """
     try:
         pack = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # bad JSON or UTF-8, or an integer beyond int()'s 4300 digits
         raise SenmlError(f"not JSON: {exc}") from exc
     except RecursionError as exc:  # json's parser recurses per level: a hostile payload's depth
         raise SenmlError("nested too deeply to be a SenML pack") from exc
@@ -95,6 +128,7 @@ def decode_senml(payload: bytes, *, now_ms: int) -> SenmlDecoded:
             name = str(base.get("bn", "")) + str(record.get("n", ""))
             unit = record.get("u", base.get("bu"))
             device, quantity = _quantity(name, unit)
+            device = device_id(device)
             if unit is not None and unit != QUANTITIES[quantity].unit:
                 raise ValueError(f"unit {unit!r}, but {quantity} is in {QUANTITIES[quantity].unit}")
             if "v" in record:
@@ -105,12 +139,14 @@ def decode_senml(payload: bytes, *, now_ms: int) -> SenmlDecoded:
                 value = _number(base, "bs") + _number(record, "s")
             else:
                 raise ValueError("no value (v) or sum (s)")
-            seconds = _number(base, "bt") + _number(record, "t")
-            ts_ms = round(seconds * 1000) + (now_ms if seconds < RELATIVE_TIME_LIMIT_S else 0)
+            ts_ms = _time_ms(_number(base, "bt") + _number(record, "t"), now_ms)
         except (ValueError, TypeError) as exc:
             out.rejected.append((str(exc), record))
             continue
         values.setdefault((device, ts_ms), {})[quantity] = value
+    if len(values) > MAX_READINGS_PER_BATCH:
+        raise SenmlError(f"the pack has {len(values)} readings; at most {MAX_READINGS_PER_BATCH}"
+                         " fit in one message")
     for (device, ts_ms), by_quantity in values.items():
         try:
             out.readings.append(Reading(device=device, ts=ts_ms, values=by_quantity))

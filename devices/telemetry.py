@@ -11,10 +11,14 @@ JSON on the wire::
 batch a gateway sends, across restarts (numbers may be skipped, never reused). ``replay``
 marks batches of readings that waited in the gateway's buffer through an outage or a
 restart, so consumers can tell history from live data.
+
+Every time in these messages is storable: InfluxDB keeps int64 nanoseconds, so a time
+after ``MAX_TS_MS`` (2262-04-11) is refused by the schema, like one at or before 1970.
 """
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -25,6 +29,11 @@ from devices.topics import ID_PATTERN
 
 SCHEMA_VERSION = 1
 MAX_READINGS_PER_BATCH = 10_000
+MAX_TS_MS = (2**63 - 1) // 1_000_000  # the latest millisecond InfluxDB can store
+HEALTH_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+RESERVED_HEALTH_KEYS = frozenset({"time", "online"})  # line protocol's, and add_status's own
+MAX_HEALTH_KEYS = 64
+_HEALTH_KEY_RE = re.compile(HEALTH_KEY_PATTERN)
 
 EntityId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 
@@ -44,11 +53,28 @@ def _known_quantities(values: dict[str, float]) -> dict[str, float]:
     raise ValueError(f"unknown quantities {unknown}; known: {sorted(QUANTITIES)}")
 
 
+def _health_keys(health: dict[str, float]) -> dict[str, float]:
+    """Health keys become field keys of ``gateway_health``: plain identifiers only, so that
+    each has a line-protocol encoding and none shadows the time or the ``online`` field."""
+    bad = [key for key in health if key in RESERVED_HEALTH_KEYS or not _HEALTH_KEY_RE.fullmatch(key)]
+    if not bad:
+        return health
+    shown = ", ".join(repr(key[:40] + ("..." if len(key) > 40 else "")) for key in bad[:3])
+    more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+    raise ValueError(
+        f"health key{'s' if len(bad) > 1 else ''} {shown}{more} not allowed: each is 1-64"
+        " characters of a-z, 0-9 and '_', starting with a letter, and neither 'time' nor 'online'"
+    )
+
+
+EpochMs = Annotated[int, Field(gt=0, le=MAX_TS_MS, description="epoch ms UTC")]
+
+
 class Reading(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     device: EntityId
-    ts: Annotated[int, Field(gt=0, description="device read time, epoch ms UTC")]
+    ts: Annotated[EpochMs, Field(description="device read time, epoch ms UTC")]
     values: Annotated[dict[str, float], Field(min_length=1), AfterValidator(_known_quantities)]
     quality: Quality = Quality.GOOD
 
@@ -67,11 +93,14 @@ class GatewayStatus(BaseModel):
     """The retained message on ``iot/v1/{gateway}/status``: the agent publishes ``online``
     when it connects and ``offline`` when it stops cleanly; the broker publishes the Last
     Will (``offline``, without ``ts``: nobody knows when the connection died) otherwise.
-    ``health`` carries the heartbeat's numbers (uptime, memory, buffer depth, ...)."""
+    ``health`` carries the heartbeat's numbers (uptime, memory, buffer depth, ...): at most
+    ``MAX_HEALTH_KEYS`` finite numbers under identifier keys (``HEALTH_KEY_PATTERN``, not
+    ``time`` nor ``online``), since each becomes a field of the ``gateway_health`` point."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     v: Literal[1] = SCHEMA_VERSION
     state: Literal["online", "offline"]
-    ts: Annotated[int, Field(gt=0, description="epoch ms UTC, when the agent said so")] | None = None
-    health: dict[str, float] = Field(default_factory=dict)
+    ts: Annotated[EpochMs, Field(description="epoch ms UTC, when the agent said so")] | None = None
+    health: Annotated[dict[str, float], Field(max_length=MAX_HEALTH_KEYS),
+                      AfterValidator(_health_keys)] = Field(default_factory=dict)

@@ -1,7 +1,18 @@
-"""The MQTT topic scheme, version in the path: ``iot/v1/{gateway_id}/telemetry|status|cmd/{name}``.
+"""The MQTT topic scheme, version in the path: ``iot/v1/{gateway_id}/telemetry|status|cmd/{name}``,
+and the one rule for ids (gateways, devices, organisations, broker accounts, commands).
 
-Gateway ids are used as MQTT usernames and as topic levels (the broker's ACL is
-``pattern write iot/v1/%u/#``), so an id may never contain ``/``, ``+`` or ``#``.
+An id is 1-64 ASCII letters, digits, ``_``, ``.`` and ``-``, starting with a letter or a
+digit (``ID_PATTERN``), because the same string is, unescaped, all of these: an MQTT
+username and client id; a topic level (``/`` separates levels, ``+`` and ``#`` are
+wildcards, a leading ``$`` marks the broker's own topics); the user of a line
+``user:hash`` of Mosquitto's password file (split at ``:``, so ``iotgw-admin:`` would be a
+second entry for ``iotgw-admin``); the rest of an ACL line ``user <name>`` and a level of
+its ``topic`` rules (``%`` starts ``%u``/``%c`` in ACL patterns); a file name in gateway
+bundles; a segment of API paths (``%`` escapes, ``/``, ``?``, ``#``); an InfluxDB tag value.
+So no ``:``, ``#``, ``+``, ``/``, ``%``, ``$``, no whitespace or control characters, nothing
+outside ASCII (no look-alike letters), and never ``.`` or ``..`` (the first character is
+a letter or digit). Every entry point checks it: telemetry and config models through
+``devices.telemetry.EntityId``, registry imports, provisioning.
 """
 
 from __future__ import annotations
@@ -14,7 +25,8 @@ ROOT = "iot/v1"
 TELEMETRY_SUBSCRIPTION = f"{ROOT}/+/telemetry"
 STATUS_SUBSCRIPTION = f"{ROOT}/+/status"
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+ALLOWED = "1-64 characters of letters, digits, '_', '.', '-', starting with a letter or digit"
 _ID_RE = re.compile(ID_PATTERN)
 
 TopicKind = Literal["telemetry", "status", "cmd"]
@@ -24,12 +36,19 @@ class TopicError(ValueError):
     """A topic outside the iotgw scheme, or an id that cannot be a topic level."""
 
 
+def is_id(value: object) -> bool:
+    """Whether ``value`` is a string that matches ``ID_PATTERN`` whole (no trailing newline)."""
+    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
+
+
 def check_id(value: str, what: str = "id") -> str:
-    if not _ID_RE.fullmatch(value):
-        raise TopicError(
-            f"invalid {what} {value!r}: 1-64 characters of letters, digits, '_', '.', ':', '-',"
-            " starting with a letter or digit"
-        )
+    """``value`` if it is an id.
+
+    Raises:
+        TopicError: naming ``what`` and the rule.
+    """
+    if not is_id(value):
+        raise TopicError(f"invalid {what} {value!r}: {ALLOWED}")
     return value
 
 

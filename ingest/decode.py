@@ -10,6 +10,15 @@ delivered twice overwrites its own points in InfluxDB: redelivery is harmless.
   the whole pack (replaying it rewrites the good points, which is harmless).
 - A gateway's status (``iot/v1/{gateway}/status``) becomes a ``gateway_health`` point.
 - What becomes of each reading (checks, policies, tags) is ``ingest.points``.
+
+Decoding never raises, whatever a gateway sends on its topics: every message ends as lines
+to store or as at least one ``Rejected`` with a kind and a reason. That holds because the
+schemas refuse what has no line-protocol encoding before anything is encoded: health keys
+that are not identifiers, times InfluxDB cannot store, numbers that are not finite floats
+(JSON integers of any length included), packs of more readings than a batch may hold
+(``devices.telemetry``, ``devices.senml``). ``tests/ingest/test_hostile_shapes.py`` checks
+it with generated messages; the worker still dead-letters a message the decoder raises on
+(``decoder_error``), should a case have been missed.
 """
 
 from __future__ import annotations
@@ -52,7 +61,7 @@ def _decode_senml(gateway_id: str, payload: bytes, ctx: Context) -> Decoded:
 
 
 def decode_message(topic: str, payload: bytes, ctx: Context | None = None) -> Decoded:
-    """Lines to write and parts to dead-letter; never raises for bad input.
+    """Lines to write and parts to dead-letter; never raises, whatever the topic and payload.
 
     ``ctx`` carries the clock, the policies and the tag lookup (default: the wall clock,
     default policies, no registry).

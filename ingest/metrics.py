@@ -36,6 +36,9 @@ class StatsCollector(Collector):
                                   "Points written to InfluxDB", value=s.written_points)
         yield CounterMetricFamily("iotgw_ingest_acknowledged_messages",
                                   "Messages acknowledged to the broker", value=s.acked)
+        yield CounterMetricFamily("iotgw_ingest_decoder_errors",
+                                  "Messages the decoder raised on (a bug), dead-lettered as decoder_error",
+                                  value=s.decoder_errors)
         dead = CounterMetricFamily("iotgw_ingest_dead_letters",
                                    "Dead letters recorded, by kind of reason", labels=["kind"])
         for kind, count in sorted(s.dead_lettered_by_kind.items()):

@@ -4,10 +4,12 @@ CSV (``iotgw registry import``, the API) or from JSON rows (the API).
 All or nothing: every row is validated (types, enums, references to wards, organisations
 and gateways, duplicates within the file and against the registry) before anything is
 written, every bad row is reported with its line number and reason, and a file with any
-bad row imports nothing (``ImportFailed``). Installation dates become placements from
-00:00 Vietnam time (UTC+7) on that day. A province's administrator imports with
-``province``: a row placed in another province fails the whole import (``OutsideProvince``);
-successions (reorganisations of units) are the operator's alone.
+bad row imports nothing (``ImportFailed``). Ids (a row's own, its organisation's, its
+gateway's) follow ``devices.topics.ID_PATTERN``; a bad one is reported as ``line N:
+<field>: Value error, invalid <field> '<id>': <the rule>``. Installation dates become
+placements from 00:00 Vietnam time (UTC+7) on that day. A province's administrator
+imports with ``province``: a row placed in another province fails the whole import
+(``OutsideProvince``); successions (reorganisations of units) are the operator's alone.
 """
 
 from __future__ import annotations
@@ -17,11 +19,19 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from devices.telemetry import EntityId
+from devices import check_id
 from registry.admin_units import Succession, add_succession
 from registry.errors import ImportFailed, OutsideProvince, RowError
 from registry.models import (
@@ -41,12 +51,21 @@ VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
 Kind = Literal["organisations", "gateways", "devices", "reference_counts", "successions"]
 
 
+def _checked_id(value: str, info: ValidationInfo) -> str:
+    return check_id(value, info.field_name or "id")
+
+
+# An id in a registry row: the message names the field and the rule (the telemetry
+# models' EntityId quotes only the pattern). Blanks around a value are stripped first.
+RowId = Annotated[str, AfterValidator(_checked_id)]
+
+
 class _Row(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
 class OrganisationRow(_Row):
-    id: EntityId
+    id: RowId
     name: Annotated[str, Field(min_length=1, max_length=200)]
     type: OrgType
     sector: Sector
@@ -55,9 +74,9 @@ class OrganisationRow(_Row):
 
 
 class GatewayRow(_Row):
-    id: EntityId
+    id: RowId
     ward_code: int
-    organisation_id: EntityId | None = None
+    organisation_id: RowId | None = None
     installed_on: dt.date
     decommissioned_on: dt.date | None = None
     latitude: Annotated[float, Field(ge=8, le=24)] | None = None  # Vietnam's span
@@ -71,7 +90,7 @@ class GatewayRow(_Row):
 
 
 class DeviceRow(GatewayRow):
-    gateway_id: EntityId
+    gateway_id: RowId
     profile: Annotated[str, Field(min_length=1, max_length=64)]
     sector: Sector
     expected_interval_s: Annotated[int, Field(gt=0)]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from devices.senml import SenmlError, decode_senml
+from devices.telemetry import MAX_READINGS_PER_BATCH
 
 CASES = sorted(p for p in (Path(__file__).parent / "senml_cases").iterdir() if p.is_dir())
 
@@ -29,7 +30,35 @@ def test_rfc_examples_are_covered() -> None:
     assert sum(c.name.startswith("rfc8428_") for c in CASES) == 6
 
 
-@pytest.mark.parametrize("payload", [b"{}", b"[]", b"[1, 2]", b"not json", b"\xff"])
+@pytest.mark.parametrize("payload", [
+    b"{}", b"[]", b"[1, 2]", b"not json", b"\xff",
+    b'[{"n":"d:voltage","v":' + b"9" * 5000 + b"}]",  # beyond int()'s 4300 digits
+])
 def test_what_is_not_a_pack(payload: bytes) -> None:
     with pytest.raises(SenmlError):
         decode_senml(payload, now_ms=1)
+
+
+def _pack(readings: int) -> bytes:
+    """One record per reading: device d, voltage, a second apart (relative times)."""
+    return json.dumps([{"bn": "d:voltage", "bu": "V", "v": 1, "t": 0},
+                       *({"v": 1, "t": -i} for i in range(1, readings))]).encode()
+
+
+def test_a_pack_of_as_many_readings_as_a_batch_holds_is_read() -> None:
+    decoded = decode_senml(_pack(MAX_READINGS_PER_BATCH), now_ms=1_763_800_000_000)
+    assert len(decoded.readings) == MAX_READINGS_PER_BATCH and decoded.rejected == []
+
+
+def test_a_pack_of_more_readings_than_a_batch_holds_is_refused_whole() -> None:
+    with pytest.raises(SenmlError, match=f"the pack has {MAX_READINGS_PER_BATCH + 1} readings"):
+        decode_senml(_pack(MAX_READINGS_PER_BATCH + 1), now_ms=1_763_800_000_000)
+
+
+def test_many_records_of_one_reading_are_one_reading() -> None:
+    """The bound is on readings: records of one device at one time make one."""
+    pack = [{"bn": "d:", "bt": 1_763_800_000, "n": "voltage", "u": "V", "v": 1}]
+    pack += [{"n": "current", "u": "A", "v": i} for i in range(MAX_READINGS_PER_BATCH + 1)]
+    decoded = decode_senml(json.dumps(pack).encode(), now_ms=1)
+    last = float(MAX_READINGS_PER_BATCH)
+    assert [r.values for r in decoded.readings] == [{"voltage": 1.0, "current": last}]

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from pydantic import ValidationError
 
-from devices import QUANTITIES, Kind, Quality, TelemetryBatch
+from devices import QUANTITIES, GatewayStatus, Kind, Quality, TelemetryBatch
+from devices.telemetry import MAX_HEALTH_KEYS, MAX_TS_MS
 
 GOOD = {"v": 1, "gateway": "gw-1", "seq": 3, "replay": True, "readings": [
     {"device": "soil-1", "ts": 1_763_800_000_000, "values": {"soil_moisture": 31.5}},
@@ -63,3 +65,33 @@ def test_catalogue_covers_the_plans_sectors() -> None:
     assert {q.name for q in QUANTITIES.values() if q.kind is Kind.COUNTER} == {
         "active_energy", "water_volume"}
     assert QUANTITIES["pm2_5"].in_range(35.0) and not QUANTITIES["pm2_5"].in_range(-1.0)
+
+
+def test_times_are_storable() -> None:
+    """InfluxDB keeps int64 nanoseconds: the last storable millisecond is the limit."""
+    TelemetryBatch.model_validate(_with(readings__0__ts=MAX_TS_MS))
+    with pytest.raises(ValidationError, match="less than or equal to 9223372036854"):
+        TelemetryBatch.model_validate(_with(readings__0__ts=MAX_TS_MS + 1))
+    GatewayStatus(state="online", ts=MAX_TS_MS)
+    with pytest.raises(ValidationError, match="less than or equal to"):
+        GatewayStatus(state="online", ts=10**400)
+
+
+def test_the_agents_health_keys_are_accepted() -> None:
+    health = {"uptime_s": 12.0, "rss_peak_bytes": 1e8, "buffer_oldest_age_s": 0.0, "dropped_full": 0.0,
+              "ring_depth": 3.0, "x" * 64: 1.0, "a1_b2": -0.0}
+    assert GatewayStatus(state="online", health=health).health == health
+
+
+@pytest.mark.parametrize("key", ["time", "online", "", "a\nb", "ok\n", "a b", "a,b", "a=b", "\\", "Uptime",
+                                 "1st", "_x", "ụ", "x" * 65])
+def test_health_keys_that_are_not_plain_identifiers_are_refused(key: str) -> None:
+    with pytest.raises(ValidationError, match=f"health key {re.escape(repr(key)[:41])}.* not allowed"):
+        GatewayStatus(state="online", health={"uptime_s": 1.0, key: 1.0})
+
+
+def test_health_is_bounded() -> None:
+    with pytest.raises(ValidationError, match=f"at most {MAX_HEALTH_KEYS}"):
+        GatewayStatus(state="online", health={f"k{i}": 1.0 for i in range(MAX_HEALTH_KEYS + 1)})
+    with pytest.raises(ValidationError, match="finite number"):
+        GatewayStatus.model_validate_json(b'{"state":"online","health":{"x":' + b"9" * 400 + b"}}")

@@ -6,11 +6,12 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from devices import telemetry_topic
+from devices import status_topic, telemetry_topic
 from gateway import GatewayConfig
 from gateway.config import BrokerConfig, PublishConfig
 from ingest import DeadLetterStore, IngestConfig, retire_session
@@ -123,14 +124,17 @@ class Spine:
                 raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
             time.sleep(0.05)
 
-    def publish_raw(self, gateway_id: str, payloads: list[bytes]) -> None:
-        """Publish hand-made payloads on a gateway's telemetry topic (QoS 1, each acked)."""
+    def publish_raw(self, gateway_id: str, payloads: list[bytes], *,
+                    kind: Literal["telemetry", "status"] = "telemetry") -> None:
+        """Publish hand-made payloads on a gateway's telemetry or status topic (QoS 1, each
+        acked; a status is not retained, so it reaches no later test's ingest)."""
+        topic = telemetry_topic(gateway_id) if kind == "telemetry" else status_topic(gateway_id)
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=gateway_id, protocol=mqtt.MQTTv5)
         client.connect("127.0.0.1", self.broker.port)
         client.loop_start()
         try:
             for payload in payloads:
-                client.publish(telemetry_topic(gateway_id), payload, qos=1).wait_for_publish(10)
+                client.publish(topic, payload, qos=1).wait_for_publish(10)
         finally:
             client.disconnect()
             client.loop_stop()

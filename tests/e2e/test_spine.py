@@ -178,7 +178,7 @@ def test_senml_from_a_node_is_stored(spine: Spine) -> None:
             b'{"n":"current","u":"A","v":1.2,"t":60}]')
     spine.publish_raw(node, [pack])
     assert spine.wait_for_count(2, timeout_s=30) == 2
-    rows = spine.stored()["urn:dev:ow:10e2073a01080063"]
+    rows = spine.stored()["urn.dev.ow.10e2073a01080063"]  # the URN as an id (devices.senml_names)
     assert [(r["time"], r["voltage"], r["current"], r["gateway"]) for r in rows] == [
         (1763800000000, 120.1, None, node), (1763800060000, None, 1.2, node)]
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from registry import (
     Device,
+    Gateway,
     ImportFailed,
     Organisation,
     ReferenceCount,
@@ -17,7 +18,7 @@ from registry import (
     placements_at,
     seed_admin_units,
 )
-from registry.csv_import import import_csv
+from registry.csv_import import import_csv, import_rows
 
 
 @pytest.fixture
@@ -133,3 +134,47 @@ gw-old,{w1},2024-01-01,2025-06-01
 id,ward_code,installed_on,decommissioned_on
 gw-new,{w1},2025-01-01,2024-01-01
 """), source="gw.csv")
+
+
+@pytest.mark.parametrize("hostile", ["iotgw-admin:", "ingest:", "gw/+#", "gw%2F", "gw\t1"])
+def test_ids_with_a_meaning_elsewhere_are_refused_in_every_field(
+    session: Session, wards: list[int], hostile: str,
+) -> None:
+    """An id goes unescaped into broker files, topics and URLs: each id field of each kind
+    refuses one with such a character, naming the line, the field and the rule."""
+    w1, _ = wards
+    import_csv(session, "organisations", _lines(f"""
+id,name,type,sector,ward_code,since
+farm-1,Trang trại 1,farm,agriculture,{w1},2025-01-01
+"""), source="orgs.csv")
+    import_csv(session, "gateways", _lines(f"""
+id,ward_code,installed_on
+gw-1,{w1},2025-01-01
+"""), source="gw.csv")
+    cases = [
+        ("organisations", "id,name,type,sector,ward_code,since",
+         f'"{hostile}",Trại,farm,agriculture,{w1},2025-01-01', "id"),
+        ("gateways", "id,ward_code,installed_on", f'"{hostile}",{w1},2025-01-01', "id"),
+        ("gateways", "id,ward_code,organisation_id,installed_on", f'gw-2,{w1},"{hostile}",2025-01-01',
+         "organisation_id"),
+        ("devices", "id,gateway_id,profile,sector,expected_interval_s,installed_on,ward_code",
+         f'"{hostile}",gw-1,soil_probe,agriculture,300,2025-01-01,{w1}', "id"),
+        ("devices", "id,gateway_id,profile,sector,expected_interval_s,installed_on,ward_code",
+         f'soil-9,"{hostile}",soil_probe,agriculture,300,2025-01-01,{w1}', "gateway_id"),
+    ]
+    for kind, header, row, field in cases:
+        with pytest.raises(ImportFailed) as caught:
+            import_csv(session, kind, io.StringIO(f"{header}\n{row}\n"), source=f"{kind}.csv")
+        assert f"{kind}.csv: line 2: {field}: Value error, invalid {field} {hostile!r}: 1-64 characters" \
+               " of letters, digits, '_', '.', '-', starting with a letter or digit" in str(caught.value)
+    assert _count(session, Organisation) == 1 and _count(session, Device) == 0
+
+
+def test_json_rows_are_held_to_the_same_ids(session: Session, wards: list[int]) -> None:
+    w1, _ = wards
+    rows = [(1, {"id": "gw-ok", "ward_code": w1, "installed_on": "2025-01-01"}),
+            (2, {"id": "iotgw-admin:", "ward_code": w1, "installed_on": "2025-01-01"})]
+    with pytest.raises(ImportFailed) as caught:
+        import_rows(session, "gateways", rows, source="gateways.json")
+    assert [(e.line, e.reason.split(":")[0]) for e in caught.value.errors] == [(2, "id")]
+    assert session.get(Gateway, "gw-ok") is None  # all or nothing
