@@ -8,7 +8,6 @@ counted twice or drifts.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import (
@@ -19,8 +18,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-if TYPE_CHECKING:
-    from ingest.service import Stats
+from ingest.stats import Stats
 
 
 class StatsCollector(Collector):

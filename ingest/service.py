@@ -32,6 +32,7 @@ from ingest.dead_letters import DeadLetterStore, gateway_label
 from ingest.decode import decode_message
 from ingest.metrics import serve_metrics
 from ingest.points import Context, Decoded, Rejected
+from ingest.stats import Stats
 from registry import RegistryError, TagCache, make_engine, session_factory
 from registry.placements import record_seen
 from tsdb import Backoff, Point, Unavailable, WriteRejected, encode_point
@@ -72,23 +73,6 @@ class _Batch:
         for gateway, ts in decoded.seen.items():
             self.seen[gateway] = max(self.seen.get(gateway, 0), ts)
         return decoded.counts
-
-
-@dataclass
-class Stats:
-    received: int = 0
-    written_points: int = 0
-    dead_lettered: int = 0
-    acked: int = 0
-    decoder_errors: int = 0  # messages the decoder raised on (a bug), dead-lettered
-    outcomes: Counter[str] = field(default_factory=Counter)  # per-reading policy outcomes
-    dead_lettered_by_kind: Counter[str] = field(default_factory=Counter)
-    dead_lettered_by_gateway: Counter[str] = field(default_factory=Counter)  # who floods
-    dead_letters_dropped: Counter[str] = field(default_factory=Counter)  # by when_full policy
-    dead_letter_store: tuple[int, int] = (0, 0)  # letters and payload bytes kept, last seen
-    batches: int = 0
-    batch_seconds: float = 0.0  # time from a batch's first message to its acknowledgement
-    lag_s: float = 0.0  # at the last flush: now minus the newest reading's device time
 
 
 class IngestService:
