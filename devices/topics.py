@@ -13,6 +13,10 @@ So no ``:``, ``#``, ``+``, ``/``, ``%``, ``$``, no whitespace or control charact
 outside ASCII (no look-alike letters), and never ``.`` or ``..`` (the first character is
 a letter or digit). Every entry point checks it: telemetry and config models through
 ``devices.telemetry.EntityId``, registry imports, provisioning.
+
+A gateway id is also never in the central services' namespace (``SERVICE_PREFIX``): on
+the gateways' listener the broker makes a gateway's client id its id, so a gateway named
+like an ingest worker could otherwise take that worker's session.
 """
 
 from __future__ import annotations
@@ -49,6 +53,24 @@ def check_id(value: str, what: str = "id") -> str:
     """
     if not is_id(value):
         raise TopicError(f"invalid {what} {value!r}: {ALLOWED}")
+    return value
+
+
+# The central services' client ids and accounts (ingest workers ``iotgw-ingest-<n>``, their
+# replays, ``iotgw-admin``, the broker's health check) start with this; no gateway id may.
+SERVICE_PREFIX = "iotgw-"
+
+
+def check_gateway_id(value: str, what: str = "gateway id") -> str:
+    """``value`` if it is an id outside the services' namespace.
+
+    Raises:
+        TopicError: naming ``what`` and the rule.
+    """
+    check_id(value, what)
+    if value.lower().startswith(SERVICE_PREFIX):
+        raise TopicError(f"invalid {what} {value!r}: {SERVICE_PREFIX!r} starts the central services'"
+                         " client ids, so no gateway id may")
     return value
 
 

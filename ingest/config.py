@@ -26,8 +26,9 @@ class MqttConfig(_Frozen):
     username: str | None = None
     password: str | None = None
     # Stable per worker: the broker keeps the session (and its unacknowledged messages)
-    # under this id while the worker is down.
-    client_id: EntityId = "ingest-1"
+    # under this id while the worker is down. Services' ids start with "iotgw-", which no
+    # gateway id may (iotgw provision): a gateway's client id is its id on the broker.
+    client_id: EntityId = "iotgw-ingest-1"
     share_group: EntityId = "ingest"
     # Messages the broker may have in flight to this worker before acknowledgements: it
     # must cover a write batch even at one reading per message, and it bounds memory.

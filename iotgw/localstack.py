@@ -1,9 +1,10 @@
 """Mosquitto and influxd as child processes on free loopback ports, for tests and the demo.
 
 Each instance gets its own working directory (config, data, logs) and is configured from
-the same files a deployment mounts (``deploy/``): only listen addresses and data paths
-are changed. Processes can be stopped gracefully, killed with SIGKILL, and restarted on
-the same port and data, which is how the fault tests simulate crashes.
+the same files a deployment mounts (``deploy/``): only listen addresses, data paths and
+the paths of the broker's credentials are changed. Processes can be stopped gracefully,
+killed with SIGKILL, and restarted on the same port and data, which is how the fault
+tests simulate crashes.
 """
 
 from __future__ import annotations
@@ -117,9 +118,20 @@ class LocalService:
 
 
 class Mosquitto(LocalService):
-    """The deployment's Mosquitto. With ``auth_dir`` it uses the password and ACL files
-    there (as ``iotgw provision`` writes them); without, it lets anyone in, for tests and
-    the demo that are not about access control."""
+    """The deployment's Mosquitto (``deploy/mosquitto/mosquitto.conf``), three ways:
+
+    - without ``auth_dir``: anyone may connect, for tests and the demo that are not about
+      access control;
+    - with ``auth_dir`` and ``tls_dir``: as deployed. The plain listener (``port``) takes
+      the central services' accounts only (``services.passwd``, ``services.acl``), the
+      mutual-TLS listener (``tls_port``) gateways' certificates, with the account and the
+      client id taken from the certificate (``gateways.acl``, ``tls/ca.crl``);
+    - with ``auth_dir`` alone: a lab broker, one plain listener where every account logs
+      in with its password (``passwd``, ``acl``), for bundles made with ``--no-cert``.
+      Nothing ties a client id to an account there.
+
+    The files are those ``iotgw provision`` writes in its broker directory.
+    """
 
     name = "mosquitto"
 
@@ -130,30 +142,31 @@ class Mosquitto(LocalService):
         super().__init__(workdir, port)
         self.host = host  # the address it listens on (a test network's, ::1 ...)
         self.auth_dir = auth_dir
-        self.tls_dir = tls_dir  # ca.crt, broker.crt, broker.key: enables the mTLS listener
+        self.tls_dir = tls_dir  # ca.crt, ca.crl, broker.crt, broker.key: the mTLS listener
         self.tls_port = free_port() if tls_dir else None
 
     def reload(self) -> None:
-        """SIGHUP: Mosquitto reads its password and ACL files again."""
+        """SIGHUP: Mosquitto reads its password and ACL files, and the CRL, again."""
         assert self.proc is not None and self.proc.poll() is None, "mosquitto is not running"
         self.proc.send_signal(signal.SIGHUP)
 
     def command(self) -> list[str]:
         conf = (DEPLOY / "mosquitto" / "mosquitto.conf").read_text()
+        deployed = "/mosquitto/broker"  # where the compose deployment mounts broker/
+        if self.tls_dir is None:
+            conf = re.sub(r"^# BEGIN tls.*?^# END tls\n", "", conf, flags=re.M | re.S)
+        else:
+            conf = re.sub(r"^listener 8883$", f"listener {self.tls_port} 127.0.0.1", conf,
+                          flags=re.M)
+            conf = conf.replace(f"{deployed}/tls/", f"{self.tls_dir}/")
         if self.auth_dir is None:
             conf = re.sub(r"^allow_anonymous .*$", "allow_anonymous true", conf, flags=re.M)
             conf = re.sub(r"^(password_file|acl_file) .*\n", "", conf, flags=re.M)
         else:
-            conf = re.sub(r"^password_file .*$", f"password_file {self.auth_dir / 'passwd'}", conf,
-                          flags=re.M)
-            conf = re.sub(r"^acl_file .*$", f"acl_file {self.auth_dir / 'acl'}", conf, flags=re.M)
-        conf = re.sub(r"^listener 1883\b.*$", f"listener {self.port} {self.host}", conf, flags=re.M)
-        tls_block = re.compile(r"^# BEGIN tls.*?^# END tls\n", flags=re.M | re.S)
-        if self.tls_dir is None:
-            conf = tls_block.sub("", conf)
-        else:
-            conf = conf.replace("listener 8883", f"listener {self.tls_port} 127.0.0.1")
-            conf = conf.replace("/mosquitto/config/tls", str(self.tls_dir))
+            if self.tls_dir is None:  # the lab broker: every account on the plain listener
+                conf = re.sub(r"/services\.(passwd|acl)$", r"/\1", conf, flags=re.M)
+            conf = conf.replace(f"{deployed}/", f"{self.auth_dir}/")
+        conf = re.sub(r"^listener 1883$", f"listener {self.port} {self.host}", conf, flags=re.M)
         data = self.workdir / "data"
         data.mkdir(exist_ok=True)
         conf = re.sub(r"^persistence_location .*$", f"persistence_location {data}/", conf,

@@ -1,8 +1,16 @@
 """``iotgw provision``: broker accounts and files from the registry, gateway bundles.
 
 The registry holds only password hashes; each password is shown once, in the file this
-command writes for whoever needs it (``secrets.env`` for the central services, the
+command writes for whoever needs it (``secrets.env`` for the central services, a lab
 gateway's ``gateway.toml``), readable by the owner only.
+
+A gateway gets a client certificate by default and its bundle connects with mutual TLS
+to port 8883, where the broker takes the gateway's account and client id from the
+certificate (``deploy/mosquitto/mosquitto.conf``); its bundle carries no password, since
+none is checked there. ``--no-cert`` makes a password-only bundle for a lab broker, and
+says what that gives up. Gateway ids may not start with ``iotgw-``: the central services'
+client ids do, so no gateway can take one. ``revoke`` also revokes the gateway's
+certificates: the CA's revocation list (``tls/ca.crl``) is rewritten with them.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
+from devices import TopicError, check_gateway_id
 from gateway import DeviceConfig, GatewayConfig
 from gateway.config import BrokerConfig, BufferConfig, TlsConfig
 from iotgw.options import DEFAULT_REGISTRY, EXIT_CONFIG, RegistryUrl, console, fail
@@ -27,28 +36,39 @@ from registry import (
     make_engine,
     session_factory,
 )
+from registry.atomic_files import write_file
 from registry.certificates import CA_CERT, CA_KEY, Issued, create_ca, issue
 from registry.placements import devices_on_gateway
 from registry.provisioning import create_account, revoke_account, write_broker_files
-from simulators import write_config
+from registry.revocation import CRL_FILE, record_certificate, revoke_certificates, write_crl
+from simulators.fleet import config_text
 
 app = typer.Typer(help="Broker accounts, ACL and gateway configuration bundles.",
                   no_args_is_help=True)
 BrokerDir = Annotated[Path, typer.Option(
     help="Where the broker's passwd and acl files go (Mosquitto reads them on SIGHUP).")]
 OutDir = Annotated[Path, typer.Option(help="Where credentials and bundles are written.")]
+CaDir = Annotated[Path, typer.Option(help="The CA made by `provision init`.")]
 
-
-def _private(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_text(text)
-    return path
+TLS_PORT, PLAIN_PORT = 8883, 1883
 
 
 def _session(url: str) -> Session:
     return session_factory(make_engine(url))()
+
+
+def _ca(ca_dir: Path) -> Issued | None:
+    ca = Issued(ca_dir / CA_CERT, ca_dir / CA_KEY)
+    return ca if ca.cert.exists() and ca.key.exists() else None
+
+
+def _write_broker(session: Session, broker_dir: Path, ca: Issued | None) -> list[Path]:
+    """The broker's password and ACL files, and the CA's revocation list when the CA is
+    at hand (the gateways' listener refuses to start without one)."""
+    files = write_broker_files(session, broker_dir)
+    if ca is not None:
+        files.append(write_crl(session, ca, broker_dir / "tls" / CRL_FILE))
+    return files
 
 
 # Secrets of the central services that are not broker accounts, generated once by
@@ -88,25 +108,28 @@ def provision_init(
     env_path = out / "secrets.env"
     env = _read_env(env_path)
     added = 0
-    with _session(url) as session, session.begin():
-        for username, role in (("iotgw-admin", AccountRole.ADMIN), ("ingest", AccountRole.INGEST)):
-            existing = session.get(BrokerAccount, username)
-            if existing is not None and existing.revoked_at is None:
-                console.print(f"{username}: exists, password unchanged")
-                continue
-            prefix = f"IOTGW_{role.value.upper()}"
-            env[f"{prefix}_USERNAME"] = username
-            env[f"{prefix}_PASSWORD"] = create_account(session, username, role)
-            added += 1
-        passwd, acl = write_broker_files(session, broker_dir)
+    try:
+        with _session(url) as session, session.begin():
+            for username, role in (("iotgw-admin", AccountRole.ADMIN), ("ingest", AccountRole.INGEST)):
+                existing = session.get(BrokerAccount, username)
+                if existing is not None and existing.revoked_at is None:
+                    console.print(f"{username}: exists, password unchanged")
+                    continue
+                prefix = f"IOTGW_{role.value.upper()}"
+                env[f"{prefix}_USERNAME"] = username
+                env[f"{prefix}_PASSWORD"] = create_account(session, username, role)
+                added += 1
+            files = _write_broker(session, broker_dir, ca)
+    except RegistryError as exc:  # e.g. rows with ids of the earlier, wider rule
+        raise fail(exc, EXIT_CONFIG) from exc
     for key, value in SERVICE_SECRETS.items():
         if key not in env:
             env[key] = value or secrets.token_urlsafe(24)
             added += 1
     if added:
-        _private(env_path, "".join(f"{key}={value}\n" for key, value in env.items()))
+        write_file(env_path, "".join(f"{key}={value}\n" for key, value in env.items()))
         console.print(f"new credentials in {env_path} (shown nowhere else)")
-    console.print(f"broker files: {passwd}, {acl}; reload the broker (SIGHUP)")
+    console.print(f"broker files: {', '.join(map(str, files))}; reload the broker (SIGHUP)")
 
 
 @app.command("gateway")
@@ -115,19 +138,28 @@ def provision_gateway(
     url: RegistryUrl = DEFAULT_REGISTRY, broker_dir: BrokerDir = Path("broker"),
     out: OutDir = Path("bundles"),
     broker_host: Annotated[str, typer.Option(help="The broker as the gateway reaches it.")] = "127.0.0.1",
-    broker_port: Annotated[int, typer.Option(min=1, max=65535)] = 1883,
+    broker_port: Annotated[int | None, typer.Option(
+        min=1, max=65535, help=f"Default {TLS_PORT} (mutual TLS), {PLAIN_PORT} with --no-cert.",
+        show_default=False)] = None,
     driver: Annotated[str, typer.Option(help="Driver for the registered devices.")] = "simulated",
-    cert: Annotated[bool, typer.Option(help="Issue a client certificate (mutual TLS).")] = False,
-    ca_dir: Annotated[Path, typer.Option(help="The CA made by `provision init`.")] = Path(
-        "secrets/ca"),
+    cert: Annotated[bool, typer.Option(
+        help="Issue a client certificate (mutual TLS); --no-cert only for a lab broker.")] = True,
+    ca_dir: CaDir = Path("secrets/ca"),
     buffer_path: Annotated[Path, typer.Option(help="The buffer's path on the gateway.")] = Path(
         "/var/lib/iotgw/buffer.sqlite"),
 ) -> None:
     """Give a registered gateway broker credentials, ACL entries and a configuration bundle."""
-    ca = Issued(ca_dir / CA_CERT, ca_dir / CA_KEY)
-    if cert and not (ca.cert.exists() and ca.key.exists()):
+    try:
+        check_gateway_id(gateway_id)
+    except TopicError as exc:
+        raise fail(exc, EXIT_CONFIG) from exc
+    ca = _ca(ca_dir)
+    if cert and ca is None:
         raise fail(RegistryError(f"no CA in {ca_dir}: run `iotgw provision init` first"),
                    EXIT_CONFIG)
+    port = broker_port or (TLS_PORT if cert else PLAIN_PORT)
+    bundle_dir = out / gateway_id
+    issued: Issued | None = None
     try:
         with _session(url) as session, session.begin():
             if session.get(Gateway, gateway_id) is None:
@@ -136,43 +168,77 @@ def provision_gateway(
             if not devices:
                 raise RegistryError(f"gateway {gateway_id!r} has no devices placed on it")
             password = create_account(session, gateway_id, AccountRole.GATEWAY)
-            write_broker_files(session, broker_dir)
-    except RegistryError as exc:
-        raise fail(exc, EXIT_CONFIG) from exc
-    bundle_dir = out / gateway_id
-    tls = None
-    if cert:
-        try:
-            issued = issue(ca, gateway_id, bundle_dir)
-        except RegistryError as exc:
+            if cert:
+                assert ca is not None
+                issued = issue(ca, gateway_id, bundle_dir)
+                record_certificate(session, gateway_id, issued.cert)
+            _write_broker(session, broker_dir, ca)
+    except BaseException as exc:
+        if issued is not None:  # a certificate the registry does not know could not be revoked
+            issued.cert.unlink(missing_ok=True)
+            issued.key.unlink(missing_ok=True)
+        if isinstance(exc, RegistryError):
             raise fail(exc, EXIT_CONFIG) from exc
+        raise
+    tls = None
+    if issued is not None and ca is not None:
         shutil.copyfile(ca.cert, bundle_dir / CA_CERT)
         # Relative to gateway.toml: the bundle can be copied anywhere as a whole.
         tls = TlsConfig(ca_file=Path(CA_CERT), cert_file=Path(issued.cert.name),
                         key_file=Path(issued.key.name))
     config = GatewayConfig(
         gateway_id=gateway_id,
-        broker=BrokerConfig(host=broker_host, port=broker_port, username=gateway_id,
-                            password=password, tls=tls),
+        # With a certificate the broker checks no password: the bundle carries none.
+        broker=BrokerConfig(host=broker_host, port=port, username=gateway_id,
+                            password=None if cert else password, tls=tls),
         buffer=BufferConfig(path=buffer_path),
         devices=[DeviceConfig(id=device.id, driver=driver, profile=device.profile,
                               interval_s=device.expected_interval_s) for device, _ in devices],
     )
-    bundle = _private(bundle_dir / "gateway.toml", "")
-    write_config(config, bundle)
+    bundle = write_file(bundle_dir / "gateway.toml", config_text(config))
+    _warn_weaker(cert, port)
     console.print(f"bundle for {gateway_id} ({len(devices)} devices): {bundle}; reload the broker")
+
+
+def _warn_weaker(cert: bool, port: int) -> None:
+    """Say what a bundle gives up against the deployed broker (mosquitto.conf)."""
+    if not cert:
+        console.print(
+            "[yellow]warning:[/yellow] no client certificate: this bundle logs in with a password"
+            f" over plain MQTT (port {port}), which anyone on the path can read, and nothing"
+            " ties its client id to its account. The deployed broker refuses it (its gateway"
+            f" listener, {TLS_PORT}, takes certificates only; its plain listener the central"
+            " services only): it is for a lab broker.", highlight=False)
+    elif port == PLAIN_PORT:
+        console.print(
+            f"[yellow]warning:[/yellow] port {PLAIN_PORT} is the central services' plain"
+            f" listener as deployed; gateways' mutual TLS is on {TLS_PORT}.", highlight=False)
 
 
 @app.command("revoke")
 def provision_revoke(
     gateway_id: Annotated[str, typer.Argument(help="The broker account to revoke.")],
     url: RegistryUrl = DEFAULT_REGISTRY, broker_dir: BrokerDir = Path("broker"),
+    ca_dir: CaDir = Path("secrets/ca"),
 ) -> None:
-    """Revoke a gateway's broker account and rewrite the broker's files."""
+    """Revoke a gateway's broker account and its certificates; rewrite the broker's files
+    and the CA's revocation list."""
+    ca = _ca(ca_dir)
     try:
         with _session(url) as session, session.begin():
             revoke_account(session, gateway_id)
-            write_broker_files(session, broker_dir)
+            serials = revoke_certificates(session, gateway_id)
+            if serials and ca is None:
+                raise RegistryError(f"no CA in {ca_dir} to sign the revocation list that must list"
+                                    f" {gateway_id}'s certificate; nothing changed (--ca-dir)")
+            _write_broker(session, broker_dir, ca)
     except RegistryError as exc:
         raise fail(exc, EXIT_CONFIG) from exc
-    console.print(f"{gateway_id} revoked; reload the broker (SIGHUP) to refuse it")
+    listed = (f"; certificate serial {', '.join(serials)} added to"
+              f" {broker_dir / 'tls' / CRL_FILE}" if serials else "")
+    console.print(
+        f"{gateway_id} revoked: removed from the broker's password and ACL files{listed}."
+        " Reload the broker (SIGHUP): it then lets the gateway publish and read nothing, and"
+        " refuses its certificate at every new TLS connection (Mosquitto 2.0 re-reads the"
+        " revocation list on SIGHUP; a connection already open stays open, with no rights).",
+        highlight=False)

@@ -3,7 +3,8 @@
 EC P-256 keys (small and fast on Raspberry-Pi-class gateways). The broker gets a server
 certificate for the names gateways use to reach it; each gateway gets a client
 certificate whose common name is its id, so Mosquitto can also take the id from it
-(``use_identity_as_username``). Keys are written readable by their owner only.
+(``use_identity_as_username``). Keys are readable by their owner only from their first
+byte, and every file is replaced whole (``registry.atomic_files``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from devices import TopicError, check_id
+from registry.atomic_files import write_file
 from registry.errors import RegistryError
 
 CA_CERT, CA_KEY = "ca.crt", "ca.key"
@@ -35,11 +38,8 @@ def _name(common_name: str) -> x509.Name:
 
 
 def _write(path: Path, data: bytes, *, private: bool) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600 if private else 0o644, exist_ok=True)
-    path.chmod(0o600 if private else 0o644)
-    path.write_bytes(data)
-    return path
+    """A new file renamed into place, 0600 from its creation; a certificate ends 0644."""
+    return write_file(path, data, mode=0o600 if private else 0o644)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -73,7 +73,16 @@ def issue(
     ca: Issued, common_name: str, directory: Path, *, server_names: list[str] | None = None,
     days: int = 825,
 ) -> Issued:
-    """A certificate signed by the CA: a server's (with ``server_names``) or a client's."""
+    """A certificate signed by the CA: a server's (with ``server_names``) or a client's. A
+    client's common name is its broker account (``use_identity_as_username``), so it is an id.
+
+    Raises:
+        RegistryError: the CA cannot be loaded, or ``common_name`` is not an id.
+    """
+    try:
+        check_id(common_name, "certificate name")
+    except TopicError as exc:
+        raise RegistryError(str(exc)) from exc
     try:
         ca_cert = x509.load_pem_x509_certificate(ca.cert.read_bytes())
         ca_key = serialization.load_pem_private_key(ca.key.read_bytes(), password=None)
@@ -99,7 +108,8 @@ def issue(
                 sans.append(x509.DNSName(name))
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     cert = builder.sign(ca_key, hashes.SHA256())
-    stem = directory / common_name
+    # Not with_suffix: an id may hold a dot (gw-dt.001), which with_suffix would cut.
     return Issued(
-        _write(stem.with_suffix(".crt"), cert.public_bytes(serialization.Encoding.PEM), private=False),
-        _write(stem.with_suffix(".key"), _key_pem(key), private=True))
+        _write(directory / f"{common_name}.crt", cert.public_bytes(serialization.Encoding.PEM),
+               private=False),
+        _write(directory / f"{common_name}.key", _key_pem(key), private=True))

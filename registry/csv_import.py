@@ -31,7 +31,7 @@ from pydantic import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from devices import check_id
+from devices import check_gateway_id, check_id
 from registry.admin_units import Succession, add_succession
 from registry.errors import ImportFailed, OutsideProvince, RowError
 from registry.models import (
@@ -55,9 +55,15 @@ def _checked_id(value: str, info: ValidationInfo) -> str:
     return check_id(value, info.field_name or "id")
 
 
+def _checked_gateway_id(value: str, info: ValidationInfo) -> str:
+    return check_gateway_id(value, info.field_name or "id")
+
+
 # An id in a registry row: the message names the field and the rule (the telemetry
 # models' EntityId quotes only the pattern). Blanks around a value are stripped first.
 RowId = Annotated[str, AfterValidator(_checked_id)]
+# A gateway's id is also its broker account and client id: never a central service's.
+GatewayRowId = Annotated[str, AfterValidator(_checked_gateway_id)]
 
 
 class _Row(BaseModel):
@@ -74,7 +80,7 @@ class OrganisationRow(_Row):
 
 
 class GatewayRow(_Row):
-    id: RowId
+    id: GatewayRowId
     ward_code: int
     organisation_id: RowId | None = None
     installed_on: dt.date
@@ -90,7 +96,8 @@ class GatewayRow(_Row):
 
 
 class DeviceRow(GatewayRow):
-    gateway_id: RowId
+    id: RowId
+    gateway_id: GatewayRowId
     profile: Annotated[str, Field(min_length=1, max_length=64)]
     sector: Sector
     expected_interval_s: Annotated[int, Field(gt=0)]

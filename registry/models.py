@@ -220,6 +220,26 @@ class BrokerAccount(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
+class ClientCertificate(Base):
+    """A client certificate the CA issued to a broker account (mutual TLS).
+
+    The broker's gateway listener takes the account from the certificate's common name
+    (``use_identity_as_username``) and checks no password, so a certificate speaks for its
+    account until it expires or its serial is in the CA's revocation list, which is made
+    from the rows with ``revoked_at`` (``registry.revocation``). Rows are kept after the
+    account is revoked: an account provisioned again gets a new certificate, and the old
+    one, which names the same account, must stay revoked.
+    """
+
+    __tablename__ = "client_certificates"
+
+    serial: Mapped[str] = mapped_column(String(40), primary_key=True)  # lowercase hex, <= 159 bits
+    username: Mapped[str] = mapped_column(ForeignKey("broker_accounts.username"), index=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
 class ApiToken(Base):
     """An API token: only its SHA-256 is kept (tokens are 32 random bytes, so a fast hash
     is safe); the token itself is shown once. Requests are logged under ``organisation_id``

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Debian's mosquitto, influxdb and postgresql when they are missing, and with
-# `--test` also chromium and chromium-driver (the dashboard's browser test), socat,
+# `--test` also chromium and chromium-driver (the dashboard's browser test), socat, mosquitto-clients,
 # docker-compose and npm (with the Grafana types the dashboards are checked against);
 # with `--bench`, wrk. Used by
 # `make test` and `make demo`; the services themselves are started by the
@@ -16,6 +16,8 @@ if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
   command -v socat >/dev/null 2>&1 || missing+=(socat)  # Modbus RTU over a pseudo-terminal pair
+  # The compose broker's health check (mosquitto_sub) is run against the real broker.
+  command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
   # docker-compose.yml is validated by a real Compose implementation (no engine needed).
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   # The Grafana dashboards are type-checked against Grafana's own types (@grafana/schema).

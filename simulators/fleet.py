@@ -37,7 +37,11 @@ def simulated_fleet(
     return fleet
 
 
+def config_text(config: BaseModel) -> str:
+    """Any service's config model as the TOML its ``--config`` option reads."""
+    return tomli_w.dumps(config.model_dump(mode="json", exclude_none=True))
+
+
 def write_config(config: BaseModel, path: Path) -> Path:
-    """Any service's config model as the TOML file its ``--config`` option reads."""
-    path.write_text(tomli_w.dumps(config.model_dump(mode="json", exclude_none=True)))
+    path.write_text(config_text(config))
     return path

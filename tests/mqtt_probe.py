@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 DEADLINE_S = 10.0
+SESSION_NEVER_EXPIRES = 0xFFFFFFFF
+DROPPED = "dropped before CONNACK"
+
+
+@dataclass(frozen=True, slots=True)
+class Tls:
+    """TLS to the broker: the CA that signed its certificate, and a client certificate
+    (mutual TLS) when ``cert`` and ``key`` are given."""
+
+    ca: Path
+    cert: Path | None = None
+    key: Path | None = None
 
 
 @dataclass
@@ -17,6 +33,8 @@ class Probe:
     client: mqtt.Client
     connected: threading.Event = field(default_factory=threading.Event)
     connect_reason: str = ""
+    session_present: bool = False
+    disconnects: list[str] = field(default_factory=list)
     publish_reasons: list[str] = field(default_factory=list)
     subscribe_reasons: list[str] = field(default_factory=list)
     messages: list[tuple[str, bytes]] = field(default_factory=list)
@@ -48,23 +66,50 @@ class Probe:
 
 
 def connect(port: int, client_id: str, username: str | None = None,
-            password: str | None = None) -> Probe:
-    """Connect (MQTT 5) and wait for the broker's CONNACK, whatever it says."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+            password: str | None = None, *, tls: Tls | None = None, host: str = "127.0.0.1",
+            clean_start: bool = True, session_expiry_s: int | None = None) -> Probe:
+    """Connect (MQTT 5) and wait for the broker's CONNACK, whatever it says. A connection
+    the broker closes before any CONNACK (a TLS handshake it refused) has
+    ``connect_reason`` ``"dropped before CONNACK: <why>"``.
+
+    Raises:
+        AssertionError: neither a CONNACK nor a closed connection within ``DEADLINE_S``.
+    """
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
+                         reconnect_on_failure=False)
     probe = Probe(client)
     if username is not None:
         client.username_pw_set(username, password)
+    if tls is not None:
+        client.tls_set(ca_certs=str(tls.ca), certfile=str(tls.cert) if tls.cert else None,
+                       keyfile=str(tls.key) if tls.key else None)
+    properties = None
+    if session_expiry_s is not None:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = session_expiry_s
 
-    def on_connect(_c, _u, _f, reason, _p) -> None:
+    def on_connect(_c, _u, flags, reason, _p) -> None:
         probe.connect_reason = str(reason)
+        probe.session_present = bool(flags.session_present)
         probe.connected.set()
 
+    def on_disconnect(_c, _u, _f, reason, _p) -> None:
+        probe.disconnects.append(str(reason))
+        if not probe.connected.is_set():
+            probe.connect_reason = f"{DROPPED}: {reason}"
+            probe.connected.set()
+
     client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
     client.on_publish = lambda _c, _u, _mid, reason, _p: probe.publish_reasons.append(str(reason))
     client.on_subscribe = lambda _c, _u, _mid, reasons, _p: probe.subscribe_reasons.extend(
         str(r) for r in reasons)
     client.on_message = lambda _c, _u, msg: probe.messages.append((msg.topic, msg.payload))
-    client.connect("127.0.0.1", port)
+    try:
+        client.connect(host, port, clean_start=clean_start, properties=properties)
+    except (ssl.SSLError, OSError) as exc:  # TLS 1.2 fails here, TLS 1.3 after the handshake
+        probe.connect_reason = f"{DROPPED}: {exc}"
+        return probe
     client.loop_start()
     if not probe.connected.wait(DEADLINE_S):
         probe.close()

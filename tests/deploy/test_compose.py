@@ -1,5 +1,6 @@
 """docker-compose.yml as Compose itself reads it (Debian's docker-compose; no engine needed),
-with the secrets `iotgw provision init` generates, and the Dockerfile it builds."""
+with the secrets `iotgw provision init` generates, and the Dockerfile it builds. The
+broker's health check is also run, as written, against the real Mosquitto as deployed."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import yaml
 
 from api.config import load_api_config
 from ingest.config import load_ingest_config
-from iotgw.localstack import DEPLOY
+from iotgw.localstack import DEPLOY, Mosquitto
 from rollup.config import load_rollup_config
 from tests.iotgw.test_cli import iotgw
 
@@ -34,6 +35,12 @@ def compose_config(*env_file: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
     return subprocess.run([*args, "config"], capture_output=True, text=True, timeout=60, env=env,
                           cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def broker_dir(secrets_env: Path) -> Path:
+    """The broker directory `iotgw provision init` wrote beside ``secrets_env``."""
+    return secrets_env.parent.parent / "broker"
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +87,7 @@ def test_no_secret_has_a_default() -> None:
     secret_lines = [line.strip() for line in text.splitlines()
                     if re.match(r"\s*[A-Z_]+:", line) and SECRET.search(line.split(":", 1)[0])]
     assert {line.split(":")[0] for line in secret_lines} == {
-        "IOTGW_ADMIN_PASSWORD", "IOTGW_INGEST_PASSWORD", "INFLUXDB_ADMIN_PASSWORD",
+        "IOTGW_INGEST_PASSWORD", "INFLUXDB_ADMIN_PASSWORD",
         "INFLUXDB_READ_USER_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD"}
     for line in secret_lines:
         name, value = (part.strip() for part in line.split(":", 1))
@@ -89,7 +96,8 @@ def test_no_secret_has_a_default() -> None:
 
 def test_replicas_share_the_subscription_with_stable_distinct_ids(services: dict[str, Any]) -> None:
     ids = [services[n]["environment"]["IOTGW_INGEST_CLIENT_ID"] for n in ("ingest-1", "ingest-2")]
-    assert ids == ["ingest-1", "ingest-2"]
+    # In the services' namespace, which `iotgw provision gateway` refuses for gateway ids.
+    assert ids == ["iotgw-ingest-1", "iotgw-ingest-2"]
 
 
 def test_each_service_config_loads_with_the_environment_compose_gives_it(
@@ -105,16 +113,57 @@ def test_each_service_config_loads_with_the_environment_compose_gives_it(
     assert loaded == 4
 
 
-def test_broker_and_database_run_the_files_the_tests_run(services: dict[str, Any]) -> None:
+def test_broker_and_database_run_the_files_the_tests_run(
+        services: dict[str, Any], broker_dir: Path) -> None:
     mounts = {v.split(":")[1]: Path(v.split(":")[0]) for name in ("mosquitto", "influxdb")
               for v in services[name]["volumes"]}
     assert mounts["/mosquitto/config/mosquitto.conf"] == DEPLOY / "mosquitto" / "mosquitto.conf"
     assert mounts["/etc/influxdb/influxdb.conf"] == DEPLOY / "influxdb" / "influxdb.conf"
-    # The paths the broker's configuration names are the ones mounted.
+    # The broker's files are mounted as their directory: `iotgw provision` renames new files
+    # over old ones, which a file mount would hide from the broker.
+    assert mounts["/mosquitto/broker"] == ROOT / "broker"
+    # The paths the broker's configuration names are mounted, and each file in broker/ is
+    # one that `iotgw provision init` writes.
     conf = (DEPLOY / "mosquitto" / "mosquitto.conf").read_text()
-    for path in re.findall(r"^(?:cafile|certfile|keyfile|password_file|acl_file|persistence_location) (\S+)",
-                           conf, flags=re.M):
+    named = re.findall(r"^(?:cafile|certfile|keyfile|crlfile|password_file|acl_file"
+                       r"|persistence_location) (\S+)", conf, flags=re.M)
+    assert len(named) == 8
+    for path in named:
         assert any(path.startswith(target) for target in mounts), f"{path} is not mounted"
+        if path.startswith("/mosquitto/broker/"):
+            written = broker_dir / path.removeprefix("/mosquitto/broker/")
+            assert written.is_file(), f"{path}: provision init wrote no {written}"
+
+
+def test_no_health_check_or_broker_carries_a_secret(services: dict[str, Any]) -> None:
+    """A health check's command line is visible to every process of its container (and to
+    `docker inspect`): none names a secret; the broker's container holds none at all."""
+    for name, service in services.items():
+        command = " ".join(service["healthcheck"]["test"][1:])
+        assert not SECRET.search(command), f"{name}'s health check: {command}"
+        assert not re.search(r"(^|\s)(-P|-u|--pw|--username)\s", command), command
+    assert not services["mosquitto"].get("environment")
+
+
+@pytest.mark.integration
+def test_the_broker_health_check_tells_a_serving_broker_from_a_missing_one(
+        services: dict[str, Any], broker_dir: Path, tmp_path: Path) -> None:
+    """The check as compose runs it, on the real broker as deployed (this machine's
+    mosquitto_sub is 2.0.11, the image's 2.0.18: both exit with the CONNACK's reason)."""
+    shell = services["mosquitto"]["healthcheck"]["test"]
+    assert shell[0] == "CMD-SHELL"
+    broker = Mosquitto(tmp_path / "mosquitto", auth_dir=broker_dir, tls_dir=broker_dir / "tls")
+    broker.start()
+    try:
+        # `docker-compose config` prints $$ as written; the engine hands the shell one $.
+        check = shell[1].replace("$$", "$").replace("-h localhost -p 1883",
+                                                    f"-h 127.0.0.1 -p {broker.port}")
+        assert "-p 1883" not in check
+        serving = subprocess.run(["sh", "-c", check], capture_output=True, timeout=30)
+    finally:
+        broker.stop()
+    missing = subprocess.run(["sh", "-c", check], capture_output=True, timeout=30)
+    assert (serving.returncode, missing.returncode != 0) == (0, True), (serving, missing)
 
 
 def test_only_the_gateways_port_is_public(services: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import ssl
 import stat
@@ -22,7 +23,7 @@ from registry.certificates import create_ca, issue
 from simulators import write_config
 from tests.faults import ledger
 from tests.iotgw.test_cli import iotgw
-from tests.mqtt_probe import connect
+from tests.mqtt_probe import DROPPED, Tls, connect
 from tsdb import InfluxClient
 
 pytestmark = pytest.mark.integration
@@ -36,7 +37,8 @@ def _ok(*args: str) -> str:
 
 def _provisioned(tmp_path: Path) -> tuple[str, Path, Path, Path, Mosquitto]:
     """A registry with gateway gw-p1 and two devices, provisioned with a client
-    certificate: (registry url, broker dir, secrets dir, bundle, broker not yet started)."""
+    certificate (the default): (registry url, broker dir, secrets dir, bundle, broker not
+    yet started)."""
     url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
     broker_dir, secrets, bundles = tmp_path / "broker", tmp_path / "secrets", tmp_path / "bundles"
     broker = Mosquitto(tmp_path / "mosquitto", auth_dir=broker_dir, tls_dir=broker_dir / "tls")
@@ -52,7 +54,7 @@ def _provisioned(tmp_path: Path) -> tuple[str, Path, Path, Path, Mosquitto]:
     # The gateway comes in over mutual TLS; ingest, on the broker's host, over loopback.
     _ok("provision", "gateway", "gw-p1", "--url", url, "--broker-dir", str(broker_dir),
         "--out", str(bundles), "--broker-host", "localhost", "--broker-port", str(broker.tls_port),
-        "--buffer-path", str(tmp_path / "buffer.sqlite"), "--cert", "--ca-dir", str(secrets / "ca"))
+        "--buffer-path", str(tmp_path / "buffer.sqlite"), "--ca-dir", str(secrets / "ca"))
     return url, broker_dir, secrets, bundles / "gw-p1" / "gateway.toml", broker
 
 
@@ -65,6 +67,7 @@ def test_a_provisioned_gateway_reports_and_a_revoked_one_is_refused(
     bundled = load_gateway_config(bundle)
     assert [d.id for d in bundled.devices] == ["p1-meter", "p1-soil"]
     assert bundled.broker.tls is not None and bundled.broker.tls.cert_file == bundle.parent / "gw-p1.crt"
+    assert bundled.broker.password is None  # the certificate is the credential
     assert stat.S_IMODE((bundle.parent / "gw-p1.key").stat().st_mode) == 0o600
     env = dict(line.split("=", 1) for line in (secrets / "secrets.env").read_text().splitlines())
 
@@ -88,26 +91,71 @@ def test_a_provisioned_gateway_reports_and_a_revoked_one_is_refused(
                 database, 'SELECT count("quality") FROM "telemetry" GROUP BY "device"')}
         assert set(stored) == {"p1-soil", "p1-meter"}, gateway.log_tail()
         assert min(stored.values()) >= 2
-        # With the right password but no client certificate, the TLS listener never
-        # lets the client in (under TLS 1.3 it drops it right after the handshake).
-        assert not _tls_connects(broker.tls_port, bundle.parent / "ca.crt", "gw-p1",
-                                 bundled.broker.password)
+        # Without a client certificate the TLS listener never lets the client in (under
+        # TLS 1.3 it drops it right after the handshake).
+        assert not _tls_connects(broker.tls_port, bundle.parent / "ca.crt", "gw-p1", None)
         gateway.stop()
         ingest.stop()
 
-        _ok("provision", "revoke", "gw-p1", "--url", url, "--broker-dir", str(broker_dir))
+        revoked = _ok("provision", "revoke", "gw-p1", "--url", url, "--broker-dir", str(broker_dir),
+                      "--ca-dir", str(secrets / "ca"))
+        assert "ca.crl" in revoked and "SIGHUP" in revoked
         broker.reload()
-        password = load_gateway_config(bundle).broker.password
+        tls = Tls(bundle.parent / "ca.crt", bundle.parent / "gw-p1.crt", bundle.parent / "gw-p1.key")
         deadline = time.monotonic() + 10
-        while True:
-            probe = connect(broker.port, "gw-p1-again", "gw-p1", password)
+        while True:  # the broker applies SIGHUP in its next loop
+            probe = connect(broker.tls_port, "gw-p1", tls=tls)
             probe.close()
-            if probe.connect_reason == "Not authorized" or time.monotonic() > deadline:
+            if probe.connect_reason.startswith(DROPPED) or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
-        assert probe.connect_reason == "Not authorized"
+        assert probe.connect_reason.startswith(DROPPED)
     finally:
         broker.stop()
+
+
+def test_bundles_default_to_mutual_tls_on_8883_and_a_lab_bundle_says_what_it_gives_up(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    (tmp_path / "gw.csv").write_text("id,ward_code,installed_on\ngw-d1,70,2025-01-01\n"
+                                     "gw-l1,70,2025-01-01\n")
+    (tmp_path / "dev.csv").write_text(
+        "id,gateway_id,profile,sector,expected_interval_s,installed_on,ward_code\n"
+        "d1-soil,gw-d1,soil_probe,agriculture,60,2025-01-01,70\n"
+        "l1-soil,gw-l1,soil_probe,agriculture,60,2025-01-01,70\n")
+    _ok("registry", "init", "--url", url)
+    _ok("registry", "import", "gateways", str(tmp_path / "gw.csv"), "--url", url)
+    _ok("registry", "import", "devices", str(tmp_path / "dev.csv"), "--url", url)
+    common = ("--url", url, "--broker-dir", str(tmp_path / "broker"), "--out", str(tmp_path / "b"),
+              "--ca-dir", str(tmp_path / "secrets" / "ca"))
+    _ok("provision", "init", "--url", url, "--broker-dir", str(tmp_path / "broker"),
+        "--out", str(tmp_path / "secrets"))
+    quiet = _ok("provision", "gateway", "gw-d1", *common)
+    lab = " ".join(_ok("provision", "gateway", "gw-l1", "--no-cert", *common).split())
+    deployed = load_gateway_config(tmp_path / "b" / "gw-d1" / "gateway.toml").broker
+    assert (deployed.port, deployed.tls is not None, deployed.password) == (8883, True, None)
+    assert "warning" not in quiet
+    lab_cfg = load_gateway_config(tmp_path / "b" / "gw-l1" / "gateway.toml").broker
+    assert (lab_cfg.port, lab_cfg.tls, bool(lab_cfg.password)) == (1883, None, True)
+    assert "warning: no client certificate" in lab and "deployed broker refuses it" in lab
+    # Each listener's files: the services' lists no gateway, the gateways' no service.
+    broker = tmp_path / "broker"
+    def users(name: str) -> set[str]:
+        return set(re.findall(r"^(?:user )?([\w.-]+)(?::|$)", (broker / name).read_text(), re.M))
+
+    assert users("services.passwd") == users("services.acl") == {"ingest", "iotgw-admin"}
+    assert users("gateways.acl") == {"gw-d1", "gw-l1"}
+    assert users("passwd") == {"ingest", "iotgw-admin", "gw-d1", "gw-l1"}  # the lab broker's
+
+
+def test_a_gateway_id_in_the_services_namespace_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    _ok("registry", "init", "--url", url)
+    result = iotgw("provision", "gateway", "iotgw-ingest-1", "--url", url,
+                   "--broker-dir", str(tmp_path / "b"), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert "'iotgw-' starts the central services' client ids, so no gateway id may" in result.stderr
+    assert not (tmp_path / "b").exists()
 
 
 @pytest.mark.faults
@@ -146,14 +194,14 @@ def test_a_certificate_without_a_ca_is_refused_before_anything_changes(tmp_path:
 def test_provisioning_an_unregistered_gateway_is_refused(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
     _ok("registry", "init", "--url", url)
-    result = iotgw("provision", "gateway", "gw-ghost", "--url", url,
+    result = iotgw("provision", "gateway", "gw-ghost", "--no-cert", "--url", url,
                    "--broker-dir", str(tmp_path / "b"), "--out", str(tmp_path / "o"))
     assert result.returncode == 2
     assert "no gateway 'gw-ghost'" in result.stderr
     assert not (tmp_path / "o").exists()
 
 
-def _tls_connects(port: int, ca: Path, username: str, password: str) -> bool:
+def _tls_connects(port: int, ca: Path, username: str, password: str | None) -> bool:
     """Whether a TLS client without a certificate gets a successful CONNACK within 5 s."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="no-cert", protocol=mqtt.MQTTv5,
                          reconnect_on_failure=False)

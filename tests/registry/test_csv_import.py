@@ -178,3 +178,14 @@ def test_json_rows_are_held_to_the_same_ids(session: Session, wards: list[int]) 
         import_rows(session, "gateways", rows, source="gateways.json")
     assert [(e.line, e.reason.split(":")[0]) for e in caught.value.errors] == [(2, "id")]
     assert session.get(Gateway, "gw-ok") is None  # all or nothing
+
+
+def test_a_gateway_id_in_the_services_namespace_is_refused_naming_the_line(
+        session: Session, wards: list[int]) -> None:
+    rows = f"id,ward_code,installed_on\nok-gw,{wards[0]},2025-01-01\niotgw-ingest-1,{wards[0]},2025-01-01\n"
+    with pytest.raises(ImportFailed) as caught:
+        import_csv(session, "gateways", _lines(rows), source="gw.csv")
+    [error] = caught.value.errors
+    assert (error.line, error.reason.split(":")[0]) == (3, "id")
+    assert "'iotgw-' starts the central services' client ids" in error.reason
+    assert _count(session, Gateway) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,13 +11,26 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from devices.topics import ALLOWED
 from iotgw.localstack import Mosquitto
-from registry import AccountRole
+from registry import (
+    AccountRole,
+    BrokerAccount,
+    Device,
+    Gateway,
+    Organisation,
+    OrgType,
+    RegistryError,
+    Sector,
+)
 from registry.provisioning import (
     create_account,
     mosquitto_hash,
+    mosquitto_usernames,
     render_acl,
+    render_password_file,
     revoke_account,
+    unsafe_ids,
     write_broker_files,
 )
 from tests.faults import ledger
@@ -118,3 +132,65 @@ def _answer_becomes(port: int, user: str, password: str, reason: str, *,
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)
+
+
+def test_an_account_named_like_a_password_line_is_refused(session: Session) -> None:
+    for hostile in ("iotgw-admin:", "ingest:", "gw-a\ningest", "gw/+"):
+        with pytest.raises(RegistryError) as refused:
+            create_account(session, hostile, AccountRole.GATEWAY)
+        assert str(refused.value) == f"invalid broker account username {hostile!r}: {ALLOWED}"
+    assert render_password_file(session) == ""
+
+
+def test_mosquitto_reads_a_trailing_colon_as_the_same_user() -> None:
+    """Why ':' is refused: the line of an account ``iotgw-admin:`` names ``iotgw-admin``."""
+    text = "iotgw-admin:$7$101$a$b\niotgw-admin::$7$101$c$d\n# note: x\nno colon\n ingest :$7$1$e$f\n"
+    assert mosquitto_usernames(text) == ["iotgw-admin", "iotgw-admin", "ingest"]
+
+
+def _plant(session: Session) -> None:
+    """Rows as an older release (':' allowed) or a hand edit left them: past every check."""
+    now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    session.add_all([
+        Gateway(id="iotgw-admin:", installed_on=now.date()),
+        Device(id="urn:dev:ow:1", profile="soil_probe", sector=Sector.AGRICULTURE,
+               expected_interval_s=60, installed_on=now.date()),
+        Organisation(id="farm:1", name="Trại 1", type=OrgType.FARM, sector=Sector.AGRICULTURE),
+        BrokerAccount(username="ingest:", role=AccountRole.GATEWAY, password_hash=mosquitto_hash("x"),
+                      created_at=now),
+        BrokerAccount(username="old:revoked", role=AccountRole.GATEWAY, password_hash=mosquitto_hash("x"),
+                      created_at=now, revoked_at=now),  # in no file: not a reason to refuse
+    ])
+    session.flush()
+
+
+def test_legacy_ids_in_the_registry_stop_provisioning_and_nothing_is_written(
+    session: Session, tmp_path: Path,
+) -> None:
+    create_account(session, "iotgw-admin", AccountRole.ADMIN)
+    create_account(session, "ingest", AccountRole.INGEST)
+    written = write_broker_files(session, tmp_path / "broker")
+    before = {path: path.read_bytes() for path in written}
+    _plant(session)
+    assert unsafe_ids(session) == ["gateways 'iotgw-admin:'", "devices 'urn:dev:ow:1'",
+                                   "organisations 'farm:1'", "broker_accounts 'ingest:'"]
+    with pytest.raises(RegistryError) as refused:
+        write_broker_files(session, tmp_path / "broker")
+    assert str(refused.value) == (
+        "registry rows with ids that are not 1-64 characters of letters, digits, '_', '.', '-',"
+        " starting with a letter or digit: gateways 'iotgw-admin:', devices 'urn:dev:ow:1',"
+        " organisations 'farm:1', broker_accounts 'ingest:'. Rename or delete them (':' was"
+        " allowed before); nothing written")
+    assert {path: path.read_bytes() for path in written} == before
+    assert sorted((tmp_path / "broker").iterdir()) == sorted(written)  # no temporary file either
+    with pytest.raises(RegistryError, match="invalid broker account username 'ingest:'"):
+        render_password_file(session)
+
+
+def test_a_planted_hash_cannot_add_a_line(session: Session, tmp_path: Path) -> None:
+    session.add(BrokerAccount(username="gw-x", role=AccountRole.GATEWAY, created_at=dt.datetime.now(dt.UTC),
+                              password_hash="$7$101$c2FsdA==$aGFzaA==\niotgw-admin:$7$101$eQ==$eQ=="))
+    session.flush()
+    with pytest.raises(RegistryError, match="'gw-x' has no \\$7\\$ password hash"):
+        write_broker_files(session, tmp_path / "broker")
+    assert not (tmp_path / "broker").exists()
