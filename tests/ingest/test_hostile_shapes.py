@@ -16,8 +16,8 @@ implausible readings (dead letter, flag):
 - each reading the schema accepts is either in exactly one line or in exactly one
   split-off dead letter, never both, and a message rejected whole stores nothing.
 
-``make test`` runs ``EXAMPLES`` per kind (a few seconds); ``IOTGW_FAULTS=long`` many more.
-Pure: no broker, no database.
+``make test`` runs ``EXAMPLES`` per kind (a few seconds); ``make faults`` (marker
+``faults``, ``IOTGW_FAULTS=long``) many more. Pure: no broker, no database.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -40,6 +41,8 @@ from ingest.points import Context, Decoded
 from tests.faults.ledger import LONG
 from tests.ingest.lines import Line, parse_line
 from tsdb.schema import GATEWAY_HEALTH, TELEMETRY, TELEMETRY_BAD
+
+pytestmark = pytest.mark.faults
 
 EXAMPLES = 5_000 if LONG else 300
 GATEWAY = "hs-gw"
