@@ -5,20 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, model_validator
 
 from devices import Host, load_config
+from devices.links import Frozen, RegistryLink, migrate_registry_url
 from tsdb.config import InfluxConfig
 
 
-class ApiConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class ApiConfig(Frozen):
 
     version: Literal[1] = 1
     host: Host = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     influx: InfluxConfig = InfluxConfig()
-    registry_url: str = "sqlite:///registry.sqlite"
+    registry: RegistryLink = RegistryLink()
     # Aggregates over fewer households than this are suppressed for anyone but the
     # household's own province (a meter's readings are personal data).
     suppress_below: Annotated[int, Field(ge=1)] = 5
@@ -33,6 +33,8 @@ class ApiConfig(BaseModel):
     # A token once checked is trusted this long without asking the registry again: a
     # revoked token keeps working for up to this long. 0 checks every request.
     token_cache_s: Annotated[float, Field(ge=0)] = 5.0
+
+    _migrate = model_validator(mode="before")(migrate_registry_url)
 
 
 def load_api_config(path: Path) -> ApiConfig:

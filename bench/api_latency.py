@@ -23,6 +23,7 @@ from rollup_cost import DAY, register, write_day  # a sibling script: bench/ is 
 
 from api import ApiConfig
 from api.auth import create_token
+from devices.links import RegistryLink
 from iotgw.localstack import Influxd, IotgwProcess, free_port
 from registry import ApiRole, make_engine, session_factory
 from rollup.config import RollupConfig
@@ -70,11 +71,12 @@ def main() -> None:
             token = create_token(session, "bench", ApiRole.MINISTRY)
         write_day(InfluxClient(influxd.url, timeout_s=300), "bench", args.devices)
         influx = InfluxConfig(url=influxd.url, database="bench", timeout_s=300)
-        rollup = RollupService(RollupConfig(influx=influx, registry_url=url))
+        rollup = RollupService(RollupConfig(influx=influx, registry=RegistryLink(url=url)))
         rollup.prepare()
         rollup.backfill(DAY, DAY)
         port = free_port()
-        config = write_config(ApiConfig(port=port, influx=influx, registry_url=url), work / "api.toml")
+        config = write_config(ApiConfig(port=port, influx=influx, registry=RegistryLink(url=url)),
+                              work / "api.toml")
         base = f"http://127.0.0.1:{port}"
         api = IotgwProcess(work, "api", ["api", "run", "--config", str(config)],
                            ready_url=f"{base}/healthz")

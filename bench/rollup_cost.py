@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from devices.links import RegistryLink
 from iotgw.localstack import Influxd
 from registry import (
     Device,
@@ -112,7 +113,8 @@ def main() -> None:
                                    f" WHERE time >= {start_ms}ms AND time < {start_ms + 24 * HOUR_MS}ms")
             baseline = time.perf_counter() - t
             service = RollupService(RollupConfig(
-                influx=InfluxConfig(url=influxd.url, database=database, timeout_s=300), registry_url=url))
+                influx=InfluxConfig(url=influxd.url, database=database, timeout_s=300),
+                registry=RegistryLink(url=url)))
             service.prepare()
             t = time.perf_counter()
             summary = service.backfill(DAY, DAY)

@@ -20,6 +20,7 @@ import httpx
 
 from api import ApiConfig
 from api.auth import create_token
+from devices.links import RegistryLink
 from gateway.config import BrokerConfig
 from ingest import IngestConfig
 from ingest.config import InfluxConfig, MqttConfig
@@ -63,7 +64,7 @@ def main() -> None:
             IotgwProcess(work, "gateway", ["gateway", "run", "--config",
                                            str(write_config(gateway, work / "gateway.toml"))]),
             IotgwProcess(work, "api", ["api", "run", "--config", str(write_config(
-                ApiConfig(port=port, influx=influx, registry_url=url), work / "api.toml"))],
+                ApiConfig(port=port, influx=influx, registry=RegistryLink(url=url)), work / "api.toml"))],
                 ready_url=f"http://127.0.0.1:{port}/healthz"),
         ]
         for proc in processes:

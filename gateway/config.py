@@ -5,51 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from devices import QUANTITIES, Host, load_config
+from devices.links import BrokerLink, Frozen
 from devices.telemetry import EntityId
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class TlsConfig(_Frozen):
-    """TLS to the broker; with ``cert_file`` and ``key_file``, mutual TLS. Relative paths
-    are relative to the configuration file, so a bundle can be moved as a whole."""
-
-    ca_file: Path
-    cert_file: Path | None = None
-    key_file: Path | None = None
-
-    @model_validator(mode="after")
-    def _cert_with_key(self) -> TlsConfig:
-        if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("cert_file and key_file go together")
-        return self
-
-    def relative_to(self, directory: Path) -> TlsConfig:
-        def anchor(path: Path | None) -> Path | None:
-            return None if path is None else directory / path
-
-        return self.model_copy(update={"ca_file": anchor(self.ca_file),
-                                       "cert_file": anchor(self.cert_file),
-                                       "key_file": anchor(self.key_file)})
-
-
-class BrokerConfig(_Frozen):
-    host: Host = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] = 1883
-    username: str | None = None
-    password: str | None = None
-    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+class BrokerConfig(BrokerLink):
     reconnect_min_s: Annotated[float, Field(gt=0)] = 1.0
     reconnect_max_s: Annotated[float, Field(gt=0)] = 60.0
-    tls: TlsConfig | None = None
 
 
-class BufferConfig(_Frozen):
+class BufferConfig(Frozen):
     path: Path
     # "full" fsyncs every group commit, so a reading read before a power cut is still
     # there after it; "normal" spares SD cards at the risk of the last commits.
@@ -63,7 +31,7 @@ class BufferConfig(_Frozen):
     min_free_bytes: Annotated[int, Field(ge=0)] = 16 * 1024 * 1024
 
 
-class PublishConfig(_Frozen):
+class PublishConfig(Frozen):
     max_readings_per_batch: Annotated[int, Field(ge=1, le=10_000)] = 500
     max_batch_bytes: Annotated[int, Field(ge=1_024, le=16_000_000)] = 256_000
     # Batches sent and not yet acknowledged by the broker (PUBACK); bounds memory.
@@ -72,7 +40,7 @@ class PublishConfig(_Frozen):
     heartbeat_s: Annotated[float, Field(gt=0)] = 60.0
 
 
-class ModbusLink(_Frozen):
+class ModbusLink(Frozen):
     """How to reach a Modbus device: ``host`` (Modbus TCP) or ``serial_port`` (RTU)."""
 
     host: str | None = None
@@ -91,7 +59,7 @@ class ModbusLink(_Frozen):
         return self
 
 
-class ClockConfig(_Frozen):
+class ClockConfig(Frozen):
     """When the wall clock is trusted (see ``gateway/clock.py``). A time before 2025 never
     is. With ``require_sync``, the kernel must also say the clock is synchronised (NTP):
     right for a field gateway without a real-time clock that reaches an NTP server; leave
@@ -100,13 +68,13 @@ class ClockConfig(_Frozen):
     require_sync: bool = False
 
 
-class ReportConfig(_Frozen):
+class ReportConfig(Frozen):
     """Report on change: a reading is published only when a value moved by more than its
     deadband since the last published reading, or ``max_silence_s`` passed since then (so
     a steady device still shows it is alive). Quantities without a deadband report any
     change. Suppressed readings are counted (``suppressed`` in the heartbeat)."""
 
-    deadband: dict[str, Annotated[float, Field(ge=0)]] = {}
+    deadband: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
     max_silence_s: Annotated[float, Field(gt=0)] = 900.0
 
     @field_validator("deadband")
@@ -118,14 +86,14 @@ class ReportConfig(_Frozen):
         return deadband
 
 
-class MqttNodeLink(_Frozen):
+class MqttNodeLink(Frozen):
     """The gateway's local broker, where microcontroller nodes publish (firmware_stubs/)."""
 
     host: Host = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 1883
 
 
-class FaultConfig(_Frozen):
+class FaultConfig(Frozen):
     """Simulated devices only: faults a field device shows, each a probability per reading
     (drawn from the device's seed, so a run is repeatable) and counted by the simulator."""
 
@@ -137,7 +105,7 @@ class FaultConfig(_Frozen):
     clock_skew_s: float = 0.0  # the device's clock runs this far ahead (negative: behind)
 
 
-class DeviceConfig(_Frozen):
+class DeviceConfig(Frozen):
     id: EntityId
     driver: str
     profile: str
@@ -160,7 +128,7 @@ class DeviceConfig(_Frozen):
         return self
 
 
-class GatewayConfig(_Frozen):
+class GatewayConfig(Frozen):
     version: Literal[1] = 1
     gateway_id: EntityId
     broker: BrokerConfig = BrokerConfig()

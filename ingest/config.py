@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from devices import Host, load_config
+from devices.links import BrokerLink, Frozen, RegistryLink
 from devices.telemetry import EntityId
 from tsdb.config import InfluxConfig
 
@@ -16,15 +17,7 @@ from tsdb.config import InfluxConfig
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class MqttConfig(_Frozen):
-    host: Host = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] = 1883
-    username: str | None = None
-    password: str | None = None
+class MqttConfig(BrokerLink):
     # Stable per worker: the broker keeps the session (and its unacknowledged messages)
     # under this id while the worker is down. Services' ids start with "iotgw-", which no
     # gateway id may (iotgw provision): a gateway's client id is its id on the broker.
@@ -34,15 +27,14 @@ class MqttConfig(_Frozen):
     # must cover a write batch even at one reading per message, and it bounds memory.
     receive_maximum: Annotated[int, Field(ge=1, le=65_535)] = 10_000
     session_expiry_s: Annotated[int, Field(ge=0, le=SESSION_NEVER_EXPIRES)] = SESSION_NEVER_EXPIRES
-    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
 
 
-class BatchConfig(_Frozen):
+class BatchConfig(Frozen):
     max_lines: Annotated[int, Field(ge=1, le=100_000)] = 5_000
     max_wait_s: Annotated[float, Field(gt=0, le=60)] = 0.5
 
 
-class PolicyConfig(_Frozen):
+class PolicyConfig(Frozen):
     """What happens to readings that decode but cannot be right (always counted)."""
 
     # A value outside its quantity's range, a time further ahead than the tolerance, or a
@@ -59,14 +51,7 @@ class PolicyConfig(_Frozen):
     foreign_device: Literal["dead_letter", "flag"] = "dead_letter"
 
 
-class RegistryLink(_Frozen):
-    """Enrichment: tags from the registry (province, commune, sector, organisation...)."""
-
-    url: str
-    refresh_s: Annotated[float, Field(gt=0)] = 5.0
-
-
-class DeadLetterLimits(_Frozen):
+class DeadLetterLimits(Frozen):
     """Bounds of the dead-letter store, which any gateway can feed (see ``ingest.dead_letters``)."""
 
     max_rows: Annotated[int, Field(ge=1)] = 1_000_000
@@ -78,7 +63,7 @@ class DeadLetterLimits(_Frozen):
     when_full: Literal["drop_oldest", "drop_new"] = "drop_oldest"
 
 
-class MetricsConfig(_Frozen):
+class MetricsConfig(Frozen):
     """Prometheus text format on http://host:port/metrics; no port, no endpoint. With
     ``--workers N``, worker n serves on ``port + n - 1``."""
 
@@ -86,7 +71,7 @@ class MetricsConfig(_Frozen):
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
 
 
-class IngestConfig(_Frozen):
+class IngestConfig(Frozen):
     version: Literal[1] = 1
     mqtt: MqttConfig = MqttConfig()
     influx: InfluxConfig = InfluxConfig()

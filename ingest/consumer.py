@@ -47,13 +47,17 @@ def shared_subscription(group: str, topic: str = TELEMETRY_SUBSCRIPTION) -> str:
     return f"$share/{group}/{topic}"
 
 
-def _client(cfg: MqttConfig, *, manual_ack: bool) -> mqtt.Client:
+def mqtt_client(cfg: MqttConfig, *, client_id: str | None = None, manual_ack: bool = False) -> mqtt.Client:
+    """A paho client with the link's credentials and TLS; ``client_id`` defaults to the worker's."""
     client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=cfg.client_id, protocol=mqtt.MQTTv5,
+        CallbackAPIVersion.VERSION2, client_id=client_id or cfg.client_id, protocol=mqtt.MQTTv5,
         manual_ack=manual_ack,
     )
     if cfg.username:
         client.username_pw_set(cfg.username, cfg.password)
+    if (tls := cfg.tls) is not None:
+        client.tls_set(ca_certs=str(tls.ca_file), certfile=str(tls.cert_file) if tls.cert_file else None,
+                       keyfile=str(tls.key_file) if tls.key_file else None)
     return client
 
 
@@ -64,7 +68,7 @@ class Consumer:
         self._lock = threading.Lock()
         self._generation = 0
         self._connected = False
-        client = _client(cfg, manual_ack=True)
+        client = mqtt_client(cfg, manual_ack=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -147,7 +151,7 @@ def retire_session(cfg: MqttConfig, *, timeout_s: float = 10.0) -> bool:
     zero expiry. Messages still queued for it are dropped by the broker, so only retire a
     worker whose group has other members. Returns False if the broker did not answer."""
     done = threading.Event()
-    client = _client(cfg, manual_ack=False)
+    client = mqtt_client(cfg)
     client.on_connect = lambda c, *_: (done.set(), c.disconnect())
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 0

@@ -13,10 +13,10 @@ import threading
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ingest.config import MqttConfig
+from ingest.consumer import mqtt_client
 from ingest.dead_letters import DeadLetterStore
 from ingest.errors import IngestError
 
@@ -48,10 +48,7 @@ def replay_dead_letters(
     acks: dict[int, str] = {}
     done = threading.Event()
     connected = threading.Event()
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{mqtt_cfg.client_id}-replay",
-                         protocol=mqtt.MQTTv5)
-    if mqtt_cfg.username:
-        client.username_pw_set(mqtt_cfg.username, mqtt_cfg.password)
+    client = mqtt_client(mqtt_cfg, client_id=f"{mqtt_cfg.client_id}-replay")
     refused: list[str] = []
 
     def on_connect(_c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:

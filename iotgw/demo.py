@@ -27,9 +27,10 @@ from rich.table import Table
 
 from api import ApiConfig
 from api.auth import create_token
+from devices.links import RegistryLink
 from gateway.config import BrokerConfig
 from ingest import IngestConfig
-from ingest.config import InfluxConfig, MqttConfig, RegistryLink
+from ingest.config import InfluxConfig, MqttConfig
 from ingest.consumer import SUBSCRIBED
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto, free_port
 from iotgw.options import EXIT_RUNTIME, fail
@@ -94,7 +95,7 @@ def _ingest(workdir: Path, broker: Mosquitto, influx: InfluxConfig, registry_url
 
 
 def _rollup(console: Console, influx: InfluxConfig, registry_url: str) -> RollupService:
-    rollup = RollupService(RollupConfig(influx=influx, registry_url=registry_url))
+    rollup = RollupService(RollupConfig(influx=influx, registry=RegistryLink(url=registry_url)))
     rollup.prepare()
     hours, _ = rollup.pending_hours()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -168,7 +169,8 @@ def demo(
         wide.print(indicator_table(influx, rollup.catalogue, province, fleet.scenario.name,
                                    dt.datetime.now(VIETNAM).date()))
         port = free_port()
-        api_cfg = write_config(ApiConfig(port=port, influx=influx_cfg, registry_url=registry_url),
+        registry = RegistryLink(url=registry_url)
+        api_cfg = write_config(ApiConfig(port=port, influx=influx_cfg, registry=registry),
                                workdir / "api.toml")
         api = IotgwProcess(workdir, "api", ["api", "run", "--config", str(api_cfg)],
                            ready_url=f"http://127.0.0.1:{port}/healthz")

@@ -24,8 +24,9 @@ import typer
 from sqlalchemy.orm import Session
 
 from devices import TopicError, check_gateway_id
+from devices.links import TlsConfig
 from gateway import DeviceConfig, GatewayConfig
-from gateway.config import BrokerConfig, BufferConfig, TlsConfig
+from gateway.config import BrokerConfig, BufferConfig
 from iotgw.options import DEFAULT_REGISTRY, EXIT_CONFIG, RegistryUrl, console, fail
 from registry import (
     AccountRole,

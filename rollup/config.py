@@ -5,18 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, model_validator
 
 from devices import load_config
+from devices.links import Frozen, RegistryLink, migrate_registry_url
 from tsdb.config import InfluxConfig
 
 
-class RollupConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class RollupConfig(Frozen):
 
     version: Literal[1] = 1
     influx: InfluxConfig = InfluxConfig()
-    registry_url: str = "sqlite:///registry.sqlite"
+    registry: RegistryLink = RegistryLink()
     # How often `rollup run` looks for hours that received data (late data included).
     interval_s: Annotated[float, Field(gt=0)] = 300.0
     # A counter's first step in an hour is taken from its last reading up to this far back.
@@ -28,6 +28,8 @@ class RollupConfig(BaseModel):
     # this is at most the cores InfluxDB may take from what else it serves.
     query_workers: Annotated[int, Field(ge=1, le=32)] = 2
     catalogue: Path | None = None  # default: the catalogue shipped in rollup/
+
+    _migrate = model_validator(mode="before")(migrate_registry_url)
 
 
 def load_rollup_config(path: Path) -> RollupConfig:

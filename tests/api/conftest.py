@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from api import ApiConfig, create_app
 from api.auth import create_token
+from devices.links import RegistryLink
 from iotgw.localstack import Influxd
 from registry import (
     ApiRole,
@@ -123,11 +124,11 @@ def stack(influxd: Influxd, influx: InfluxClient, database: str, tmp_path: Path)
     influx.create_retention_policy(database, RAW_RP, duration="INF", default=True)
     _write_day(influx, database)
     rollup = RollupService(RollupConfig(influx=InfluxConfig(url=influxd.url, database=database),
-                                        registry_url=url))
+                                        registry=RegistryLink(url=url)))
     rollup.prepare()
     rollup.backfill(DAY, DAY)
     rollup.influx.close()
-    cfg = ApiConfig(influx=InfluxConfig(url=influxd.url, database=database), registry_url=url,
+    cfg = ApiConfig(influx=InfluxConfig(url=influxd.url, database=database), registry=RegistryLink(url=url),
                     usage_flush_s=0.2)
     with TestClient(create_app(cfg)) as client:
         yield Stack(client, tokens, wards, influx, database, url, cfg)

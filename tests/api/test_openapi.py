@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import ApiConfig, create_app
+from devices.links import RegistryLink
 
 METHODS = {"get", "put", "post", "patch", "delete"}
 
@@ -17,7 +18,7 @@ METHODS = {"get", "put", "post", "patch", "delete"}
 @pytest.fixture
 def spec(tmp_path: Path) -> dict[str, Any]:
     # Not started (no ``with``): building the schema needs neither InfluxDB nor the registry.
-    app = create_app(ApiConfig(registry_url=f"sqlite:///{tmp_path / 'registry.sqlite'}"))
+    app = create_app(ApiConfig(registry=RegistryLink(url=f"sqlite:///{tmp_path / 'registry.sqlite'}")))
     response = TestClient(app).get("/openapi.json")
     assert response.status_code == 200
     return response.json()

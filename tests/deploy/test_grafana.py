@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from devices import QUANTITIES
+from devices.links import RegistryLink
 from devices.quantities import Kind
 from gateway.config import BrokerConfig
 from iotgw.sim_cli import register
@@ -141,7 +142,7 @@ def test_every_panel_query_answers_from_a_simulated_fleet(spine: Spine) -> None:
     report = runner.run(live_s=2, timeout_s=120)
     assert spine.wait_for_count(report.acked) == report.acked
     rollup = RollupService(RollupConfig(influx=InfluxConfig(url=spine.influxd.url, database=spine.database),
-                                        registry_url=url))
+                                        registry=RegistryLink(url=url)))
     rollup.prepare()
     today = dt.datetime.now(dt.UTC).date()
     rollup.backfill(today - dt.timedelta(days=2), today + dt.timedelta(days=1))

@@ -12,6 +12,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices import status_topic, telemetry_topic
+from devices.links import RegistryLink
 from gateway import GatewayConfig
 from gateway.config import BrokerConfig, PublishConfig
 from ingest import DeadLetterStore, IngestConfig, retire_session
@@ -21,7 +22,6 @@ from ingest.config import (
     InfluxConfig,
     MetricsConfig,
     MqttConfig,
-    RegistryLink,
 )
 from ingest.consumer import SUBSCRIBED
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto

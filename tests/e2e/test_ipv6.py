@@ -13,6 +13,7 @@ import pytest
 
 from api import ApiConfig
 from api.auth import create_token
+from devices.links import RegistryLink
 from gateway.config import BrokerConfig
 from ingest.consumer import SUBSCRIBED
 from iotgw.localstack import Influxd, IotgwProcess, Mosquitto, free_port
@@ -66,7 +67,7 @@ def test_gateway_to_api_over_ipv6_alone(tmp_path: Path) -> None:
         assert spine.wait_for_count(report.acked) == report.acked
 
         port = free_port()
-        api_cfg = write_config(ApiConfig(host="::1", port=port, registry_url=url,
+        api_cfg = write_config(ApiConfig(host="::1", port=port, registry=RegistryLink(url=url),
                                          influx=InfluxConfig(url=influxd.url, database="ipv6")),
                                tmp_path / "api.toml")
         api = IotgwProcess(tmp_path, "api", ["api", "run", "--config", str(api_cfg)],

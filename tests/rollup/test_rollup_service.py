@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from devices.links import RegistryLink
 from iotgw.localstack import Influxd
 from registry import (
     Device,
@@ -103,7 +104,7 @@ def make_service(influxd: Influxd, influx: InfluxClient, database: str, registry
 
     def make(clock: Clock, catalogue: Catalogue | None = None) -> RollupService:
         cfg = RollupConfig(influx=InfluxConfig(url=influxd.url, database=database),
-                           registry_url=registry_url)
+                           registry=RegistryLink(url=registry_url))
         service = RollupService(cfg, catalogue, clock=clock)
         service.prepare()
         services.append(service)
