@@ -30,14 +30,19 @@ from registry.models import (
 from registry.placements import mark_seen, move, place, placements_at, placements_during
 from registry.queries import (
     DeviceOwner,
+    device_intervals,
     device_owner,
+    devices_by_id,
     devices_in_province,
     find_token,
     gateways_by_id,
     gateways_in_province,
     get_province,
     list_provinces,
+    organisations_by_id,
+    reference_counts,
     ward_names,
+    ward_provinces,
 )
 from registry.tag_cache import DeviceHistory, DeviceTags, TagCache, lookup_history, lookup_tags, revision
 
@@ -68,7 +73,9 @@ __all__ = [
     "TagCache",
     "Ward",
     "add_succession",
+    "device_intervals",
     "device_owner",
+    "devices_by_id",
     "devices_in_province",
     "find_token",
     "gateways_by_id",
@@ -80,14 +87,17 @@ __all__ = [
     "make_engine",
     "mark_seen",
     "move",
+    "organisations_by_id",
     "place",
     "placements_at",
     "placements_during",
     "reassign_all_retired",
     "reassign_retired",
+    "reference_counts",
     "revision",
     "seed_admin_units",
     "session_factory",
     "upgrade",
     "ward_names",
+    "ward_provinces",
 ]

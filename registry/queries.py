@@ -7,10 +7,11 @@ values back and never build a query on a registry model themselves.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from registry.errors import NotFound
@@ -22,6 +23,7 @@ from registry.models import (
     OrgType,
     Placement,
     Province,
+    ReferenceCount,
     SubjectKind,
     Ward,
 )
@@ -110,3 +112,31 @@ def devices_in_province(session: Session, province: int, *,
 def find_token(session: Session, token_hash: str) -> ApiToken | None:
     """The API token with that SHA-256 (hex), revoked or not."""
     return session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
+
+
+def ward_provinces(session: Session, *, in_force_on: dt.date | None = None) -> dict[int, int]:
+    """Ward code -> province code: every ward, or those not retired by ``in_force_on``."""
+    query = select(Ward.code, Ward.province_code)
+    if in_force_on is not None:
+        query = query.where(or_(Ward.retired_on.is_(None), Ward.retired_on > in_force_on))
+    return {code: province for code, province in session.execute(query)}
+
+
+def organisations_by_id(session: Session, ids: Collection[str]) -> Sequence[Organisation]:
+    return session.scalars(select(Organisation).where(Organisation.id.in_(ids))).all()
+
+
+def devices_by_id(session: Session, ids: Collection[str]) -> Sequence[Device]:
+    return session.scalars(select(Device).where(Device.id.in_(ids))).all()
+
+
+def device_intervals(session: Session) -> dict[str, int]:
+    """Every device's expected reporting interval, in seconds."""
+    return {device: interval for device, interval in session.execute(
+        select(Device.id, Device.expected_interval_s))}
+
+
+def reference_counts(session: Session, year: int) -> dict[tuple[str, int, str], int]:
+    """The year's official totals: (level, unit code, organisation type) -> count."""
+    return {(row.level, row.unit_code, row.org_type.value): row.count
+            for row in session.scalars(select(ReferenceCount).where(ReferenceCount.year == year))}

@@ -6,10 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from registry import Device, Organisation, ReferenceCount, SubjectKind, Ward, placements_during
+from registry import (
+    SubjectKind,
+    devices_by_id,
+    organisations_by_id,
+    placements_during,
+    reference_counts,
+    ward_provinces,
+)
 from rollup.periods import Period, local_midnight_ms
 
 
@@ -55,29 +61,22 @@ def _utc(ms: int) -> dt.datetime:
 
 def registry_view(session: Session, period: Period) -> RegistryView:
     start, end = _utc(period.start_ms), _utc(period.end_ms)
-    last_day = period.end - dt.timedelta(days=1)
-    wards = dict(session.execute(select(Ward.code, Ward.province_code).where(
-        or_(Ward.retired_on.is_(None), Ward.retired_on > last_day))).all())
-    province_of = dict(session.execute(select(Ward.code, Ward.province_code)).all())
+    wards = ward_provinces(session, in_force_on=period.end - dt.timedelta(days=1))
+    province_of = ward_provinces(session)
 
     org_places = placements_during(session, SubjectKind.ORGANISATION, start, end)
     organisations = {}
-    for org in session.scalars(select(Organisation).where(Organisation.id.in_(org_places))):
+    for org in organisations_by_id(session, org_places):
         ward = org_places[org.id].ward_code
         organisations[org.id] = OrganisationView(org.id, org.type.value, org.sector.value, ward,
                                                  province_of[ward])
     device_places = placements_during(session, SubjectKind.DEVICE, start, end)
     devices = {}
-    for device in session.scalars(select(Device).where(Device.id.in_(device_places))):
+    for device in devices_by_id(session, device_places):
         place = device_places[device.id]
         devices[device.id] = DeviceView(
             device.id, device.profile, device.sector.value, device.expected_interval_s,
             local_midnight_ms(device.installed_on),
             local_midnight_ms(device.decommissioned_on) if device.decommissioned_on else None,
             place.ward_code, province_of[place.ward_code], place.organisation_id, place.gateway_id)
-    reference = {
-        (row.level, row.unit_code, row.org_type.value): row.count
-        for row in session.scalars(select(ReferenceCount).where(
-            ReferenceCount.year == period.start.year))
-    }
-    return RegistryView(devices, organisations, wards, reference)
+    return RegistryView(devices, organisations, wards, reference_counts(session, period.start.year))

@@ -22,9 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from registry import Device, RegistryError, make_engine, session_factory
+from registry import RegistryError, device_intervals, make_engine, session_factory
 from rollup import aggregates, store
 from rollup.catalogue import Catalogue, load_catalogue
 from rollup.config import RollupConfig
@@ -153,7 +151,7 @@ class RollupService:
 
     def _intervals(self) -> dict[str, int]:
         with self.sessions() as session:
-            return dict(session.execute(select(Device.id, Device.expected_interval_s)).all())
+            return device_intervals(session)
 
     def period_data(self, period: Period) -> PeriodData:
         with self.sessions() as session:
