@@ -24,7 +24,7 @@ from rollup_cost import DAY, register, write_day  # a sibling script: bench/ is 
 from api import ApiConfig
 from api.auth import create_token
 from devices.links import RegistryLink
-from iotgw.localstack import Influxd, IotgwProcess, free_port
+from iotgw.processes import Influxd, IotgwProcess, free_port
 from registry import ApiRole, make_engine, session_factory
 from rollup.config import RollupConfig
 from rollup.service import RollupService

@@ -28,7 +28,7 @@ from devices.topics import TELEMETRY_SUBSCRIPTION
 from gateway import GatewayConfig
 from gateway.buffer import Buffer
 from gateway.config import BrokerConfig
-from iotgw.localstack import IotgwProcess, Mosquitto
+from iotgw.processes import IotgwProcess, Mosquitto
 from simulators import SIGNALS, simulated_fleet, write_config
 
 DEVICES = 200

@@ -34,7 +34,7 @@ from devices import Reading, TelemetryBatch, telemetry_topic
 from ingest import IngestConfig, decode_message
 from ingest.config import BatchConfig, InfluxConfig, MetricsConfig, MqttConfig
 from ingest.consumer import SUBSCRIBED
-from iotgw.localstack import Influxd, IotgwProcess, Mosquitto, free_port
+from iotgw.processes import Influxd, IotgwProcess, Mosquitto, free_port
 from simulators import SIGNALS, write_config
 from tsdb import InfluxClient
 

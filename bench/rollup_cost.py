@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from devices.links import RegistryLink
-from iotgw.localstack import Influxd
+from iotgw.processes import Influxd
 from registry import (
     Device,
     Organisation,

@@ -25,7 +25,7 @@ from gateway.config import BrokerConfig
 from ingest import IngestConfig
 from ingest.config import InfluxConfig, MqttConfig
 from ingest.consumer import SUBSCRIBED
-from iotgw.localstack import Influxd, IotgwProcess, Mosquitto, free_port
+from iotgw.processes import Influxd, IotgwProcess, Mosquitto, free_port
 from registry import ApiRole, make_engine, seed_admin_units, session_factory, upgrade
 from simulators import simulated_fleet, write_config
 

@@ -24,7 +24,7 @@ from gateway.config import BrokerConfig
 from ingest import IngestConfig, decode_message
 from ingest.config import InfluxConfig, MqttConfig
 from ingest.consumer import SUBSCRIBED
-from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
+from iotgw.processes import Influxd, IotgwProcess, Mosquitto
 from simulators import SIGNALS, simulated_fleet, write_config
 from tsdb import InfluxClient
 

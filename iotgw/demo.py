@@ -32,8 +32,8 @@ from gateway.config import BrokerConfig
 from ingest import IngestConfig
 from ingest.config import InfluxConfig, MqttConfig
 from ingest.consumer import SUBSCRIBED
-from iotgw.localstack import Influxd, IotgwProcess, Mosquitto, free_port
 from iotgw.options import EXIT_RUNTIME, fail
+from iotgw.processes import Influxd, IotgwProcess, Mosquitto, free_port
 from iotgw.sim_cli import load_fleet, register, report_table, run_fleet
 from registry import ApiRole, make_engine, session_factory
 from rollup.catalogue import Catalogue

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import pytest
 
-from iotgw.localstack import Influxd, LocalService, Mosquitto
+from iotgw.processes import Influxd, LocalService, Mosquitto
 from tests.e2e.spine import Spine
 from tsdb import InfluxClient
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from api import ApiConfig, create_app
 from api.auth import create_token
 from devices.links import RegistryLink
-from iotgw.localstack import Influxd
+from iotgw.processes import Influxd
 from registry import (
     ApiRole,
     Device,

@@ -20,7 +20,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from api import create_app
-from iotgw.localstack import free_port
+from iotgw.processes import free_port
 from tests.api.conftest import DAY, PROVINCE, Stack
 
 pytestmark = pytest.mark.integration

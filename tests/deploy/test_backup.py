@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from iotgw.localstack import Influxd
+from iotgw.processes import Influxd
 from tsdb import InfluxClient
 from tsdb.schema import ROLLUP_RP, create_storage
 

@@ -16,7 +16,7 @@ import yaml
 
 from api.config import load_api_config
 from ingest.config import load_ingest_config
-from iotgw.localstack import DEPLOY, Mosquitto
+from iotgw.processes import DEPLOY, Mosquitto
 from rollup.config import load_rollup_config
 from tests.iotgw.test_cli import iotgw
 

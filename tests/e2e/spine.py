@@ -24,7 +24,7 @@ from ingest.config import (
     MqttConfig,
 )
 from ingest.consumer import SUBSCRIBED
-from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
+from iotgw.processes import Influxd, IotgwProcess, Mosquitto
 from simulators import SIGNALS, simulated_fleet, write_config
 from tests.faults.ledger import Tally
 from tsdb import InfluxClient

@@ -16,7 +16,7 @@ from api.auth import create_token
 from devices.links import RegistryLink
 from gateway.config import BrokerConfig
 from ingest.consumer import SUBSCRIBED
-from iotgw.localstack import Influxd, IotgwProcess, Mosquitto, free_port
+from iotgw.processes import Influxd, IotgwProcess, Mosquitto, free_port
 from iotgw.sim_cli import register
 from registry import ApiRole, make_engine, session_factory
 from simulators import write_config

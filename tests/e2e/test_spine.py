@@ -15,7 +15,7 @@ import pytest
 from devices.register_maps import REGISTER_MAPS
 from gateway import GatewayConfig
 from gateway.config import BrokerConfig, BufferConfig, DeviceConfig, ModbusLink, ReportConfig
-from iotgw.localstack import IotgwProcess, free_port
+from iotgw.processes import IotgwProcess, free_port
 from registry import Gateway, make_engine, session_factory
 from simulators import write_config
 from simulators.modbus_device import ModbusDeviceSimulator

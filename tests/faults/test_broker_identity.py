@@ -25,7 +25,7 @@ from cryptography import x509
 from ingest import IngestConfig
 from ingest.config import InfluxConfig, MqttConfig
 from ingest.consumer import SUBSCRIBED
-from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
+from iotgw.processes import Influxd, IotgwProcess, Mosquitto
 from simulators import write_config
 from tests.faults import ledger
 from tests.iotgw.test_cli import iotgw

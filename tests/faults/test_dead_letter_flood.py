@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from ingest.config import DeadLetterLimits
-from iotgw.localstack import free_port
+from iotgw.processes import free_port
 from tests.e2e.spine import Spine, tally
 from tests.faults import ledger
 

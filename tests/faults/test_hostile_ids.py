@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from iotgw.localstack import Mosquitto
+from iotgw.processes import Mosquitto
 from registry import (
     AccountRole,
     BrokerAccount,

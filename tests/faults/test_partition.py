@@ -18,7 +18,7 @@ from gateway.config import BrokerConfig, PublishConfig
 from ingest import IngestConfig
 from ingest.config import BatchConfig, InfluxConfig, MqttConfig
 from ingest.consumer import SUBSCRIBED
-from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
+from iotgw.processes import Influxd, IotgwProcess, Mosquitto
 from simulators import simulated_fleet, write_config
 from tests.e2e.spine import Spine, tally
 from tests.faults import ledger

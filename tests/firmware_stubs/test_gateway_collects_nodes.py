@@ -12,7 +12,7 @@ from iotgw_node.node import Node
 
 from gateway import GatewayConfig
 from gateway.config import BrokerConfig, BufferConfig, DeviceConfig, MqttNodeLink
-from iotgw.localstack import Mosquitto
+from iotgw.processes import Mosquitto
 from tests.e2e.spine import Spine
 from tests.firmware_stubs.fakes import FakeHal
 

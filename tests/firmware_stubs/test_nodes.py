@@ -10,7 +10,7 @@ import pytest
 from iotgw_node import modbus_rtu, readers
 from iotgw_node.node import Node
 
-from iotgw.localstack import free_port
+from iotgw.processes import free_port
 from tests.e2e.spine import Spine
 from tests.firmware_stubs.fakes import FakeHal, FakeUart
 from tests.firmware_stubs.test_frames import pms_frame

@@ -17,7 +17,7 @@ from devices.register_maps import REGISTER_MAPS, Register, RegisterMap
 from gateway.config import DeviceConfig, ModbusLink
 from gateway.errors import DeviceReadError
 from gateway.modbus import ModbusSource
-from iotgw.localstack import free_port
+from iotgw.processes import free_port
 from simulators.modbus_device import ModbusDeviceSimulator
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ from devices import telemetry_topic
 from ingest import IngestService, decode_message
 from ingest.consumer import SUBSCRIBED
 from ingest.points import Context, Decoded
-from iotgw.localstack import free_port
+from iotgw.processes import free_port
 from tests.e2e.spine import Spine
 
 pytestmark = pytest.mark.integration

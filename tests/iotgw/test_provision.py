@@ -18,7 +18,7 @@ from gateway import load_gateway_config
 from ingest import IngestConfig
 from ingest.config import InfluxConfig, MqttConfig
 from ingest.consumer import SUBSCRIBED
-from iotgw.localstack import Influxd, IotgwProcess, Mosquitto
+from iotgw.processes import Influxd, IotgwProcess, Mosquitto
 from registry.certificates import create_ca, issue
 from simulators import write_config
 from tests.faults import ledger

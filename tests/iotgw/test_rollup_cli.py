@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from iotgw.localstack import Influxd
+from iotgw.processes import Influxd
 from tests.iotgw.test_cli import iotgw
 from tsdb import InfluxClient
 from tsdb.schema import create_storage

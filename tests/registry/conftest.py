@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from iotgw.localstack import Postgres
+from iotgw.processes import Postgres
 from registry import make_engine, session_factory, upgrade
 
 _databases = itertools.count(1)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from devices.topics import ALLOWED
-from iotgw.localstack import Mosquitto
+from iotgw.processes import Mosquitto
 from registry import (
     AccountRole,
     BrokerAccount,

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from devices.links import RegistryLink
-from iotgw.localstack import Influxd
+from iotgw.processes import Influxd
 from registry import (
     Device,
     Organisation,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from iotgw.localstack import Influxd, free_port
+from iotgw.processes import Influxd, free_port
 from tsdb import Backoff, InfluxClient, QueryFailed, Unavailable, WriteRejected
 from tsdb.config import InfluxConfig
 
