@@ -12,19 +12,18 @@ Usage: python bench/api_latency.py [--seconds 10] [--devices 500]
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import subprocess
-import tempfile
 from pathlib import Path
 
+from harness import bench, options  # a sibling script: bench/ is on sys.path
 from rollup_cost import DAY, register, write_day  # a sibling script: bench/ is on sys.path
 
 from api import ApiConfig
 from api.auth import create_token
 from devices.links import RegistryLink
-from iotgw.processes import Influxd, IotgwProcess, free_port
+from iotgw.processes import IotgwProcess, free_port
 from registry import ApiRole, make_engine, session_factory
 from rollup.config import RollupConfig
 from rollup.service import RollupService
@@ -56,15 +55,9 @@ def measure(url: str, token: str, seconds: int) -> tuple[float, float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--devices", type=int, default=500)
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="iotgw-api-bench-"))
-    influxd = Influxd(work / "influxd")
-    influxd.start()
-    api = None
-    try:
+    args = options(__doc__, seconds=10, devices=500)
+    with bench("api-bench", influxd=True) as running:
+        work, influxd = running.work, running.influxd
         url = f"sqlite:///{work / 'registry.sqlite'}"
         register(url, args.devices)
         with session_factory(make_engine(url))() as session, session.begin():
@@ -78,9 +71,8 @@ def main() -> None:
         config = write_config(ApiConfig(port=port, influx=influx, registry=RegistryLink(url=url)),
                               work / "api.toml")
         base = f"http://127.0.0.1:{port}"
-        api = IotgwProcess(work, "api", ["api", "run", "--config", str(config)],
-                           ready_url=f"{base}/healthz")
-        api.start()
+        running.start(IotgwProcess(work, "api", ["api", "run", "--config", str(config)],
+                                   ready_url=f"{base}/healthz"))
         paths = {
             "/healthz": "/healthz",
             "coverage (one province-day)": f"/v1/provinces/75/coverage?date={DAY}",
@@ -95,10 +87,6 @@ def main() -> None:
             p50, p95, requests = measure(base + path, token, args.seconds)
             floor = floor or p95
             print(f"{label:32} {requests:9} {p50:8.1f} {p95:8.1f} {p95 / floor:18.1f}")
-    finally:
-        if api is not None:
-            api.stop()
-        influxd.stop()
 
 
 if __name__ == "__main__":

@@ -11,15 +11,14 @@ Usage: python bench/gateway_footprint.py [--seconds 30] [--backlog 100000]
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from harness import bench, options  # a sibling script: bench/ is on sys.path
 from ingest_throughput import publish  # a sibling script: bench/ is on sys.path
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -28,7 +27,7 @@ from devices.topics import TELEMETRY_SUBSCRIPTION
 from gateway import GatewayConfig
 from gateway.buffer import Buffer
 from gateway.config import BrokerConfig
-from iotgw.processes import IotgwProcess, Mosquitto
+from iotgw.processes import IotgwProcess
 from simulators import SIGNALS, simulated_fleet, write_config
 
 DEVICES = 200
@@ -107,15 +106,10 @@ def raw_loop(port: int, topic: str, payloads: list[bytes]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=30)
-    parser.add_argument("--backlog", type=int, default=100_000)
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="iotgw-gw-bench-"))
-    broker = Mosquitto(work / "mosquitto")
-    broker.start()
-    sink = subscriber(broker.port)
-    try:
+    args = options(__doc__, seconds=30, backlog=100_000)
+    with bench("gw-bench", broker=True) as running:
+        work, broker = running.work, running.broker
+        sink = subscriber(broker.port)
         live = fleet(broker.port, work, "live", samples=args.seconds)
         _, cpu, rss = run_gateway(live, work)
         readings = DEVICES * args.seconds
@@ -134,9 +128,7 @@ def main() -> None:
         print(f"  agent drains         {drain:10,.0f} readings/s (peak RSS {drain_rss / 2**20:.1f} MB)")
         print(f"  plain paho loop      {raw:10,.0f} readings/s (median of 3)")
         print(f"  ratio                {drain / raw:10.2f}   (target >= 0.50)")
-    finally:
         sink.loop_stop()
-        broker.stop()
 
 
 if __name__ == "__main__":

@@ -15,19 +15,18 @@ Usage: python bench/ingest_throughput.py [--readings 40000] [--profile]
 
 from __future__ import annotations
 
-import argparse
 import io
 import pstats
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import httpx
 import paho.mqtt.client as mqtt
+from harness import bench, options  # a sibling script: bench/ is on sys.path
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices import Reading, TelemetryBatch, telemetry_topic
@@ -147,15 +146,9 @@ def profile_worker(work: Path, broker: Mosquitto, influxd: Influxd,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--readings", type=int, default=40_000)
-    parser.add_argument("--profile", action="store_true")
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="iotgw-bench-"))
-    broker, influxd = Mosquitto(work / "mosquitto"), Influxd(work / "influxd")
-    broker.start()
-    influxd.start()
-    try:
+    args = options(__doc__, readings=40_000, profile=False)
+    with bench("bench", broker=True, influxd=True) as running:
+        work, broker, influxd = running.work, running.broker, running.influxd
         batched = build_messages(args.readings, 50)
         single = build_messages(args.readings // 4, 1)
         limit = ceiling(InfluxClient(influxd.url), batched)
@@ -174,9 +167,6 @@ def main() -> None:
         if args.profile:
             print("\nwhere one worker's time goes (50 readings/message, cProfile, by own time):")
             print(profile_worker(work, broker, influxd, batched))
-    finally:
-        broker.stop()
-        influxd.stop()
 
 
 if __name__ == "__main__":

@@ -12,16 +12,13 @@ Usage: python bench/rollup_cost.py [--sizes 500,1000,5000]
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import tempfile
 import time
-from pathlib import Path
 
+from harness import bench, options  # a sibling script: bench/ is on sys.path
 from sqlalchemy import select
 
 from devices.links import RegistryLink
-from iotgw.processes import Influxd
 from registry import (
     Device,
     Organisation,
@@ -92,13 +89,9 @@ def write_day(influx: InfluxClient, database: str, devices: int) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="500,1000,5000")
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="iotgw-rollup-bench-"))
-    influxd = Influxd(work / "influxd")
-    influxd.start()
-    try:
+    args = options(__doc__, sizes="500,1000,5000")
+    with bench("rollup-bench", influxd=True) as running:
+        work, influxd = running.work, running.influxd
         influx = InfluxClient(influxd.url, timeout_s=300)
         print(f"{'devices':>8} {'readings':>11} {'rollup s':>9} {'/ 500 dev':>10} "
               f"{'count() s':>10} {'/ count()':>10}")
@@ -122,8 +115,6 @@ def main() -> None:
             first = first or elapsed
             print(f"{size:>8,} {readings:>11,} {elapsed:>9.2f} {elapsed / first:>10.2f} "
                   f"{baseline:>10.2f} {elapsed / baseline:>10.1f}   ({summary.values:,} values)")
-    finally:
-        influxd.stop()
 
 
 if __name__ == "__main__":

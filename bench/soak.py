@@ -11,12 +11,11 @@ Usage: python bench/soak.py [--minutes 30] [--sample-s 30]
 
 from __future__ import annotations
 
-import argparse
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from harness import bench, options  # a sibling script: bench/ is on sys.path
 
 from api import ApiConfig
 from api.auth import create_token
@@ -25,7 +24,7 @@ from gateway.config import BrokerConfig
 from ingest import IngestConfig
 from ingest.config import InfluxConfig, MqttConfig
 from ingest.consumer import SUBSCRIBED
-from iotgw.processes import Influxd, IotgwProcess, Mosquitto, free_port
+from iotgw.processes import IotgwProcess, free_port
 from registry import ApiRole, make_engine, seed_admin_units, session_factory, upgrade
 from simulators import simulated_fleet, write_config
 
@@ -37,16 +36,9 @@ def rss(pid: int) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=30)
-    parser.add_argument("--sample-s", type=float, default=30)
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="iotgw-soak-"))
-    broker, influxd = Mosquitto(work / "mosquitto"), Influxd(work / "influxd")
-    processes: list[IotgwProcess] = []
-    try:
-        for service in (broker, influxd):
-            service.start()
+    args = options(__doc__, minutes=30.0, sample_s=30.0)
+    with bench("soak", broker=True, influxd=True) as running:
+        work, broker, influxd = running.work, running.broker, running.influxd
         url = f"sqlite:///{work / 'registry.sqlite'}"
         upgrade(make_engine(url))
         with session_factory(make_engine(url))() as session, session.begin():
@@ -68,7 +60,7 @@ def main() -> None:
                 ready_url=f"http://127.0.0.1:{port}/healthz"),
         ]
         for proc in processes:
-            proc.start()
+            running.start(proc)
         api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"})
         end = time.monotonic() + args.minutes * 60
         warm = time.monotonic() + args.minutes * 6
@@ -92,11 +84,6 @@ def main() -> None:
         for proc in processes:
             print(f"{proc.name}: RSS {final[proc.name] / 1e6:.1f} MB at the end,"
                   f" {final[proc.name] / baseline[proc.name]:.2f} of its RSS after warm-up")
-    finally:
-        for proc in processes:
-            proc.stop()
-        for service in (broker, influxd):
-            service.stop()
 
 
 if __name__ == "__main__":

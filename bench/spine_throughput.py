@@ -12,11 +12,11 @@ Usage: python bench/spine_throughput.py [--gateways 4] [--devices 25] [--samples
 
 from __future__ import annotations
 
-import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
+
+from harness import bench, options  # a sibling script: bench/ is on sys.path
 
 from devices import Reading, TelemetryBatch, telemetry_topic
 from gateway import Buffer
@@ -24,7 +24,7 @@ from gateway.config import BrokerConfig
 from ingest import IngestConfig, decode_message
 from ingest.config import InfluxConfig, MqttConfig
 from ingest.consumer import SUBSCRIBED
-from iotgw.processes import Influxd, IotgwProcess, Mosquitto
+from iotgw.processes import IotgwProcess
 from simulators import SIGNALS, simulated_fleet, write_config
 from tsdb import InfluxClient
 
@@ -61,17 +61,9 @@ def count(influx: InfluxClient, database: str) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gateways", type=int, default=4)
-    parser.add_argument("--devices", type=int, default=25)
-    parser.add_argument("--samples", type=int, default=1000)
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="iotgw-bench-"))
-    broker, influxd = Mosquitto(work / "mosquitto"), Influxd(work / "influxd")
-    broker.start()
-    influxd.start()
-    procs: list[IotgwProcess] = []
-    try:
+    args = options(__doc__, gateways=4, devices=25, samples=1000)
+    with bench("bench", broker=True, influxd=True) as running:
+        work, broker, influxd, procs = running.work, running.broker, running.influxd, running.processes
         influx = InfluxClient(influxd.url)
         fleet = simulated_fleet(args.gateways, args.devices, broker=BrokerConfig(port=broker.port),
                                 buffer_dir=work / "buffers", interval_s=1.0, samples=args.samples)
@@ -89,14 +81,12 @@ def main() -> None:
                                   dead_letter_path=work / "dead.sqlite")
         ingest = IotgwProcess(work, "ingest", ["ingest", "run", "--config",
                               str(write_config(ingest_cfg, work / "ingest.toml"))], ready_line=SUBSCRIBED)
-        ingest.start()
-        procs.append(ingest)
+        running.start(ingest)
         t0 = time.perf_counter()
         for cfg in fleet:
             proc = IotgwProcess(work, cfg.gateway_id, ["gateway", "run", "--exit-when-drained", "--config",
                                 str(write_config(cfg, work / f"{cfg.gateway_id}.toml"))])
-            proc.start()
-            procs.append(proc)
+            running.start(proc)
         deadline = time.monotonic() + 600
         while (stored := count(influx, "spine")) < total and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -115,11 +105,6 @@ def main() -> None:
                                                               [influxd.proc.pid])]:
             seconds = sum(cpu_seconds(pid) for pid in pids)
             print(f"  {name:28}: {seconds * 100_000 / total:6.2f}")
-    finally:
-        for proc in procs:
-            proc.stop()
-        broker.stop()
-        influxd.stop()
 
 
 if __name__ == "__main__":
