@@ -8,8 +8,8 @@ dependency in the thread pool, and the cached views answer without a trip throug
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,30 +21,11 @@ from rollup.catalogue import Catalogue
 from tsdb import InfluxClient
 
 
-async def get_settings(request: Request) -> ApiConfig:
-    settings: ApiConfig = request.app.state.settings
-    return settings
-
-
-async def get_influx(request: Request) -> InfluxClient:
-    influx: InfluxClient = request.app.state.influx
-    return influx
-
-
-async def get_catalogue(request: Request) -> Catalogue:
-    catalogue: Catalogue = request.app.state.catalogue
-    return catalogue
-
-
-async def get_views(request: Request) -> ViewCache:
-    views: ViewCache = request.app.state.views
-    return views
-
-
-async def get_sessions(request: Request) -> sessionmaker[Session]:
-    """The registry's session factory, for an endpoint that owns its transaction."""
-    sessions: sessionmaker[Session] = request.app.state.sessions
-    return sessions
+def _state(name: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency that reads ``app.state.<name>`` (its type is the ``Annotated`` one below)."""
+    async def read(request: Request) -> Any:
+        return getattr(request.app.state, name)
+    return read
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -60,11 +41,12 @@ async def get_principal(request: Request) -> Principal:
     return who
 
 
-SettingsDep = Annotated[ApiConfig, Depends(get_settings)]
-InfluxDep = Annotated[InfluxClient, Depends(get_influx)]
-CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
-ViewsDep = Annotated[ViewCache, Depends(get_views)]
-SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
+SettingsDep = Annotated[ApiConfig, Depends(_state("settings"))]
+InfluxDep = Annotated[InfluxClient, Depends(_state("influx"))]
+CatalogueDep = Annotated[Catalogue, Depends(_state("catalogue"))]
+ViewsDep = Annotated[ViewCache, Depends(_state("views"))]
+# The registry's session factory, for an endpoint that owns its transaction.
+SessionsDep = Annotated[sessionmaker[Session], Depends(_state("sessions"))]
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 # Closed when the endpoint returns, before its response is validated in another trip
 # through the thread pool; authentication has its own short session (``Authenticator``).

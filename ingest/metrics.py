@@ -7,7 +7,7 @@ counted twice or drifts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import (
@@ -37,34 +37,21 @@ class StatsCollector(Collector):
         yield CounterMetricFamily("iotgw_ingest_decoder_errors",
                                   "Messages the decoder raised on (a bug), dead-lettered as decoder_error",
                                   value=s.decoder_errors)
-        dead = CounterMetricFamily("iotgw_ingest_dead_letters",
-                                   "Dead letters recorded, by kind of reason", labels=["kind"])
-        for kind, count in sorted(s.dead_lettered_by_kind.items()):
-            dead.add_metric([kind], count)
-        yield dead
-        by_gateway = CounterMetricFamily(
-            "iotgw_ingest_dead_letters_by_gateway",
-            "Dead letters recorded, by the gateway of their topic: who floods", labels=["gateway"])
-        for gateway, count in sorted(s.dead_lettered_by_gateway.items()):
-            by_gateway.add_metric([gateway], count)
-        yield by_gateway
-        dropped = CounterMetricFamily(
-            "iotgw_ingest_dead_letters_dropped",
-            "Dead letters dropped because the store was full, by its when_full policy",
-            labels=["when_full"])
-        for policy, count in sorted(s.dead_letters_dropped.items()):
-            dropped.add_metric([policy], count)
-        yield dropped
+        yield _by("iotgw_ingest_dead_letters", "Dead letters recorded, by kind of reason",
+                  "kind", s.dead_lettered_by_kind)
+        yield _by("iotgw_ingest_dead_letters_by_gateway",
+                  "Dead letters recorded, by the gateway of their topic: who floods",
+                  "gateway", s.dead_lettered_by_gateway)
+        yield _by("iotgw_ingest_dead_letters_dropped",
+                  "Dead letters dropped because the store was full, by its when_full policy",
+                  "when_full", s.dead_letters_dropped)
         rows, size = s.dead_letter_store
         yield GaugeMetricFamily("iotgw_ingest_dead_letter_store_letters",
                                 "Letters in the dead-letter store, at the last write", value=rows)
         yield GaugeMetricFamily("iotgw_ingest_dead_letter_store_bytes",
                                 "Payload bytes in the dead-letter store, at the last write", value=size)
-        outcomes = CounterMetricFamily("iotgw_ingest_reading_outcomes",
-                                       "Readings a policy applied to, by outcome", labels=["outcome"])
-        for outcome, count in sorted(s.outcomes.items()):
-            outcomes.add_metric([outcome], count)
-        yield outcomes
+        yield _by("iotgw_ingest_reading_outcomes", "Readings a policy applied to, by outcome",
+                  "outcome", s.outcomes)
         yield CounterMetricFamily("iotgw_ingest_write_retries",
                                   "InfluxDB requests retried", value=self._write_retries())
         yield SummaryMetricFamily("iotgw_ingest_batch_seconds",
@@ -73,6 +60,14 @@ class StatsCollector(Collector):
         yield GaugeMetricFamily("iotgw_ingest_lag_seconds",
                                 "At the last flush: now minus the newest reading's device time",
                                 value=s.lag_s)
+
+
+def _by(name: str, documentation: str, label: str, counts: Mapping[str, int]) -> Metric:
+    """A counter with one series per label value, in a stable order."""
+    family = CounterMetricFamily(name, documentation, labels=[label])
+    for value, count in sorted(counts.items()):
+        family.add_metric([value], count)
+    return family
 
 
 def serve_metrics(stats: Stats, write_retries: Callable[[], int], *, host: str, port: int) -> None:
