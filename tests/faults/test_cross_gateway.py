@@ -5,58 +5,45 @@ victim's tags, and a good gateway's traffic beside it arrives whole."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 
 import pytest
 from sqlalchemy import select
 
-from registry import (
-    Device,
-    Gateway,
-    Organisation,
-    OrgType,
-    Sector,
-    SubjectKind,
-    Ward,
-    make_engine,
-    place,
-    seed_admin_units,
-    session_factory,
-)
-from registry.db import upgrade
+from registry import Ward, make_engine, seed_admin_units, session_factory, upgrade
+from registry.csv_import import import_rows
 from tests.e2e.spine import Spine, tally
 from tests.faults import ledger
 from tsdb.schema import TELEMETRY, TELEMETRY_BAD
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
-PLACED = dt.datetime(2025, 7, 1, tzinfo=dt.UTC)
-
 
 def _register(url: str, fleet_gateway: str, fleet_devices: list[str], attacker: str) -> None:
+    """The fleet's and the attacker's gateways in a ward of province 1, a household meter on
+    gateway victim-gw in province 82, imported as an operator imports them."""
     engine = make_engine(url)
     upgrade(engine)
     with session_factory(engine)() as s, s.begin():
         seed_admin_units(s)
-        here = s.scalar(select(Ward.code).where(Ward.province_code == 1).order_by(Ward.code))
-        there = s.scalar(select(Ward.code).where(Ward.province_code == 82).order_by(Ward.code))
-        s.add(Organisation(id="home-v", name="Hộ 1", type=OrgType.HOUSEHOLD_METER_POINT,
-                           sector=Sector.ENERGY))
-        for gateway in (fleet_gateway, attacker, "victim-gw"):
-            s.add(Gateway(id=gateway, installed_on=PLACED.date()))
-        for device in (*fleet_devices, "meter-v"):
-            s.add(Device(id=device, profile="electricity_meter", sector=Sector.ENERGY,
-                         expected_interval_s=60, installed_on=PLACED.date()))
-        s.flush()
-        place(s, SubjectKind.ORGANISATION, "home-v", at=PLACED, ward_code=there)
-        for gateway, ward in ((fleet_gateway, here), (attacker, here), ("victim-gw", there)):
-            place(s, SubjectKind.GATEWAY, gateway, at=PLACED, ward_code=ward)
-        for device in fleet_devices:
-            place(s, SubjectKind.DEVICE, device, at=PLACED, ward_code=here, gateway_id=fleet_gateway)
-        place(s, SubjectKind.DEVICE, "meter-v", at=PLACED, ward_code=there, gateway_id="victim-gw",
-              organisation_id="home-v")
+        here, there = (s.scalar(select(Ward.code).where(Ward.province_code == p).order_by(Ward.code))
+                       for p in (1, 82))
+        since = "2025-07-01"
+        rows = {
+            "organisations": [{"id": "home-v", "name": "Hộ 1", "type": "household_meter_point",
+                               "sector": "energy", "ward_code": there, "since": since}],
+            "gateways": [{"id": gw, "ward_code": ward, "installed_on": since}
+                         for gw, ward in ((fleet_gateway, here), (attacker, here), ("victim-gw", there))],
+            "devices": [{"id": device, "gateway_id": gateway, "profile": "electricity_meter",
+                         "sector": "energy", "expected_interval_s": 60, "installed_on": since,
+                         "ward_code": ward, "organisation_id": org}
+                        for device, gateway, ward, org in (
+                            *((d, fleet_gateway, here, None) for d in fleet_devices),
+                            ("meter-v", "victim-gw", there, "home-v"))],
+        }
+        for kind, records in rows.items():
+            import_rows(s, kind, enumerate(records, start=2), source=f"{kind}.json")
     engine.dispose()
 
 
