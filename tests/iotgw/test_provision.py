@@ -35,21 +35,30 @@ def _ok(*args: str) -> str:
     return result.stderr
 
 
+def _registered(tmp_path: Path, devices: list[str]) -> str:
+    """A registry (its URL) with these devices ("id,gateway,profile,sector,interval_s") and
+    their gateways, all in ward 70 from 2025-01-01, imported as an operator does."""
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    gateways = dict.fromkeys(row.split(",")[1] for row in devices)
+    (tmp_path / "gw.csv").write_text("id,ward_code,installed_on\n"
+                                     + "".join(f"{gw},70,2025-01-01\n" for gw in gateways))
+    (tmp_path / "dev.csv").write_text(
+        "id,gateway_id,profile,sector,expected_interval_s,installed_on,ward_code\n"
+        + "".join(f"{row},2025-01-01,70\n" for row in devices))
+    _ok("registry", "init", "--url", url)
+    _ok("registry", "import", "gateways", str(tmp_path / "gw.csv"), "--url", url)
+    _ok("registry", "import", "devices", str(tmp_path / "dev.csv"), "--url", url)
+    return url
+
+
 def _provisioned(tmp_path: Path) -> tuple[str, Path, Path, Path, Mosquitto]:
     """A registry with gateway gw-p1 and two devices, provisioned with a client
     certificate (the default): (registry url, broker dir, secrets dir, bundle, broker not
     yet started)."""
-    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    url = _registered(tmp_path, ["p1-soil,gw-p1,soil_probe,agriculture,1",
+                                 "p1-meter,gw-p1,electricity_meter,energy,1"])
     broker_dir, secrets, bundles = tmp_path / "broker", tmp_path / "secrets", tmp_path / "bundles"
     broker = Mosquitto(tmp_path / "mosquitto", auth_dir=broker_dir, tls_dir=broker_dir / "tls")
-    (tmp_path / "gw.csv").write_text("id,ward_code,installed_on\ngw-p1,70,2025-01-01\n")
-    (tmp_path / "dev.csv").write_text(
-        "id,gateway_id,profile,sector,expected_interval_s,installed_on,ward_code\n"
-        "p1-soil,gw-p1,soil_probe,agriculture,1,2025-01-01,70\n"
-        "p1-meter,gw-p1,electricity_meter,energy,1,2025-01-01,70\n")
-    _ok("registry", "init", "--url", url)
-    _ok("registry", "import", "gateways", str(tmp_path / "gw.csv"), "--url", url)
-    _ok("registry", "import", "devices", str(tmp_path / "dev.csv"), "--url", url)
     _ok("provision", "init", "--url", url, "--broker-dir", str(broker_dir), "--out", str(secrets))
     # The gateway comes in over mutual TLS; ingest, on the broker's host, over loopback.
     _ok("provision", "gateway", "gw-p1", "--url", url, "--broker-dir", str(broker_dir),
@@ -116,16 +125,8 @@ def test_a_provisioned_gateway_reports_and_a_revoked_one_is_refused(
 
 def test_bundles_default_to_mutual_tls_on_8883_and_a_lab_bundle_says_what_it_gives_up(
         tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
-    (tmp_path / "gw.csv").write_text("id,ward_code,installed_on\ngw-d1,70,2025-01-01\n"
-                                     "gw-l1,70,2025-01-01\n")
-    (tmp_path / "dev.csv").write_text(
-        "id,gateway_id,profile,sector,expected_interval_s,installed_on,ward_code\n"
-        "d1-soil,gw-d1,soil_probe,agriculture,60,2025-01-01,70\n"
-        "l1-soil,gw-l1,soil_probe,agriculture,60,2025-01-01,70\n")
-    _ok("registry", "init", "--url", url)
-    _ok("registry", "import", "gateways", str(tmp_path / "gw.csv"), "--url", url)
-    _ok("registry", "import", "devices", str(tmp_path / "dev.csv"), "--url", url)
+    url = _registered(tmp_path, ["d1-soil,gw-d1,soil_probe,agriculture,60",
+                                 "l1-soil,gw-l1,soil_probe,agriculture,60"])
     common = ("--url", url, "--broker-dir", str(tmp_path / "broker"), "--out", str(tmp_path / "b"),
               "--ca-dir", str(tmp_path / "secrets" / "ca"))
     _ok("provision", "init", "--url", url, "--broker-dir", str(tmp_path / "broker"),
