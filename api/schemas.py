@@ -9,10 +9,11 @@ numbers as they were stored.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, RootModel
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, RootModel
 
+from devices import check_id
 from registry import OrgType, Sector
 from rollup.catalogue import Indicator
 
@@ -185,3 +186,33 @@ class QuantityPublic(BaseModel):
 
 class DataDictionaryPublic(RootModel[dict[str, QuantityPublic]]):
     pass
+
+
+# An id in a request body: the registry's id rule, checked before anything is looked up.
+BodyId = Annotated[str, AfterValidator(check_id)]
+
+
+class RegistryMoveCreate(BaseModel):
+    """A move of one device, gateway or organisation from ``at`` (with a UTC offset). An
+    absent ``ward_code``, ``gateway_id`` or ``organisation_id`` stays as it was; a null
+    ``gateway_id`` or ``organisation_id`` means under none from then."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["device", "gateway", "organisation"]
+    id: BodyId
+    at: AwareDatetime
+    ward_code: int | None = None
+    gateway_id: BodyId | None = None
+    organisation_id: BodyId | None = None
+
+
+class RegistryMovePublic(BaseModel):
+    """The placement a move opened: where the subject is from ``valid_from``."""
+
+    kind: Literal["device", "gateway", "organisation"]
+    id: str
+    valid_from: dt.datetime
+    ward_code: int
+    gateway_id: str | None
+    organisation_id: str | None

@@ -1,4 +1,5 @@
-"""``iotgw registry``: create the schema, import and export rows, reassign retired units."""
+"""``iotgw registry``: create the schema, import and export rows, move one subject, reassign
+retired units."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from iotgw.options import DEFAULT_REGISTRY, EXIT_CONFIG, RegistryUrl, console, fail
 from registry import (
     RegistryError,
+    SubjectKind,
     make_engine,
+    move,
     reassign_all_retired,
     seed_admin_units,
     session_factory,
@@ -99,3 +102,65 @@ def registry_reassign(
     for code, count in moved.items():
         console.print(f"ward {code}: {count} moved to its successor")
     console.print(f"{sum(moved.values())} moved from {len(moved)} retired units")
+
+
+def _when(at: str | None) -> dt.datetime:
+    """``--at`` as an aware instant (now if not given); a time without offset is refused,
+    since Vietnam time and UTC are 7 hours apart."""
+    if at is None:
+        return dt.datetime.now(dt.UTC)
+    try:
+        when = dt.datetime.fromisoformat(at)
+    except ValueError:
+        raise fail(ValueError(f"--at {at!r} is not an ISO 8601 time, e.g. 2026-03-01T08:00:00+07:00"),
+                   EXIT_CONFIG) from None
+    if when.tzinfo is None:
+        raise fail(ValueError(f"--at {at} needs a UTC offset, e.g. +07:00"), EXIT_CONFIG)
+    return when
+
+
+def _link(value: str | None, none: bool, option: str) -> dict[str, str | None]:
+    """``move``'s keyword for a link: absent (kept), an id, or None (``--no-...``)."""
+    if value is not None and none:
+        raise fail(ValueError(f"give --{option} or --no-{option}, not both"), EXIT_CONFIG)
+    if none:
+        return {f"{option}_id": None}
+    return {} if value is None else {f"{option}_id": value}
+
+
+@registry_app.command("move")
+def registry_move(
+    kind: Annotated[SubjectKind, typer.Argument(help="What moves.")],
+    subject_id: Annotated[str, typer.Argument(metavar="ID", help="Its id.")],
+    at: Annotated[str | None, typer.Option(
+        help="When it moved (ISO 8601 with offset, e.g. 2026-03-01T08:00:00+07:00); default now.")] = None,
+    ward: Annotated[int | None, typer.Option(help="The commune or ward it moved to (code).")] = None,
+    gateway: Annotated[str | None, typer.Option(help="The gateway a device is on from then.")] = None,
+    no_gateway: Annotated[bool, typer.Option(
+        "--no-gateway", help="On no gateway from then (a node that talks to the broker itself).")] = False,
+    organisation: Annotated[str | None, typer.Option(help="The organisation it is under from then.")] = None,
+    no_organisation: Annotated[bool, typer.Option(
+        "--no-organisation", help="It is under no organisation from then.")] = False,
+    url: RegistryUrl = DEFAULT_REGISTRY,
+) -> None:
+    """Move one device, gateway or organisation from --at on; what is not given stays as it
+    was, and where it was before stays in the history (readings taken before --at keep
+    their old place).
+
+    Only the subject moves: a gateway's devices keep their own wards and stay on it, so
+    move each device that went with it too (a device's place is its own: a LoRa or Modbus
+    TCP device may be some distance from its gateway).
+    """
+    when = _when(at)
+    links = {**_link(gateway, no_gateway, "gateway"), **_link(organisation, no_organisation, "organisation")}
+    if ward is None and not links:
+        raise fail(ValueError("nothing to move: give --ward, --gateway or --organisation"), EXIT_CONFIG)
+    try:
+        with session_factory(make_engine(url))() as session, session.begin():
+            placement = move(session, kind, subject_id, at=when, ward_code=ward, **links)
+    except RegistryError as exc:
+        raise fail(exc, EXIT_CONFIG) from exc
+    on = f", gateway {placement.gateway_id or '-'}" if kind is SubjectKind.DEVICE else ""
+    console.print(f"{kind} {subject_id} from {placement.valid_from.isoformat()}: ward"
+                  f" {placement.ward_code}, organisation {placement.organisation_id or '-'}{on}",
+                  highlight=False)

@@ -1,5 +1,6 @@
 """``/v1/registry/{kind}``: the registry's current rows, and bulk additions to it, for
-operators (every province) and a province's administrators (their own)."""
+operators (every province) and a province's administrators (their own); and
+``/v1/registry/moves``: one subject moved, its history kept."""
 
 from __future__ import annotations
 
@@ -10,10 +11,17 @@ from fastapi import APIRouter, HTTPException, Request
 
 from api.access import administered, check_province
 from api.deps import CurrentPrincipal, SessionDep, SessionsDep
-from api.schemas import RegistryImportPublic, RegistryKind, RegistryRowsPublic
-from registry import OutsideProvince, RegistryError
+from api.schemas import (
+    RegistryImportPublic,
+    RegistryKind,
+    RegistryMoveCreate,
+    RegistryMovePublic,
+    RegistryRowsPublic,
+)
+from registry import NotFound, OutsideProvince, RegistryError, SubjectKind, move
 from registry.csv_export import records
 from registry.csv_import import import_csv, import_rows
+from registry.placements import outside_province
 
 router = APIRouter(prefix="/v1/registry", tags=["registry"])
 
@@ -46,6 +54,40 @@ async def _read_body(request: Request) -> str:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise HTTPException(422, "the body must be UTF-8") from None
+
+
+# Declared before ``/{kind}``, which would otherwise take "moves" for a kind (and answer 422).
+@router.post("/moves")
+def create_move(body: RegistryMoveCreate, who: CurrentPrincipal, sessions: SessionsDep) -> RegistryMovePublic:
+    """Move one device, gateway or organisation from ``at``: its current placement is closed
+    and a new one opened, so readings taken before ``at`` keep their old place. Only the
+    subject moves (a gateway's devices keep their wards and their gateway). A province's
+    administrators move only within their province: the subject where it is now and the
+    ward, gateway and organisation it goes to (403 naming what is elsewhere). An unknown
+    subject is 404; an unknown or retired target, a time not after the current placement's
+    start, or a move that changes nothing is 422.
+
+    A plain ``def``: FastAPI runs it in the thread pool, off the event loop.
+    """
+    scope = administered(who, None)
+    kind = SubjectKind(body.kind)
+    links = {name: getattr(body, name) for name in ("gateway_id", "organisation_id")
+             if name in body.model_fields_set}
+    with sessions() as session, session.begin():
+        if scope is not None and (outside := outside_province(
+                session, scope, kind, body.id, ward_code=body.ward_code,
+                gateway_id=body.gateway_id, organisation_id=body.organisation_id)):
+            raise HTTPException(403, f"outside province {scope}: {'; '.join(outside)}")
+        try:
+            placement = move(session, kind, body.id, at=body.at, ward_code=body.ward_code, **links)
+        except NotFound as exc:
+            subject = (exc.kind, exc.key) == (kind.value, body.id)
+            raise HTTPException(404 if subject else 422, str(exc)) from None
+        except RegistryError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return RegistryMovePublic(kind=body.kind, id=body.id, valid_from=placement.valid_from,
+                                  ward_code=placement.ward_code, gateway_id=placement.gateway_id,
+                                  organisation_id=placement.organisation_id)
 
 
 @router.get("/{kind}")
