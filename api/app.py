@@ -34,7 +34,7 @@ def create_app(settings: ApiConfig, catalogue: Catalogue | None = None) -> FastA
     """The API and dashboard for ``settings``, with the indicator ``catalogue`` (the
     packaged one by default). Nothing connects until the app starts."""
     influx = settings.influx.client()
-    sessions = session_factory(make_engine(settings.registry.url))
+    sessions = session_factory(make_engine(settings.registry.url, must_exist=True))
     usage = UsageLog(influx, settings.influx.database, settings.usage_flush_s)
 
     @asynccontextmanager

@@ -53,14 +53,91 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
+
+
+def _nth_table(text: str, span: tuple[int, int], path: str, index: int | None) -> tuple[int, int] | None:
+    """Span of the table ``[path]`` (``index`` None), or of the ``index``-th ``[[path]]``
+    table of an array of tables: from its header to the next ``[[path]]`` header, or the
+    next header outside ``path``."""
+    brackets = (r"\[", r"\]") if index is None else (r"\[\[", r"\]\]")
+    header = re.compile(rf"^[ \t]*{brackets[0]}[ \t]*{re.escape(path)}[ \t]*{brackets[1]}", re.MULTILINE)
+    index = index or 0
+    starts = [m.end() for m in header.finditer(text, *span)]
+    if index >= len(starts):
+        return None
+    start = starts[index]
+    for following in _HEADER.finditer(text, start, span[1]):
+        rest = text[following.end():following.end() + len(path) + 2].lstrip("[ \t")
+        if not rest.startswith(path + ".") or header.match(text, following.start()):
+            return start, following.start()
+    return start, span[1]
+
+
+def _nth_inline(text: str, span: tuple[int, int], key: str, index: int) -> tuple[int, int] | None:
+    """Span of the ``index``-th item of an inline array ``key = [item, item, ...]``: the
+    items are found by counting brackets and braces outside strings."""
+    opening = re.compile(rf"(?:^|[{{,])[ \t]*\"?{re.escape(key)}\"?[ \t]*=[ \t]*\[", re.MULTILINE)
+    match = opening.search(text, *span)
+    if match is None:
+        return None
+    depth, item, start, quote = 0, 0, None, ""
+    position = match.end()
+    while position < span[1]:
+        char = text[position]
+        if quote:
+            if char == "\\" and quote == '"':
+                position += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "#":  # a comment, to the end of its line
+            newline = text.find("\n", position, span[1])
+            position = span[1] if newline < 0 else newline
+            continue
+        elif depth == 0 and char in ",]":
+            if start is not None and item == index:
+                return start, position
+            item, start = item + (start is not None), None
+            if char == "]":
+                return None
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        if depth >= 0 and start is None and not char.isspace() and char not in ",]":
+            start = position
+        position += 1
+    return None
+
+
 def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
-    """Best-effort line of the deepest named key of ``loc`` in the TOML text."""
+    """Best-effort line of the deepest named key of ``loc`` in the TOML text, within the
+    item each index of ``loc`` names: ``devices.1.id`` is the ``id`` of the second
+    ``[[devices]]`` table, or of the second table of ``devices = [{...}, {...}]``. When the
+    key is not written in that item (a missing key), the item's own line."""
+    span = (0, len(text))
+    path: list[str] = []
+    for depth, part in enumerate(loc):
+        if isinstance(part, str):
+            path.append(part)
+            if depth + 1 < len(loc) and isinstance(loc[depth + 1], str):
+                span = _nth_table(text, span, ".".join(path), None) or span
+            continue
+        if not path:
+            break
+        item = _nth_table(text, span, ".".join(path), part) or _nth_inline(text, span, path[-1], part)
+        if item is None:
+            break
+        span = item
     keys = [k for k in loc if isinstance(k, str)]
     for key in reversed(keys):
-        match = re.search(rf"^[ \t]*\"?{re.escape(key)}\"?[ \t]*=", text, re.MULTILINE)
+        pattern = rf"(?:^|[{{,])[ \t]*\"?{re.escape(key)}\"?[ \t]*="
+        match = re.compile(pattern, re.MULTILINE).search(text, *span)
         if match:
-            return text.count("\n", 0, match.start()) + 1
-    return None
+            return text.count("\n", 0, match.end()) + 1
+    return text.count("\n", 0, span[0]) + 1 if span[0] else None
 
 
 _VARIABLE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -87,6 +87,21 @@ class TelemetryBatch(BaseModel):
     seq: Annotated[int, Field(ge=0)]
     replay: bool = False
     readings: Annotated[list[Reading], Field(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
+
+
+class TelemetryEnvelope(BaseModel):
+    """A ``TelemetryBatch`` whose readings are not validated yet: its envelope (``v``,
+    ``gateway``, ``seq``, ``replay``, how many readings) is. Ingest reads a batch that
+    fails validation through it, then each reading alone (``Reading.model_validate``), so
+    that one bad reading is set aside alone and its neighbours are still stored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    v: Literal[1] = SCHEMA_VERSION
+    gateway: EntityId
+    seq: Annotated[int, Field(ge=0)]
+    replay: bool = False
+    readings: Annotated[list[Any], Field(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
 
 
 class GatewayStatus(BaseModel):

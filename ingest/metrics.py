@@ -60,6 +60,14 @@ class StatsCollector(Collector):
         yield GaugeMetricFamily("iotgw_ingest_lag_seconds",
                                 "At the last flush: now minus the newest reading's device time",
                                 value=s.lag_s)
+        if s.registry is not None:
+            yield GaugeMetricFamily("iotgw_ingest_registry_stale_seconds",
+                                    "Seconds since the last successful registry revision check while"
+                                    " the registry cannot be read (tags served as last read); 0 when fresh",
+                                    value=s.registry.stale_s())
+            yield CounterMetricFamily("iotgw_ingest_registry_read_failures",
+                                      "Registry reads (revision checks, device lookups) that failed",
+                                      value=s.registry.read_failures)
 
 
 def _by(name: str, documentation: str, label: str, counts: Mapping[str, int]) -> Metric:

@@ -45,7 +45,14 @@ class Rejected:
 
 @dataclass(slots=True)
 class Decoded:
+    """What a message decodes to. ``origins`` runs beside ``lines``: the reading each line
+    encodes (None for a line of no reading, e.g. a gateway's status), and ``batch`` the
+    envelope they came in, so that a line InfluxDB drops can be dead-lettered as its
+    reading alone (``one_reading``)."""
+
     lines: list[str] = field(default_factory=list)
+    origins: list[Reading | None] = field(default_factory=list)
+    batch: TelemetryBatch | None = None
     rejected: list[Rejected] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)  # outcome -> readings
     newest_ms: int | None = None  # device time of the newest reading stored
@@ -110,8 +117,14 @@ def _not_on_gateway(reading: Reading, gateway_id: str, tags: DeviceTags | None) 
     return f"device {reading.device} is not on gateway {gateway_id} at {at} ({where})"
 
 
+def one_reading(batch: TelemetryBatch, reading: Reading) -> bytes:
+    """A replayable batch of one reading, in the envelope it came in: a dead letter."""
+    return batch.model_copy(update={"readings": [reading]}).model_dump_json().encode()
+
+
 def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
     """Append the batch's lines to ``out``, splitting off what policy keeps aside."""
+    out.batch = batch
     for reading in batch.readings:
         history = ctx.lookup(reading.device) if ctx.lookup else None
         tags = _tags_at(history, reading.ts)
@@ -146,13 +159,13 @@ def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
                 series = _reading_series(batch.gateway, reading.device, tags,
                                          reading.quality is Quality.BAD)
                 out.lines.append(encode_line(series, fields, reading.ts))
+                out.origins.append(reading)
                 out.newest_ms = max(out.newest_ms or reading.ts, reading.ts)
                 out.hours.add(reading.ts // HOUR_MS)
                 continue
             except LineProtocolError as exc:
                 kind, reason = "unencodable", f"cannot encode: {exc}"
-        alone = batch.model_copy(update={"readings": [reading]})
-        out.rejected.append(Rejected(kind, reason, alone.model_dump_json().encode()))
+        out.rejected.append(Rejected(kind, reason, one_reading(batch, reading)))
 
 
 def add_status(out: Decoded, gateway_id: str, status: GatewayStatus, received_ms: int) -> None:
@@ -164,5 +177,6 @@ def add_status(out: Decoded, gateway_id: str, status: GatewayStatus, received_ms
     ts = status.ts or received_ms
     fields: dict[str, float | str | bool] = {**status.health, "online": status.state == "online"}
     out.lines.append(encode_point(Point(GATEWAY_HEALTH, fields, ts, {"gateway": gateway_id})))
+    out.origins.append(None)
     if status.state == "online":
         out.seen[gateway_id] = max(out.seen.get(gateway_id, 0), ts)

@@ -10,8 +10,10 @@ Order of a flush, which is what makes "nothing lost" hold:
 
 A crash between any two steps means redelivery, and redelivery is harmless: points
 overwrite themselves, and a dead letter may be recorded twice. If InfluxDB rejects a batch
-(4xx: bad data, e.g. a field type conflict), each message is written alone and those still
-rejected are dead-lettered, so one bad message never blocks the others.
+(4xx: bad data), or stores only part of it (a "partial write", e.g. a field type conflict),
+the lines it does not store are found by writing parts again (``ingest.partial_writes``)
+and only their readings are dead-lettered, one reading per letter, with InfluxDB's answer;
+what was stored is counted as written. One bad reading never blocks the others.
 """
 
 from __future__ import annotations
@@ -26,16 +28,21 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from devices import Reading, TelemetryBatch
 from ingest.config import IngestConfig
 from ingest.consumer import Consumer, Delivery
 from ingest.dead_letters import DeadLetterStore, gateway_label
 from ingest.decode import decode_message
+from ingest.errors import IngestError
 from ingest.metrics import serve_metrics
-from ingest.points import Context, Decoded, Rejected
+from ingest.partial_writes import find_dropped
+from ingest.points import Context, Decoded, Rejected, one_reading
 from ingest.stats import Stats
+from ingest.tag_lookup import decode_tagged
 from registry import RegistryError, TagCache, make_engine, session_factory
 from registry.placements import record_seen
 from tsdb import Backoff, Point, Unavailable, WriteRejected, encode_point
+from tsdb.errors import FieldTypeConflict, PartialWrite
 from tsdb.schema import HOUR_MS, TOUCHED_HOURS, create_storage
 
 log = logging.getLogger(__name__)
@@ -52,6 +59,8 @@ class _Message:
     lines: list[str]
     newest_ms: int | None
     hours: set[int]
+    origins: list[Reading | None]  # beside lines: the reading each encodes (Decoded.origins)
+    batch: TelemetryBatch | None  # their envelope
 
 
 @dataclass
@@ -67,7 +76,8 @@ class _Batch:
         if not self.messages:
             self.started = time.monotonic()
         decoded = decode(delivery.topic, delivery.payload, ctx)
-        self.messages.append(_Message(delivery, decoded.lines, decoded.newest_ms, decoded.hours))
+        self.messages.append(_Message(delivery, decoded.lines, decoded.newest_ms, decoded.hours,
+                                      decoded.origins, decoded.batch))
         self.lines += len(decoded.lines)
         self.dead.extend((delivery.topic, r) for r in decoded.rejected)
         for gateway, ts in decoded.seen.items():
@@ -86,9 +96,15 @@ class IngestService:
         self.tags = None
         self.registry = None
         if cfg.registry is not None:
-            self.registry = session_factory(make_engine(cfg.registry.url))
+            # must_exist: a missing SQLite file is an error naming it at each check, while the
+            # tags known so far are served (ingest never creates the registry; issue 26)
+            try:
+                self.registry = session_factory(make_engine(cfg.registry.url, must_exist=True))
+            except RegistryError as exc:  # a malformed URL or a missing driver: a config error
+                raise IngestError(str(exc)) from exc
             self.tags = TagCache(self.registry, check_every_s=cfg.registry.refresh_s)
-        self.stats = Stats(dead_letter_store=self.dead_letters.totals())
+        self.stats = Stats(dead_letter_store=self.dead_letters.totals(),
+                           registry=self.tags.freshness if self.tags else None)
         self._writer_error: BaseException | None = None
 
     def run(self, stop: threading.Event) -> None:
@@ -171,14 +187,15 @@ class IngestService:
         wait_s = self.cfg.batch.max_wait_s
         if batch.messages:
             wait_s = max(0.0, batch.started + wait_s - time.monotonic())
+        if self.tags is not None:  # also while idle: staleness is measured and logged
+            self.tags.check()
         try:
             delivery = self.consumer.deliveries.get(timeout=wait_s)
         except queue.Empty:
             return
         while True:
-            ctx = Context(now_ms=int(time.time() * 1000), policy=self.cfg.policy,
-                          lookup=self.tags.history if self.tags else None)
-            self.stats.outcomes.update(batch.add(delivery, ctx, self._decode))
+            ctx = Context(now_ms=int(time.time() * 1000), policy=self.cfg.policy)
+            self.stats.outcomes.update(batch.add(delivery, ctx, self._decode_tagged))
             self.stats.received += 1
             if batch.lines >= self.cfg.batch.max_lines:
                 return
@@ -186,6 +203,14 @@ class IngestService:
                 delivery = self.consumer.deliveries.get_nowait()
             except queue.Empty:
                 return
+
+    def _decode_tagged(self, topic: str, payload: bytes, ctx: Context) -> Decoded:
+        """``_decode`` with the registry's tags, if there is a registry. While it cannot be
+        read, known devices keep their last good tags and readings of devices not seen before
+        are dead-lettered as ``registry_unavailable``, to replay later (``ingest.tag_lookup``)."""
+        if self.tags is None:
+            return self._decode(topic, payload, ctx)
+        return decode_tagged(self._decode, topic, payload, ctx, self.tags)
 
     def _decode(self, topic: str, payload: bytes, ctx: Context) -> Decoded:
         """The decoder never raises by design; if it does anyway (a bug), the message is
@@ -208,9 +233,7 @@ class IngestService:
             if not self._write(batch.messages, stop):
                 return False
         except WriteRejected as exc:
-            log.warning("batch rejected (%s); writing its %d messages one by one",
-                        exc, len(batch.messages))
-            if not self._write_one_by_one(batch.messages, stop):
+            if not self._write_finding_dropped(batch.messages, exc, stop):
                 return False
         self._mark_seen(batch.seen)
         self.stats.acked += self.consumer.ack(m.delivery for m in batch.messages)
@@ -239,30 +262,68 @@ class IngestService:
         body = "\n".join(line for m in messages for line in m.lines)
         if not body:
             return True
-        written_at = int(time.time() * 1000)
-        hours = set().union(*(m.hours for m in messages))
-        body += "".join("\n" + encode_point(Point(TOUCHED_HOURS, {"written_at": written_at}, hour * HOUR_MS))
-                        for hour in sorted(hours))
+        body += "".join("\n" + line for line in _touched_hours(messages))
+        if not self._post(body, len(messages), stop):
+            return False
+        self.stats.written_points += sum(len(m.lines) for m in messages)
+        return True
+
+    def _post(self, body: str, held: int, stop: threading.Event) -> bool:
+        """Write line protocol, waiting while InfluxDB is unavailable (``held`` messages
+        stay unacknowledged meanwhile); False if stopped first. Raises ``WriteRejected``
+        (``PartialWrite``) as ``tsdb`` does."""
         while True:
             try:
                 self.influx.write_lines(self.cfg.influx.database, body)
-                self.stats.written_points += sum(len(m.lines) for m in messages)
                 return True
             except Unavailable as exc:
                 if stop.is_set():
                     return False
-                log.warning("InfluxDB unavailable, holding %d messages unacknowledged: %s",
-                            len(messages), exc)
+                log.warning("InfluxDB unavailable, holding %d messages unacknowledged: %s", held, exc)
 
-    def _write_one_by_one(self, messages: list[_Message], stop: threading.Event) -> bool:
-        for message in messages:
-            try:
-                if not self._write([message], stop):
-                    return False
-            except WriteRejected as exc:
-                d = message.delivery
-                reason = f"rejected by InfluxDB: {exc}"
-                self._dead_letter([(d.topic, Rejected("influx_rejected", reason, d.payload))])
+    def _write_finding_dropped(self, messages: list[_Message], answer: WriteRejected,
+                               stop: threading.Event) -> bool:
+        """InfluxDB refused the batch (4xx) or stored only part of it (a partial write):
+        find the lines it does not store by writing parts again (``ingest.partial_writes``),
+        dead-letter only their readings (one per letter; a line of no reading, its message),
+        with InfluxDB's answer and, for a field type conflict, what to do; count as written
+        exactly the lines stored. False if stopped before all that was known."""
+        owners = [(m, i) for m in messages for i in range(len(m.lines))]
+        lines = [m.lines[i] for m, i in owners]
+        dropped = find_dropped(lines, answer, lambda part: self._post("\n".join(part), len(messages), stop))
+        if dropped is None:
+            return False
+        try:
+            touched = _touched_hours(messages)
+            if touched and not self._post("\n".join(touched), len(messages), stop):
+                return False
+        except WriteRejected as exc:  # the rollup will miss these hours until they are rewritten
+            log.warning("InfluxDB refused the touched hours of a batch: %s", exc)
+        self.stats.written_points += len(lines) - len(dropped)
+        conflicts: set[FieldTypeConflict] = set()
+        dead: list[tuple[str, Rejected]] = []
+        whole: set[int] = set()  # messages dead-lettered whole
+        for index, error in dropped:
+            message, line = owners[index]
+            reason = f"rejected by InfluxDB: {error}"
+            if isinstance(error, PartialWrite) and error.conflict is not None:
+                conflicts.add(error.conflict)
+                reason += f"; {error.conflict.advice()}; then replay the dead letters (iotgw ingest replay)"
+            origin = message.origins[line] if line < len(message.origins) else None
+            topic = message.delivery.topic
+            if origin is not None and message.batch is not None:
+                dead.append((topic, Rejected("influx_rejected", reason, one_reading(message.batch, origin))))
+            elif id(message) not in whole:
+                whole.add(id(message))
+                dead.append((topic, Rejected("influx_rejected", reason, message.delivery.payload)))
+        log.warning("InfluxDB stored %d of %d points of a batch (its answer: %s); the readings of"
+                    " the %d others are dead-lettered", len(lines) - len(dropped), len(lines),
+                    answer, len(dropped))
+        for conflict in conflicts:
+            log.warning("field type conflict in InfluxDB: %s; then replay the dead letters"
+                        " (iotgw ingest replay)", conflict.advice())
+        if dead:
+            self._dead_letter(dead)
         return True
 
     def _dead_letter(self, dead: list[tuple[str, Rejected]]) -> None:
@@ -286,3 +347,12 @@ class IngestService:
             self.stats.dead_lettered_by_kind[rejected.kind] += 1
             by_gateway[gateway_label(topic, by_gateway)] += 1
             log.warning("dead letter from %s: %s", topic, rejected.reason)
+
+
+def _touched_hours(messages: list[_Message]) -> list[str]:
+    """Lines recording the hours the messages' readings fall in, for the rollup (see
+    ``tsdb.schema``)."""
+    written_at = int(time.time() * 1000)
+    hours = set().union(*(m.hours for m in messages))
+    return [encode_point(Point(TOUCHED_HOURS, {"written_at": written_at}, hour * HOUR_MS))
+            for hour in sorted(hours)]

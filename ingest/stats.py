@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from registry.tag_cache import Freshness
+
 
 @dataclass
 class Stats:
@@ -21,3 +23,6 @@ class Stats:
     batches: int = 0
     batch_seconds: float = 0.0  # time from a batch's first message to its acknowledgement
     lag_s: float = 0.0  # at the last flush: now minus the newest reading's device time
+    # With a registry: how stale the tags are and how many reads failed, kept by the tag
+    # cache itself (live, so a scrape sees the staleness grow between reads).
+    registry: Freshness | None = None

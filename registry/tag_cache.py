@@ -8,18 +8,38 @@ Every flush that touches organisations, gateways, devices, placements or wards i
 ``registry_revision`` (a hook on the registry's sessions, so no writer can forget). The
 cache reads that one row at most every ``check_every_s`` and starts over when it moved,
 so a move shows in tags within that time, and a hit costs no query at all.
+
+The registry being unreadable is not the cache's caller's problem to crash on (issue 26).
+What holds now:
+
+- a revision check or a lookup that fails (a SQLAlchemy error, the SQLite file missing or
+  not a database) keeps every entry the cache has, which it goes on serving: the last good
+  tags. ``freshness`` says since when they are stale and counts the failed reads; a
+  warning naming the registry (password masked) and the error is logged at most once a
+  minute, and the registry is read again at the next check, never sooner, so a registry
+  that is down costs no time per reading;
+- a device the cache has no entry for while the registry is unreadable raises
+  ``RegistryUnavailable``: the caller decides (ingest dead-letters its readings);
+- for a SQLite file, each check also stats the path (``health.RegistryFile``): a file
+  replaced (another inode, e.g. ``mv new.sqlite registry.sqlite``) or written in place makes
+  the engine drop its connections, so what is at the path now is read; after a replacement
+  every entry is read again (two registries can have the same revision number).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import Engine, event, inspect, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from registry.errors import RegistryError
+from registry.health import RegistryFile, RegistryUnavailable, masked_url
 from registry.models import (
     Device,
     Gateway,
@@ -30,7 +50,10 @@ from registry.models import (
     Ward,
 )
 
+log = logging.getLogger(__name__)
+
 _TRACKED = (Organisation, Gateway, Device, Placement, Ward)
+WARN_EVERY_S = 60.0  # a registry that stays unreadable is named in the log this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +181,28 @@ def lookup_tags(session: Session, device_id: str) -> DeviceTags | None:
     return history.current if history else None
 
 
+class Freshness:
+    """How current a cache's tags are. Read by metrics at scrape time from another thread:
+    plain attributes, written only by the cache's reader."""
+
+    def __init__(self, clock: Callable[[], float], started: float) -> None:
+        self._clock = clock
+        self.fresh_at = started  # the last successful revision check (or the start)
+        self.stale = False  # the last read of the registry failed
+        self.read_failures = 0  # failed revision checks and lookups, ever
+
+    def stale_s(self) -> float:
+        """Seconds since the last successful revision check; 0 while the last read worked."""
+        return max(0.0, self._clock() - self.fresh_at) if self.stale else 0.0
+
+    def __repr__(self) -> str:
+        return f"Freshness(stale_s={self.stale_s():.1f}, read_failures={self.read_failures})"
+
+
 class TagCache:
-    """Thread-compatible for one reader (ingest's service thread)."""
+    """Thread-compatible for one reader (ingest's service thread); ``freshness`` may be read
+    from any thread. Never raises for an unreadable registry but ``RegistryUnavailable``
+    for a device it has no entry for (see the module)."""
 
     def __init__(self, sessions: sessionmaker[Session], *, check_every_s: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -167,26 +210,96 @@ class TagCache:
         self._check_every_s = check_every_s
         self._clock = clock
         self._entries: dict[str, DeviceHistory | None] = {}
-        self._revision = -1
+        self._revision: int | None = None  # None: unknown, the next good check starts over
         self._checked_at = float("-inf")
+        self._warned_at = float("-inf")
+        self._error: RegistryError | None = None  # why the last read failed; None: it worked
+        engine: Engine = sessions.kw["bind"]
+        self.url = masked_url(engine)
+        self._file = RegistryFile(engine)
+        self.freshness = Freshness(clock, clock())
         self.loads = 0  # registry lookups made, for metrics and tests
 
-    def history(self, device_id: str) -> DeviceHistory | None:
+    def check(self) -> None:
+        """Read the registry's revision if ``check_every_s`` has passed since the last
+        check (worked or not); start over when it moved or the file was replaced."""
         now = self._clock()
-        if now - self._checked_at >= self._check_every_s:
+        if now - self._checked_at < self._check_every_s:
+            return
+        self._checked_at = now
+        try:
+            change = self._file.check()
+            if change.replaced:
+                log.info("registry file %s was replaced: reconnecting and reading every device again",
+                         self._file.path)
+                self._revision = None
+            elif change.changed:
+                log.debug("registry file %s changed on disk: reconnecting", self._file.path)
             with self._sessions() as session:
                 current = revision(session)
-            self._checked_at = now
-            if current != self._revision:
-                self._entries.clear()
-                self._revision = current
-        if device_id not in self._entries:
+        except (RegistryError, SQLAlchemyError) as exc:
+            self._failed(exc)
+            return
+        if self._error is not None:
+            log.info("registry %s readable again after %.0f s; tags are fresh", self.url,
+                     now - self.freshness.fresh_at)
+            self._error = None
+        self.freshness.fresh_at, self.freshness.stale = now, False
+        if current != self._revision:
+            self._entries.clear()
+            self._revision = current
+
+    def history(self, device_id: str) -> DeviceHistory | None:
+        """The device's placements; None if it was never placed.
+
+        Raises:
+            RegistryUnavailable: the cache has nothing for the device and the registry
+                cannot be read now (not retried before the next check).
+        """
+        self.check()
+        if device_id in self._entries:
+            return self._entries[device_id]
+        if self._error is not None:
+            raise RegistryUnavailable(f"registry {self.url} unreadable: {self._error}")
+        try:
             with self._sessions() as session:
-                self._entries[device_id] = lookup_history(session, device_id)
-            self.loads += 1
-        return self._entries[device_id]
+                history = lookup_history(session, device_id)
+        except (RegistryError, SQLAlchemyError) as exc:
+            error = self._failed(exc)
+            raise RegistryUnavailable(f"registry {self.url} unreadable: {error}") from exc
+        self._entries[device_id] = history
+        self.loads += 1
+        return history
 
     def tags(self, device_id: str) -> DeviceTags | None:
-        """The device's current tags; None if it is not placed now."""
+        """The device's current tags; None if it is not placed now.
+
+        Raises:
+            RegistryUnavailable: as ``history``.
+        """
         history = self.history(device_id)
         return history.current if history else None
+
+    @property
+    def unreadable(self) -> RegistryError | None:
+        """Why the last read of the registry failed; None when it worked."""
+        return self._error
+
+    def _failed(self, exc: Exception) -> RegistryError:
+        """Note a failed read: stale from now until a check works; warn at most once a minute."""
+        error = exc if isinstance(exc, RegistryError) else RegistryUnavailable(_first_line(exc))
+        self._error = error
+        self._checked_at = self._clock()  # the next try is a whole interval away
+        self.freshness.stale = True
+        self.freshness.read_failures += 1
+        if self._checked_at - self._warned_at >= WARN_EVERY_S:
+            self._warned_at = self._checked_at
+            log.warning("registry %s unreadable, serving the last good tags (%d devices, stale for "
+                        "%.0f s; retrying every %g s): %s", self.url, len(self._entries),
+                        self.freshness.stale_s(), self._check_every_s, error)
+        return error
+
+
+def _first_line(exc: Exception) -> str:
+    """A SQLAlchemy error without its SQL and its link to the docs."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

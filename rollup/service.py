@@ -57,7 +57,7 @@ class RollupService:
         self.cfg = cfg
         self.db = cfg.influx.database
         self.influx = cfg.influx.client()
-        self.sessions = session_factory(make_engine(cfg.registry.url))
+        self.sessions = session_factory(make_engine(cfg.registry.url, must_exist=True))
         self.catalogue = catalogue or (load_catalogue(cfg.catalogue) if cfg.catalogue
                                        else load_catalogue())
         self.clock = clock

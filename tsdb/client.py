@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from tsdb.errors import QueryFailed, Unavailable, WriteRejected
+from tsdb.errors import QueryFailed, Unavailable, rejection
 from tsdb.line_protocol import Point, encode_points
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,8 @@ class InfluxClient:
         """Write newline-separated line protocol.
 
         Raises:
+            PartialWrite: InfluxDB stored some of the points and dropped others (a
+                ``WriteRejected``); not retried.
             WriteRejected: InfluxDB refused the data (4xx); not retried.
             Unavailable: 5xx or no connection after the allowed attempts.
         """
@@ -142,7 +144,7 @@ class InfluxClient:
             headers={"Content-Encoding": "gzip", "Content-Type": "text/plain; charset=utf-8"},
         )
         if response.status_code != 204:
-            raise WriteRejected(response.status_code, response.text)
+            raise rejection(response.status_code, response.text)
 
     def write_points(
         self, database: str, points: Iterable[Point], *, retention_policy: str | None = None,
@@ -182,7 +184,8 @@ class InfluxClient:
                 raise QueryFailed(f"{statement!r}: {result['error']}")
             for series in result.get("series", []):
                 columns: Sequence[str] = series["columns"]
-                rows = [dict(zip(columns, values, strict=True)) for values in series["values"]]
+                rows = [dict(zip(columns, values, strict=True))
+                        for values in series.get("values", [])]  # SHOW SHARDS: none for a database without
                 out.append(Series(series.get("name", ""), series.get("tags", {}), rows))
         return out
 

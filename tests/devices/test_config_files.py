@@ -66,3 +66,61 @@ def test_hosts_take_ipv6_literals_bare_or_bracketed(written: str, used: str) -> 
 def test_a_malformed_host_is_refused(written: str) -> None:
     with pytest.raises(ConfigError, match=r"x\.toml: line 1, host: Value error"):
         parse_config(f'host = "{written}"', Listen, source="x.toml")
+
+
+class Register(BaseModel):
+    address: Annotated[int, Field(ge=0)]
+
+
+class Device(BaseModel):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
+    registers: list[Register] = []
+
+
+class Fleet(BaseModel):
+    name: str
+    devices: list[Device]
+
+
+TABLES = '''name = "x"
+[[devices]]
+id = "a"
+
+[[devices.registers]]
+address = 1
+[[devices.registers]]
+address = 2
+
+[[devices]]
+# the second device
+id = "{id}"
+[[devices.registers]]
+address = {address}
+'''
+INLINE = '''name = "x"
+devices = [
+  {{ id = "a", registers = [{{ address = 1 }}] }},  # id = "not this one"
+  {{ registers = [{{ address = 1 }}, {{ address = {address} }}], "id" = "{id}" }},
+]
+'''
+
+
+# (what is wrong, the TOML, the error expected): each error cites the line of the item it names.
+@pytest.mark.parametrize("text, expected", [
+    (TABLES.format(id="tổ,1", address=3),
+     "x.toml: line 12, devices.1.id: String should match pattern '^[a-z0-9-]+$'"),
+    (TABLES.format(id="b", address=-1),
+     "x.toml: line 14, devices.1.registers.0.address: Input should be greater than or equal to 0"),
+    (TABLES.format(id="b", address=3).replace("address = 2", "address = -2"),
+     "x.toml: line 8, devices.0.registers.1.address: Input should be greater than or equal to 0"),
+    (TABLES.format(id="b", address=3).replace('id = "b"\n', ""),
+     "x.toml: line 10, devices.1.id: Field required"),
+    (INLINE.format(id="tổ,1", address=3),
+     "x.toml: line 4, devices.1.id: String should match pattern '^[a-z0-9-]+$'"),
+    (INLINE.format(id="b", address=-1),
+     "x.toml: line 4, devices.1.registers.1.address: Input should be greater than or equal to 0"),
+], ids=["tables-id", "tables-nested", "tables-first-item", "tables-missing", "inline-id", "inline-nested"])
+def test_an_error_in_an_array_item_cites_that_items_line(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, Fleet, source="x.toml")
+    assert str(caught.value) == expected

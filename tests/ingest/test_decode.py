@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ingest import decode_message
+from ingest.decode import SHOWN_CHARS, shown
 
 CASES = sorted(p for p in (Path(__file__).parent / "cases").iterdir() if p.is_dir())
 
@@ -37,3 +38,17 @@ def test_case(case: Path) -> None:
 
 def test_there_are_cases() -> None:
     assert len(CASES) >= 8
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("tổ,1", "'tổ,1'"),
+    ("a\x00\nb", "'a\\x00\\nb'"),
+    (10**5000, "<an integer of about 5000 digits>"),
+    ({"v": [10**4400]}, "<a dict holding an integer too long to show>"),
+    ("x" * 1000, None),
+    ([[[[1]]]], "[[[...]]]"),
+], ids=["diacritics", "control", "long-int", "nested-long-int", "long-str", "deep"])
+def test_a_bad_value_is_shown_escaped_and_short(value: object, expected: str | None) -> None:
+    text = shown(value)
+    assert len(text) <= SHOWN_CHARS and text.isprintable()
+    assert expected is None or text == expected

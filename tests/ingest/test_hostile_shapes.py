@@ -14,7 +14,13 @@ implausible readings (dead letter, flag):
 - it stores lines or rejects with at least one ``Rejected`` of non-empty kind and reason;
 - every line reads back as line protocol InfluxDB stores as written (``tests.ingest.lines``);
 - each reading the schema accepts is either in exactly one line or in exactly one
-  split-off dead letter, never both, and a message rejected whole stores nothing.
+  split-off dead letter, never both, and a message rejected whole stores nothing;
+- a message is rejected whole, as it came, exactly when its envelope (``v``, ``gateway``,
+  ``seq``, ``replay``, 1 to 10,000 readings) is invalid, it names another gateway, or none
+  of its readings is valid; otherwise each invalid reading is in exactly one dead letter of
+  its own (a one-reading batch of the same envelope, kind ``invalid``), and whether a
+  reading is valid does not depend on its neighbours (read alone from its JSON, it is
+  judged the same).
 
 ``make test`` runs ``EXAMPLES`` per kind (a few seconds); ``make faults`` (marker
 ``faults``, ``IOTGW_FAULTS=long``) many more. Pure: no broker, no database.
@@ -26,11 +32,13 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import to_json
 
 from devices import QUANTITIES, GatewayStatus, SenmlError, TelemetryBatch, decode_senml
 from devices.senml import ALIASES, MAX_TIME_S
@@ -236,21 +244,66 @@ def _account(expected: list[Reading], lines: list[Line], split_off: list[bytes])
     assert stored + kept_aside == Counter(_key(r) for r in expected)
 
 
+class Envelope(BaseModel):
+    """The test's own model of a batch's envelope: ``TelemetryBatch``'s fields, readings unread."""
+
+    model_config = ConfigDict(extra="forbid")
+    v: Literal[1] = 1
+    gateway: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    seq: Annotated[int, Field(ge=0)]
+    replay: bool = False
+    readings: Annotated[list[Any], Field(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
+
+
+def _valid(raw: Any) -> Reading | None:
+    """The reading, if valid; the same judged from its own JSON text (as a whole batch's
+    validation judges it) and from the parsed value (as a batch split by reading is)."""
+    try:
+        reading = Reading.model_validate(raw)
+    except ValidationError:
+        reading = None
+    try:
+        Reading.model_validate_json(to_json(raw, inf_nan_mode="constants"))
+        from_text = True
+    except ValidationError:
+        from_text = False
+    assert from_text == (reading is not None), f"judged differently alone: {raw!r:.300}"
+    return reading
+
+
 def _check_telemetry(payload: bytes, policy: PolicyConfig, seen: Counter[str]) -> None:
     decoded, lines = _decoded(TELEMETRY_TOPIC, payload, policy)
     try:
-        batch = TelemetryBatch.model_validate_json(payload)
+        envelope = Envelope.model_validate_json(payload)
     except ValidationError:
+        with pytest.raises(ValidationError):
+            TelemetryBatch.model_validate_json(payload)
         _rejected_whole(decoded, payload)
         seen["rejected whole"] += 1
         return
-    if batch.gateway != GATEWAY:
+    if envelope.gateway != GATEWAY:
         _rejected_whole(decoded, payload)
         seen["other gateway"] += 1
         return
-    _account(list(batch.readings), lines, [r.payload for r in decoded.rejected])
+    judged = [(raw, _valid(raw)) for raw in envelope.readings]
+    valid = [reading for _, reading in judged if reading is not None]
+    invalid = [raw for raw, reading in judged if reading is None]
+    if not valid:
+        _rejected_whole(decoded, payload)
+        seen["no valid reading"] += 1
+        return
+    letters = [r for r in decoded.rejected if r.kind == "invalid"]
+    kept: Counter[bytes] = Counter()
+    for letter in letters:  # a one-reading batch of the message's envelope, the reading as read
+        alone = Envelope.model_validate_json(letter.payload)
+        assert alone.model_dump(exclude={"readings"}) == envelope.model_dump(exclude={"readings"})
+        assert len(alone.readings) == 1 and letter.reason.startswith("invalid telemetry: readings."), letter
+        kept[to_json(alone.readings[0], inf_nan_mode="constants")] += 1
+    assert kept == Counter(to_json(raw, inf_nan_mode="constants") for raw in invalid)
+    _account(valid, lines, [r.payload for r in decoded.rejected if r.kind != "invalid"])
     seen["stored"] += bool(lines)
-    seen["split off"] += bool(decoded.rejected)
+    seen["split off"] += len(decoded.rejected) > len(letters)
+    seen["invalid split off"] += bool(letters)
 
 
 def _check_senml(payload: bytes, policy: PolicyConfig, seen: Counter[str]) -> None:
@@ -325,7 +378,8 @@ def _run(strategy: st.SearchStrategy[bytes], check: Callable[[bytes, PolicyConfi
 
 def test_telemetry_batches_decode_and_every_reading_is_accounted_for() -> None:
     seen = _run(telemetry_batches(), _check_telemetry, BATCH_POISON)
-    assert all(seen[k] for k in ("stored", "split off", "rejected whole")), seen
+    assert all(seen[k] for k in ("stored", "split off", "invalid split off", "no valid reading",
+                                 "rejected whole")), seen
 
 
 def test_senml_packs_decode_and_every_reading_is_accounted_for() -> None:

@@ -117,3 +117,53 @@ def test_history_tags_a_reading_by_where_its_device_was_at_its_time(engine: Engi
     assert (history.at(ms).gateway, history.at(ms).commune) == ("gw-2", "73")
     assert history.at(history.installed_ms - 1) is None
     assert history.current == history.at(ms) and history.current.installed_ms == history.installed_ms
+
+
+def _rename_revision_table(engine: Engine, old: str, new: str) -> None:
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"ALTER TABLE {old} RENAME TO {new}")
+
+
+def test_an_unreadable_registry_keeps_the_last_good_tags(engine: Engine, caplog) -> None:
+    """Issue 26: a failed revision check keeps every entry, says since when the tags are
+    stale, warns once a minute naming the registry, and reads again only at the next check."""
+    import logging
+
+    from registry.health import RegistryUnavailable
+
+    _register(engine)
+    clock = Clock()
+    cache = TagCache(session_factory(engine), check_every_s=5, clock=clock)
+    known = cache.tags("soil-1")
+    assert known is not None and cache.freshness.stale_s() == 0
+    _rename_revision_table(engine, "registry_revision", "registry_revision_away")
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    caplog.set_level(logging.WARNING, logger="registry.tag_cache")
+    clock.now = 5.0
+    assert cache.tags("soil-1") == known  # the check failed: served from the cache
+    assert cache.freshness.stale and cache.freshness.read_failures == 1
+    try:
+        cache.tags("never-seen")
+        raise AssertionError("a device never seen cannot be answered while the registry is unreadable")
+    except RegistryUnavailable as exc:
+        assert "unreadable" in str(exc) and cache.url in str(exc)
+    tried = len(statements)
+    for step in range(40):  # 4 s: within the interval nothing is asked of the registry
+        clock.now = 5.1 + step * 0.1
+        assert cache.tags("soil-1") == known
+    assert len(statements) == tried
+    clock.now = 30.0
+    assert cache.tags("soil-1") == known
+    assert cache.freshness.stale_s() == 30.0  # since the last check that worked, at 0
+    assert cache.freshness.read_failures == 2  # the checks at 5 and 30 (the lookup asked nothing)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and cache.url in warnings[0] and "registry_revision" in warnings[0]
+    clock.now = 66.0
+    cache.check()
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 2  # a minute later
+    _rename_revision_table(engine, "registry_revision_away", "registry_revision")
+    clock.now = 71.0
+    assert cache.tags("soil-1") == known
+    assert cache.freshness.stale_s() == 0 and not cache.freshness.stale
+    assert cache.tags("never-seen") is None  # asked again, and not in the registry

@@ -1,0 +1,141 @@
+"""Readers never create a SQLite registry, and notice when the file at its path is gone or
+replaced (issue 26). Real SQLite files; the wall clock is the only thing faked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from registry import (
+    Device,
+    Gateway,
+    RegistryError,
+    Sector,
+    SubjectKind,
+    TagCache,
+    make_engine,
+    place,
+    seed_admin_units,
+    session_factory,
+    upgrade,
+)
+from registry.health import RegistryUnavailable, masked_url, sqlite_file
+
+T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _build(path: Path, ward: int) -> None:
+    """A registry at ``path`` with soil-1 in ``ward``: built the same way whatever the ward,
+    so two of them have the same revision number."""
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with session_factory(engine)() as session, session.begin():
+        seed_admin_units(session)
+        session.add(Gateway(id="gw-1", installed_on=T0.date()))
+        session.add(Device(id="soil-1", profile="soil_probe", sector=Sector.AGRICULTURE,
+                           expected_interval_s=300, installed_on=T0.date()))
+        session.flush()
+        place(session, SubjectKind.DEVICE, "soil-1", at=T0, ward_code=ward, gateway_id="gw-1")
+    engine.dispose()
+
+
+def test_a_reader_never_creates_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "sub dir" / "registry.sqlite"
+    path.parent.mkdir()
+    engine = make_engine(f"sqlite:///{path}", must_exist=True)
+    assert sqlite_file(engine) == path and masked_url(engine) == f"sqlite:///{path}"
+    with pytest.raises(OperationalError, match="unable to open database file"), engine.connect() as c:
+        c.execute(text("SELECT 1"))
+    assert not path.exists() and list(path.parent.iterdir()) == []
+    _build(path, 70)  # what `iotgw registry init` does: the default engine creates it
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM devices")).scalar() == 1
+
+
+def test_a_malformed_url_is_a_registry_error_without_its_password() -> None:
+    with pytest.raises(RegistryError) as caught:
+        make_engine("nosuchdb+nodriver://iotgw:s3cret@db.example/iotgw", must_exist=True)
+    assert "db.example" in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+def test_a_missing_file_then_its_creation(tmp_path: Path) -> None:
+    path = tmp_path / "registry.sqlite"
+    clock = Clock()
+    cache = TagCache(session_factory(make_engine(f"sqlite:///{path}", must_exist=True)),
+                     check_every_s=5, clock=clock)
+    with pytest.raises(RegistryUnavailable, match=str(path)):
+        cache.tags("soil-1")
+    assert cache.freshness.stale and not path.exists()
+    _build(path, 70)
+    clock.now = 4.0
+    with pytest.raises(RegistryUnavailable):  # not asked again before the next check
+        cache.tags("soil-1")
+    clock.now = 5.0
+    assert cache.tags("soil-1").commune == "70" and not cache.freshness.stale
+
+
+def test_renamed_away_then_back(tmp_path: Path) -> None:
+    """The open connection would still read the renamed file: the path is what counts."""
+    path = tmp_path / "registry.sqlite"
+    _build(path, 70)
+    clock = Clock()
+    cache = TagCache(session_factory(make_engine(f"sqlite:///{path}", must_exist=True)),
+                     check_every_s=5, clock=clock)
+    assert cache.tags("soil-1").commune == "70"
+    os.rename(path, tmp_path / "away.sqlite")
+    clock.now = 5.0
+    assert cache.tags("soil-1").commune == "70"  # the last good tags
+    assert cache.freshness.stale and cache.freshness.read_failures == 1
+    with pytest.raises(RegistryUnavailable, match="No such file"):
+        cache.tags("gw-1")
+    assert not path.exists()
+    os.rename(tmp_path / "away.sqlite", path)
+    clock.now = 10.0
+    assert cache.tags("soil-1").commune == "70" and not cache.freshness.stale
+
+
+def test_a_file_that_is_not_a_database_keeps_the_last_good_tags(tmp_path: Path) -> None:
+    path = tmp_path / "registry.sqlite"
+    _build(path, 70)
+    clock = Clock()
+    cache = TagCache(session_factory(make_engine(f"sqlite:///{path}", must_exist=True)),
+                     check_every_s=5, clock=clock)
+    assert cache.tags("soil-1").commune == "70"
+    os.rename(path, tmp_path / "good.sqlite")
+    (tmp_path / "junk").write_bytes(b"not a database " * 1000)
+    os.replace(tmp_path / "junk", path)
+    clock.now = 5.0
+    assert cache.tags("soil-1").commune == "70"
+    assert cache.freshness.stale
+    assert "not a database" in str(cache.unreadable)
+    os.replace(tmp_path / "good.sqlite", path)
+    clock.now = 10.0
+    assert cache.tags("soil-1").commune == "70" and not cache.freshness.stale
+
+
+def test_a_replaced_file_is_read_even_at_the_same_revision(tmp_path: Path) -> None:
+    path = tmp_path / "registry.sqlite"
+    _build(path, 70)
+    _build(tmp_path / "other.sqlite", 73)
+    clock = Clock()
+    cache = TagCache(session_factory(make_engine(f"sqlite:///{path}", must_exist=True)),
+                     check_every_s=5, clock=clock)
+    assert cache.tags("soil-1").commune == "70"
+    os.replace(tmp_path / "other.sqlite", path)
+    clock.now = 4.9
+    assert cache.tags("soil-1").commune == "70"  # within the interval
+    clock.now = 5.0
+    assert cache.tags("soil-1").commune == "73" and not cache.freshness.stale
