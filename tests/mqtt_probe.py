@@ -16,6 +16,7 @@ from paho.mqtt.properties import Properties
 DEADLINE_S = 10.0
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
 DROPPED = "dropped before CONNACK"
+CLOSED = "closed before PUBACK"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +41,16 @@ class Probe:
     messages: list[tuple[str, bytes]] = field(default_factory=list)
 
     def publish(self, topic: str, payload: bytes) -> str:
-        """Publish QoS 1 and return the PUBACK's reason."""
-        before = len(self.publish_reasons)
+        """Publish QoS 1 and return the PUBACK's reason, or ``CLOSED: <reason>`` when the
+        broker closed the connection without one (Mosquitto closes a client after refusing
+        its publish, and under load the close can come first)."""
+        before, closed = len(self.publish_reasons), len(self.disconnects)
         self.client.publish(topic, payload, qos=1)
-        self._wait(lambda: len(self.publish_reasons) > before, "PUBACK")
-        return self.publish_reasons[before]
+        self._wait(lambda: len(self.publish_reasons) > before or len(self.disconnects) > closed,
+                   "PUBACK")
+        if len(self.publish_reasons) > before:
+            return self.publish_reasons[before]
+        return f"{CLOSED}: {self.disconnects[closed]}"
 
     def subscribe(self, topic: str) -> str:
         before = len(self.subscribe_reasons)

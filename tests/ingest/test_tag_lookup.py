@@ -5,7 +5,6 @@ renamed away as an operator's mistake would."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import time
@@ -18,46 +17,13 @@ from ingest.config import PolicyConfig
 from ingest.decode import decode_message
 from ingest.points import Context
 from ingest.tag_lookup import REGISTRY_UNAVAILABLE, decode_tagged
-from registry import (
-    Device,
-    Gateway,
-    Sector,
-    SubjectKind,
-    TagCache,
-    make_engine,
-    place,
-    seed_admin_units,
-    session_factory,
-    upgrade,
-)
-
-T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from registry import TagCache, make_engine, session_factory
+from tests.registry.soil_registry import Clock, soil_registry_file
 
 
 @pytest.fixture
 def registry(tmp_path: Path) -> Path:
-    path = tmp_path / "registry.sqlite"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    with session_factory(engine)() as session, session.begin():
-        seed_admin_units(session)
-        session.add(Gateway(id="gw-1", installed_on=T0.date()))
-        for device in ("soil-1", "soil-2"):
-            session.add(Device(id=device, profile="soil_probe", sector=Sector.AGRICULTURE,
-                               expected_interval_s=300, installed_on=T0.date()))
-        session.flush()
-        for device in ("soil-1", "soil-2"):
-            place(session, SubjectKind.DEVICE, device, at=T0, ward_code=70, gateway_id="gw-1")
-    engine.dispose()
-    return path
+    return soil_registry_file(tmp_path / "registry.sqlite", ("soil-1", "soil-2"))
 
 
 def _message(now_ms: int, *devices: str) -> bytes:

@@ -3,7 +3,6 @@ replaced (issue 26). Real SQLite files; the wall clock is the only thing faked."
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 
@@ -11,45 +10,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from registry import (
-    Device,
-    Gateway,
-    RegistryError,
-    Sector,
-    SubjectKind,
-    TagCache,
-    make_engine,
-    place,
-    seed_admin_units,
-    session_factory,
-    upgrade,
-)
+from registry import RegistryError, TagCache, make_engine, session_factory
 from registry.health import RegistryUnavailable, masked_url, sqlite_file
-
-T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _build(path: Path, ward: int) -> None:
-    """A registry at ``path`` with soil-1 in ``ward``: built the same way whatever the ward,
-    so two of them have the same revision number."""
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    with session_factory(engine)() as session, session.begin():
-        seed_admin_units(session)
-        session.add(Gateway(id="gw-1", installed_on=T0.date()))
-        session.add(Device(id="soil-1", profile="soil_probe", sector=Sector.AGRICULTURE,
-                           expected_interval_s=300, installed_on=T0.date()))
-        session.flush()
-        place(session, SubjectKind.DEVICE, "soil-1", at=T0, ward_code=ward, gateway_id="gw-1")
-    engine.dispose()
+from tests.registry.soil_registry import Clock, soil_registry_file
 
 
 def test_a_reader_never_creates_the_file(tmp_path: Path) -> None:
@@ -60,7 +23,7 @@ def test_a_reader_never_creates_the_file(tmp_path: Path) -> None:
     with pytest.raises(OperationalError, match="unable to open database file"), engine.connect() as c:
         c.execute(text("SELECT 1"))
     assert not path.exists() and list(path.parent.iterdir()) == []
-    _build(path, 70)  # what `iotgw registry init` does: the default engine creates it
+    soil_registry_file(path, ward=70)  # what `iotgw registry init` does: the default engine creates it
     with engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM devices")).scalar() == 1
 
@@ -79,7 +42,7 @@ def test_a_missing_file_then_its_creation(tmp_path: Path) -> None:
     with pytest.raises(RegistryUnavailable, match=str(path)):
         cache.tags("soil-1")
     assert cache.freshness.stale and not path.exists()
-    _build(path, 70)
+    soil_registry_file(path, ward=70)
     clock.now = 4.0
     with pytest.raises(RegistryUnavailable):  # not asked again before the next check
         cache.tags("soil-1")
@@ -90,7 +53,7 @@ def test_a_missing_file_then_its_creation(tmp_path: Path) -> None:
 def test_renamed_away_then_back(tmp_path: Path) -> None:
     """The open connection would still read the renamed file: the path is what counts."""
     path = tmp_path / "registry.sqlite"
-    _build(path, 70)
+    soil_registry_file(path, ward=70)
     clock = Clock()
     cache = TagCache(session_factory(make_engine(f"sqlite:///{path}", must_exist=True)),
                      check_every_s=5, clock=clock)
@@ -109,7 +72,7 @@ def test_renamed_away_then_back(tmp_path: Path) -> None:
 
 def test_a_file_that_is_not_a_database_keeps_the_last_good_tags(tmp_path: Path) -> None:
     path = tmp_path / "registry.sqlite"
-    _build(path, 70)
+    soil_registry_file(path, ward=70)
     clock = Clock()
     cache = TagCache(session_factory(make_engine(f"sqlite:///{path}", must_exist=True)),
                      check_every_s=5, clock=clock)
@@ -128,8 +91,8 @@ def test_a_file_that_is_not_a_database_keeps_the_last_good_tags(tmp_path: Path) 
 
 def test_a_replaced_file_is_read_even_at_the_same_revision(tmp_path: Path) -> None:
     path = tmp_path / "registry.sqlite"
-    _build(path, 70)
-    _build(tmp_path / "other.sqlite", 73)
+    soil_registry_file(path, ward=70)
+    soil_registry_file(tmp_path / "other.sqlite", ward=73)
     clock = Clock()
     cache = TagCache(session_factory(make_engine(f"sqlite:///{path}", must_exist=True)),
                      check_every_s=5, clock=clock)

@@ -4,42 +4,12 @@ import datetime as dt
 
 from sqlalchemy import Engine, event
 
-from registry import (
-    Device,
-    Gateway,
-    Organisation,
-    OrgType,
-    Sector,
-    SubjectKind,
-    TagCache,
-    move,
-    place,
-    seed_admin_units,
-    session_factory,
-)
-
-T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from registry import Gateway, SubjectKind, TagCache, move, session_factory
+from tests.registry.soil_registry import T0, Clock, register_soil_probes
 
 
 def _register(engine: Engine) -> None:
-    with session_factory(engine)() as session, session.begin():
-        seed_admin_units(session)
-        session.add(Organisation(id="coop-1", name="HTX 1", type=OrgType.COOPERATIVE,
-                                 sector=Sector.AGRICULTURE))
-        session.add(Gateway(id="gw-1", installed_on=T0.date()))
-        session.add(Device(id="soil-1", profile="soil_probe", sector=Sector.AGRICULTURE,
-                           expected_interval_s=300, installed_on=T0.date()))
-        session.flush()
-        place(session, SubjectKind.DEVICE, "soil-1", at=T0, ward_code=70,
-              organisation_id="coop-1", gateway_id="gw-1")
+    register_soil_probes(engine, organisation="coop-1")
 
 
 def test_tags_come_from_the_registry_and_hits_cost_no_query(engine: Engine) -> None:
