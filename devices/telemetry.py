@@ -79,16 +79,6 @@ class Reading(BaseModel):
     quality: Quality = Quality.GOOD
 
 
-class TelemetryBatch(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    v: Literal[1] = SCHEMA_VERSION
-    gateway: EntityId
-    seq: Annotated[int, Field(ge=0)]
-    replay: bool = False
-    readings: Annotated[list[Reading], Field(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
-
-
 class TelemetryEnvelope(BaseModel):
     """A ``TelemetryBatch`` whose readings are not validated yet: its envelope (``v``,
     ``gateway``, ``seq``, ``replay``, how many readings) is. Ingest reads a batch that
@@ -102,6 +92,10 @@ class TelemetryEnvelope(BaseModel):
     seq: Annotated[int, Field(ge=0)]
     replay: bool = False
     readings: Annotated[list[Any], Field(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
+
+
+class TelemetryBatch(TelemetryEnvelope):
+    readings: Annotated[list[Reading], Field(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
 
 
 class GatewayStatus(BaseModel):
