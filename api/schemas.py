@@ -106,6 +106,9 @@ class GatewayPublic(BaseModel):
     gateway: str
     last_seen: str | None  # ISO 8601, as the registry recorded the status message
     health: dict[str, Scalar]  # the last heartbeat's fields
+    # The last heartbeat said another client is connected with this id (``id_conflicts`` > 0):
+    # two gateways share it, e.g. a cloned SD card (README, "Two gateways with one id").
+    id_conflict: bool = False
 
 
 class GatewaysPublic(RootModel[list[GatewayPublic]]):

@@ -129,7 +129,14 @@ def readings(influx: InfluxClient, database: str, device: str, start_ms: int, en
 
 def gateways(influx: InfluxClient, database: str, session: Session,
              gateway_ids: list[str]) -> list[GatewayPublic]:
-    """Registry's last-seen and the last heartbeat's numbers per gateway."""
+    """Registry's last-seen and the last heartbeat's numbers per gateway, flagged when the
+    last heartbeat reported another client connected with the gateway's id."""
     health = read_last_health(influx, database)
-    return [GatewayPublic(gateway=g.id, last_seen=g.last_seen_at.isoformat() if g.last_seen_at else None,
-                          health=health.get(g.id, {})) for g in gateways_by_id(session, gateway_ids)]
+    out = []
+    for g in gateways_by_id(session, gateway_ids):
+        numbers = health.get(g.id, {})
+        conflicts = numbers.get("id_conflicts")
+        out.append(GatewayPublic(
+            gateway=g.id, last_seen=g.last_seen_at.isoformat() if g.last_seen_at else None,
+            health=numbers, id_conflict=isinstance(conflicts, int | float) and conflicts > 0))
+    return out

@@ -4,7 +4,8 @@ from gateway.buffer import Buffer
 from gateway.config import DeviceConfig, GatewayConfig, load_gateway_config
 from gateway.errors import BufferUnavailable, GatewayError, UnknownDriver
 from gateway.pipeline import Source, SourceFactory
-from gateway.service import Agent, build_sources
+from gateway.schedule import build_sources
+from gateway.service import Agent
 
 __all__ = [
     "Agent",

@@ -30,6 +30,15 @@ reading is counted in ``meta``, so the counts survive restarts and reach the hea
 Readings taken while the wall clock cannot be trusted (see ``gateway.clock``) wait in
 ``untimed`` with their monotonic time and boot; they are not sent. ``release_untimed``
 gives them their time once the clock is trusted and moves them into chunks.
+
+A read-only or failing disk (an ext4 emergency remount) must not stop the agent. Opened
+with ``fallback=True``, a buffer that cannot be opened for writing is opened read-only
+(``?mode=ro``), or, when the file is missing on a read-only filesystem, as an empty
+in-memory stand-in; ``writable`` says which holds, and every write then raises
+``BufferUnavailable`` without touching the disk. A failed write also clears ``writable``.
+``recover()`` opens the file again for writing (the filesystem may have been remounted)
+and proves it with a write. Counters noted while the buffer is not writable (``note``) are
+reported from memory and written to ``meta`` once it is.
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -113,31 +122,114 @@ class Pending:
 
 
 class Buffer:
-    def __init__(self, path: Path, *, synchronous: str = "full", limits: Limits | None = None) -> None:
+    def __init__(self, path: Path, *, synchronous: str = "full", limits: Limits | None = None,
+                 fallback: bool = False) -> None:
         self.limits = limits or Limits()
+        self.path = path
+        self._synchronous = synchronous
+        self._unsaved: dict[str, int] = {}  # counters noted while the buffer was not writable
+        self._seq_handed = 0  # end of the last sequence block handed out by this process
+        self.writable = True
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            self._db, self._deletes = self._open()
+        except BufferUnavailable:
+            if not fallback:
+                raise
+            self.writable = False
+            self._db = self._deletes = self._open_read_only()
+        self._bytes = self._stored_bytes()
+
+    def _open(self) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+        """The writing and the deleting connection, the schema made and migrated."""
+        db = deletes = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={self._synchronous.upper()}")
             # Deletes go through their own connection, whose commits do not wait for the disk.
-            self._deletes = sqlite3.connect(path, isolation_level=None)
-            self._deletes.execute("PRAGMA synchronous=NORMAL")
-            for db in (self._db, self._deletes):
+            deletes = sqlite3.connect(self.path, isolation_level=None)
+            deletes.execute("PRAGMA synchronous=NORMAL")
+            for conn in (db, deletes):
                 # Debian's and most Pythons' SQLite zero every freed page (SECURE_DELETE):
                 # a chunk's 20 pages written again at each PUBACK, the SD card's wear and
                 # two thirds of a delete's time. Readings are no secret on their own gateway.
-                db.execute("PRAGMA secure_delete=FAST")
-            self._db.executescript(_SCHEMA)
+                conn.execute("PRAGMA secure_delete=FAST")
+            db.executescript(_SCHEMA)
+            self._db = db
             self._migrate()
-            self._bytes = self._stored_bytes()
+            return db, deletes
         except (OSError, sqlite3.Error) as exc:
-            raise BufferUnavailable(f"cannot open buffer {path}: {exc}") from exc
-        self.path = path
+            for conn in (db, deletes):
+                if conn is not None:
+                    conn.close()
+            raise BufferUnavailable(f"cannot open buffer {self.path}: {exc}") from exc
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """The file opened read-only; an empty in-memory stand-in when it cannot be read."""
+        for query in ("mode=ro", "immutable=1"):  # immutable: when no -shm can be made for WAL
+            try:
+                db = sqlite3.connect(f"file:{self.path}?{query}", uri=True, isolation_level=None)
+                db.execute("SELECT count(*) FROM chunks").fetchone()
+                db.execute("SELECT count(*) FROM untimed").fetchone()
+                return db
+            except sqlite3.Error:
+                continue
+        db = sqlite3.connect(":memory:", isolation_level=None)
+        db.executescript(_SCHEMA)
+        return db
+
+    def _writing(self) -> None:
+        if not self.writable:
+            raise BufferUnavailable(f"buffer {self.path} is not writable (read-only or failing disk)")
+
+    def recover(self) -> bool:
+        """Open the file for writing again and prove it with a write (the noted counters);
+        True once the buffer is writable. On failure the old connections stay in use."""
+        if self.writable:
+            return True
+        old = (self._db, self._deletes)
+        try:
+            fresh = self._open()  # sets self._db while migrating
+        except BufferUnavailable:
+            self._db = old[0]
+            return False
+        self._db, self._deletes = fresh
+        self.writable = True
+        try:
+            self._flush_noted()
+        except BufferUnavailable:
+            for conn in fresh:
+                conn.close()
+            self._db, self._deletes = old
+            self.writable = False
+            return False
+        for conn in set(old):
+            conn.close()
+        self._bytes = self._stored_bytes()
+        return True
+
+    def note(self, key: str, n: int) -> None:
+        """Add to a counter in ``meta``; held in memory (and reported) until writable."""
+        self._unsaved[key] = self._unsaved.get(key, 0) + n
+        if self.writable:
+            with suppress(BufferUnavailable):  # reported from memory until it can be written
+                self._flush_noted()
+
+    def _flush_noted(self) -> None:
+        try:
+            with self._transaction():
+                for key, n in self._unsaved.items():
+                    self._count(key, n)
+                self._count("writable_checks", 1)
+        except sqlite3.Error as exc:
+            self.writable = False
+            raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
+        self._unsaved.clear()
 
     def close(self) -> None:
         self._deletes.close()
-        self._db.close()
+        self._db.close()  # closing twice (a read-only buffer's one connection) is harmless
 
     def _migrate(self) -> None:
         """Move rows of the row-per-reading format (table ``readings``) into chunks."""
@@ -168,6 +260,7 @@ class Buffer:
         The checkpoints are committed even when the group is refused: the readings were
         taken, and are counted as refused, not read again.
         """
+        self._writing()
         rows = [(r.model_dump_json(), r.ts) for r in readings]
         dropped_age = dropped_full = refused = refused_disk = 0
         cutoff = (now_ms - int(self.limits.max_age_s * 1000)
@@ -198,6 +291,7 @@ class Buffer:
                 self._save_checkpoints(checkpoints)
         except sqlite3.Error as exc:
             self._bytes = self._stored_bytes()  # the transaction was rolled back
+            self.writable = False
             raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
         return Appended(len(rows), dropped_full, dropped_age, refused, refused_disk)
 
@@ -210,6 +304,7 @@ class Buffer:
                      boot: str, mono_ms: int) -> Appended:
         """Commit readings taken while the clock is not trusted, with their monotonic time.
         They count against ``max_bytes``; beyond it they are refused (and counted)."""
+        self._writing()
         rows = [(boot, mono_ms, r.model_dump_json()) for r in readings]
         size = sum(len(payload) for *_, payload in rows)
         refused = 0
@@ -224,6 +319,7 @@ class Buffer:
                 self._save_checkpoints(checkpoints)
         except sqlite3.Error as exc:
             self._bytes = self._stored_bytes()
+            self.writable = False
             raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
         return Appended(len(rows), refused=refused)
 
@@ -236,6 +332,7 @@ class Buffer:
         wall clock is trusted) and quality ``uncertain``; those of an earlier boot cannot
         be placed in time and get ``now_ms`` and quality ``bad`` (stored apart by ingest).
         Returns (corrected, uncorrectable)."""
+        self._writing()
         corrected = uncorrectable = 0
         try:
             with self._transaction():
@@ -257,6 +354,7 @@ class Buffer:
                 self._count("clock_corrected", corrected)
                 self._count("clock_uncorrectable", uncorrectable)
         except sqlite3.Error as exc:
+            self.writable = False
             raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
         finally:
             self._bytes = self._stored_bytes()
@@ -298,10 +396,10 @@ class Buffer:
         """Readings dropped or refused by the limits, and held readings whose time was
         corrected or could not be, since the buffer was created."""
         keys = ("dropped_full", "dropped_age", "refused", "refused_disk", "clock_corrected",
-                "clock_uncorrectable")
+                "clock_uncorrectable", "write_failed", "memory_held", "memory_dropped")
         found = dict(self._db.execute(
             f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(keys))})", keys))
-        return {key: int(found.get(key, 0)) for key in keys}
+        return {key: int(found.get(key, 0)) + self._unsaved.get(key, 0) for key in keys}
 
     @property
     def bytes(self) -> int:
@@ -354,6 +452,7 @@ class Buffer:
                                  " payload = ? WHERE id = ?", (*head, chunk_id))
                 self._store(rest)
         except sqlite3.Error as exc:
+            self.writable = False
             raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
 
     def delete(self, ids: Iterable[int]) -> None:
@@ -365,6 +464,7 @@ class Buffer:
         InfluxDB stores once. Waiting for the disk on every acknowledgement was a quarter
         of a drain, and each statement more a pass through the GIL against paho's thread.
         """
+        self._writing()
         ids = sorted(set(ids))
         try:
             for start in range(0, len(ids), 500):  # within SQLite's parameter limit
@@ -372,6 +472,7 @@ class Buffer:
                 self._bytes -= sum(size for (size,) in self._deletes.execute(
                     f"DELETE FROM chunks WHERE id IN ({','.join('?' * len(chunk))}) RETURNING size", chunk))
         except sqlite3.Error as exc:
+            self.writable = False
             raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
 
     def oldest_ts(self) -> int | None:
@@ -387,7 +488,14 @@ class Buffer:
         return int(row[0]) if row else 0
 
     def reserve_seq(self) -> range:
-        """A block of batch sequence numbers no earlier run has used (gaps after a crash)."""
+        """A block of batch sequence numbers no earlier run has used (gaps after a crash).
+        While the buffer is not writable the block is not stored: unique within this run
+        only (a restart on the same read-only disk may repeat numbers)."""
+        if not self.writable:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
+            start = max(int(row[0]) if row else 0, self._seq_handed)
+            self._seq_handed = start + SEQ_BLOCK
+            return range(start, start + SEQ_BLOCK)
         try:
             with self._transaction():
                 row = self._db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
@@ -397,7 +505,9 @@ class Buffer:
                     " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                     (start + SEQ_BLOCK,),
                 )
+            self._seq_handed = start + SEQ_BLOCK
         except sqlite3.Error as exc:
+            self.writable = False
             raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
         return range(start, start + SEQ_BLOCK)
 

@@ -15,6 +15,13 @@ from devices.telemetry import EntityId
 class BrokerConfig(BrokerLink):
     reconnect_min_s: Annotated[float, Field(gt=0)] = 1.0
     reconnect_max_s: Annotated[float, Field(gt=0)] = 60.0
+    # Another client with this id (a cloned SD card): the broker closing this session this
+    # many times within takeover_window_s, each time taking the reconnection at once, is a conflict;
+    # the reconnect delay then starts at reconnect_max_s and doubles per takeover up to
+    # takeover_backoff_max_s (see gateway/takeover.py).
+    takeover_count: Annotated[int, Field(ge=2)] = 3
+    takeover_window_s: Annotated[float, Field(gt=0)] = 300.0
+    takeover_backoff_max_s: Annotated[float, Field(gt=0)] = 600.0
 
 
 class BufferConfig(Frozen):
@@ -29,6 +36,9 @@ class BufferConfig(Frozen):
     # New readings are refused (counted) while the disk has less free than this: the room
     # SQLite needs to delete acknowledged readings, so that the buffer can empty again.
     min_free_bytes: Annotated[int, Field(ge=0)] = 16 * 1024 * 1024
+    # Readings held in memory while the buffer cannot be written (read-only or failing SD
+    # card); when full the oldest are dropped (counted, ``memory_dropped``). Lost on a power cut.
+    memory_queue_readings: Annotated[int, Field(ge=0)] = 10_000
 
 
 class PublishConfig(Frozen):

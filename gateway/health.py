@@ -2,8 +2,12 @@
 
 Read from the process and the buffer only (no shelling out): uptime, resident memory,
 free disk under the buffer, buffer depth, bytes and the age of its oldest reading, what
-was read, failed to read, held back by report-on-change and acknowledged, and every
-reading the buffer's limits dropped or refused.
+was read, failed to read, held back by report-on-change and acknowledged, every reading
+the buffer's limits dropped or refused, and whether the buffer can be written
+(``buffer_readonly``; while it is 1, new readings wait in memory: ``memory_queued`` now,
+``memory_held`` in all, ``memory_dropped`` those the full memory queue dropped;
+``write_failed`` counts every reading lost for want of a writable buffer). These counters
+are kept in the buffer's ``meta`` (once it can be written), so they survive restarts.
 """
 
 from __future__ import annotations
@@ -11,26 +15,51 @@ from __future__ import annotations
 import resource
 import shutil
 import time
+from dataclasses import dataclass
 
 from gateway.buffer import Buffer
 
 
+@dataclass
+class Stats:
+    """What the agent counted since it started (memory only: the buffer's ``counters()``
+    are what survive a restart)."""
+
+    read: int = 0
+    read_errors: int = 0  # device reads that failed (see DeviceReadError)
+    suppressed: int = 0  # readings not published by report-on-change (configured, counted)
+    acked: int = 0
+    undelivered: int = 0
+    published_batches: int = 0
+    # Readings lost this run for want of a writable buffer: dropped from the full memory
+    # queue, taken while the clock was untrusted, or left in memory at stop (also in ``meta``).
+    write_failed: int = 0
+
+
+def _disk_free(buffer: Buffer) -> float:
+    try:
+        return float(shutil.disk_usage(buffer.path.parent).free)
+    except OSError:  # the buffer's directory is missing (a read-only filesystem)
+        return 0.0
+
+
 def health(buffer: Buffer, *, started: float, read: int, read_errors: int, suppressed: int,
-           acked: int, write_failed: int, now_ms: int) -> dict[str, float]:
+           acked: int, memory_queued: int, now_ms: int) -> dict[str, float]:
     oldest_ms = buffer.oldest_ts()
     return {
         "uptime_s": round(time.monotonic() - started, 1),
         # ru_maxrss is in KiB on Linux: the peak, which is what a 1 GB gateway must watch.
         "rss_peak_bytes": float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024),
-        "disk_free_bytes": float(shutil.disk_usage(buffer.path.parent).free),
+        "disk_free_bytes": _disk_free(buffer),
         "buffer_depth": float(buffer.depth()),
         "buffer_untimed": float(buffer.untimed()),  # held until the clock is trusted
         "buffer_bytes": float(buffer.bytes),
         "buffer_oldest_age_s": (now_ms - oldest_ms) / 1000 if oldest_ms else 0.0,
+        "buffer_readonly": 0.0 if buffer.writable else 1.0,
+        "memory_queued": float(memory_queued),  # held in memory: lost on a power cut
         "read": float(read),
         "read_errors": float(read_errors),
         "suppressed": float(suppressed),
         "acked": float(acked),
-        "write_failed": float(write_failed),  # lost: the buffer could not be written
         **{key: float(value) for key, value in buffer.counters().items()},
     }

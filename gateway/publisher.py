@@ -4,6 +4,9 @@ paho's network thread reports PUBACKs into a queue; the agent's own thread owns 
 buffer and consumes them, so SQLite is only ever touched from one thread. paho keeps
 every unacknowledged QoS 1 message and re-sends it, same message id, after a reconnect,
 so an acknowledgement always maps back to the buffered rows it covers.
+
+It also tells when another client holds this gateway's id (gateway/takeover.py): it says
+so once, backs off, and reports ``id_conflicts`` in the status and every heartbeat.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from devices import GatewayStatus, cmd_topic, result_topic, status_topic
 from gateway.config import BrokerConfig
+from gateway.takeover import CONNECTION_LOST, SESSION_TAKEN_OVER, TakeoverWatch
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +140,10 @@ class Publisher:
         client.on_connect_fail = self._on_connect_fail
         self._client = client
         self._diagnosed_at = -_DIAGNOSE_EVERY_S
+        self.takeover = TakeoverWatch(broker.takeover_count, broker.takeover_window_s,
+                                      broker.reconnect_max_s, broker.takeover_backoff_max_s)
+        self._connected_at = 0.0
+        self._lost_at: float | None = None  # a connection the broker closed, unless it refuses the next
 
     @property
     def connected(self) -> bool:
@@ -154,11 +162,18 @@ class Publisher:
         return info.mid
 
     def heartbeat(self, health: dict[str, float]) -> None:
-        """Retained ``online`` status with the health numbers; skipped while disconnected
-        (the next one carries current numbers, so a missed one loses nothing)."""
-        if self.connected:
-            self._client.publish(self._status_topic, _status("online", health=health), qos=1,
-                                 retain=True)
+        """Retained ``online`` status with the health numbers and ``id_conflicts`` (takeovers
+        in the current conflict, 0 when none); skipped while disconnected (the next one
+        carries current numbers, so a missed one loses nothing)."""
+        if not self.connected:
+            return
+        if self.takeover.held(time.monotonic() - self._connected_at):
+            log.warning("connection to the broker held for %.0f s: no other client uses id %s"
+                        " any more; reconnect delays back to normal",
+                        time.monotonic() - self._connected_at, self._gateway_id)
+            self._client.reconnect_delay_set(self._broker.reconnect_min_s, self._broker.reconnect_max_s)
+        health = {**health, "id_conflicts": float(self.takeover.conflict)}
+        self._client.publish(self._status_topic, _status("online", health=health), qos=1, retain=True)
 
     def respond(self, command: Command, answer: bytes) -> None:
         """Answer a command on its result topic (QoS 1, not retained)."""
@@ -184,9 +199,15 @@ class Publisher:
         if reason.is_failure:
             log.error("broker %s:%s refused the connection: %s",
                       self._broker.host, self._broker.port, reason)
+            self._lost_at = None
             return
         log.info("connected to broker %s:%s", self._broker.host, self._broker.port)
-        client.publish(self._status_topic, _status("online"), qos=1, retain=True)
+        if self._lost_at is not None:  # the broker closed the last one and took us back at once
+            self._taken_over(self._lost_at)
+            self._lost_at = None
+        self._connected_at = time.monotonic()
+        conflict = {"id_conflicts": float(self.takeover.conflict)} if self.takeover.conflict else None
+        client.publish(self._status_topic, _status("online", health=conflict), qos=1, retain=True)
         client.subscribe(self._commands, qos=1)
         self._connected.set()
         self.events.put(Connected())
@@ -195,15 +216,40 @@ class Publisher:
         self, _client: mqtt.Client, _userdata: object, _flags: mqtt.DisconnectFlags,
         reason: ReasonCode, _props: Properties | None,
     ) -> None:
-        if self._connected.is_set():
+        connected, lost = self._connected.is_set(), reason.getName() == CONNECTION_LOST
+        if connected and (reason.value == SESSION_TAKEN_OVER or (lost and self.takeover.conflict)):
+            if not self.takeover.conflict:
+                log.warning("disconnected from broker: %s", reason)
+            self._taken_over(time.monotonic())
+        elif connected:
             log.warning("disconnected from broker: %s", reason)
+            if lost:  # a takeover if the broker takes the reconnection at once (not if it is down)
+                self._lost_at = time.monotonic()
         else:  # dropped before its CONNACK: under TLS 1.3, how a refused certificate shows
             self._on_connect_fail(_client, _userdata)
         self._connected.clear()
 
+    def _taken_over(self, at: float) -> None:
+        """The broker ended a session it had accepted at ``at``: maybe a clone took it over.
+        In a conflict, the delay before the next reconnection doubles."""
+        watch = self.takeover
+        if watch.taken_over(at):
+            log.error("another client is connected as %s (session taken over %d times in %.0f s):"
+                      " two gateways share this id (a cloned SD card?). Backing off: reconnecting"
+                      " after %.0f s, doubling per takeover up to %.0f s; give the clone its own id"
+                      " (README, 'Two gateways with one id')", self._gateway_id, watch.conflict,
+                      at - watch.first_s, watch.delay_s, watch.backoff_max_s)
+        elif watch.conflict:
+            log.info("session taken over again (%d in this conflict): reconnecting in %.0f s",
+                     watch.conflict, watch.delay_s)
+        else:
+            return
+        self._client.reconnect_delay_set(watch.delay_s, watch.delay_s)
+
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
         """paho retries by itself but does not say why: find out, and say it (at most once
         a minute, so a long outage does not flood the log)."""
+        self._lost_at = None  # the broker is down or refuses us: that loss was no takeover
         now = time.monotonic()
         if now - self._diagnosed_at >= _DIAGNOSE_EVERY_S:
             self._diagnosed_at = now

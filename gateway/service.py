@@ -15,17 +15,23 @@ reason such as "Not authorized") or delivered to nobody ("No matching subscriber
 ingest worker has subscribed yet, e.g. right after a broker restart) keeps its rows; they
 are sent again after a capped exponential backoff (1 s doubling to 60 s), and each such
 answer is logged and counted.
+
+A buffer that cannot be written (read-only or failing SD card, disk full to the last byte)
+never stops the agent, whether at open, on a group commit or on a delete: it publishes
+what it can read; a chunk acknowledged but not deletable is remembered in memory and not
+taken again, then deleted once the disk is back; new readings wait in a bounded memory
+queue (``gateway.memory_queue``, lost on a power cut) and are published from there. Every
+``_RECOVER_S`` the agent tries the disk again; once writable, the remembered chunks are
+deleted and the memory queue is committed to the buffer.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TypeVar
 
 from devices import ConfigError, Reading, telemetry_topic
@@ -33,12 +39,14 @@ from devices.telemetry import SCHEMA_VERSION
 from gateway.buffer import Buffer, Limits, Pending
 from gateway.clock import ClockWatch
 from gateway.commands import Refused, Reloader, answer, request_id, unchangeable
-from gateway.config import DeviceConfig, GatewayConfig
-from gateway.errors import BufferUnavailable, DeviceReadError, GatewayError, UnknownDriver
-from gateway.health import health
-from gateway.pipeline import Source, SourceFactory
+from gateway.config import GatewayConfig
+from gateway.errors import BufferUnavailable, DeviceReadError, GatewayError
+from gateway.health import Stats, health
+from gateway.memory_queue import MemoryQueue
+from gateway.pipeline import Source
 from gateway.publisher import Ack, Command, Connected, Publisher
 from gateway.report import ChangeFilter
+from gateway.schedule import Schedule as _Schedule
 
 log = logging.getLogger(__name__)
 
@@ -47,19 +55,7 @@ T = TypeVar("T")
 _IDLE_WAIT_S = 0.5
 _RESEND_MIN_S = 1.0
 _RESEND_MAX_S = 60.0
-
-
-def build_sources(
-    devices: Sequence[DeviceConfig], drivers: Mapping[str, SourceFactory],
-) -> list[Source]:
-    """Raises: UnknownDriver for a device whose driver is not in ``drivers``."""
-    sources = []
-    for device in devices:
-        factory = drivers.get(device.driver)
-        if factory is None:
-            raise UnknownDriver(device.id, device.driver, sorted(drivers))
-        sources.append(factory(device))
-    return sources
+_RECOVER_S = 5.0  # how often a buffer that cannot be written is tried again
 
 
 def encode_batch(gateway_id: str, seq: int, replay: bool, pending: Pending) -> bytes:
@@ -67,37 +63,6 @@ def encode_batch(gateway_id: str, seq: int, replay: bool, pending: Pending) -> b
     head = f'{{"v":{SCHEMA_VERSION},"gateway":"{gateway_id}","seq":{seq},'
     replay_json = "true" if replay else "false"
     return f'{head}"replay":{replay_json},"readings":[{pending.body}]}}'.encode()
-
-
-@dataclass
-class _Schedule:
-    source: Source
-    slot: float  # the fixed-rate time of the next read (monotonic)
-    last_ms: int = 0
-    report: ChangeFilter | None = None  # report on change, when configured
-    jitter_s: float = 0.0
-    due: float = field(init=False)  # the slot, plus up to jitter_s at random
-
-    def __post_init__(self) -> None:
-        self.due = self.slot + random.uniform(0, self.jitter_s)
-
-    def next(self, now: float) -> None:
-        """Fixed rate; after a stall, skip the missed slots rather than read in a burst."""
-        self.slot += self.source.interval_s
-        if self.slot <= now:
-            self.slot = now + self.source.interval_s
-        self.due = self.slot + random.uniform(0, self.jitter_s)
-
-
-@dataclass
-class Stats:
-    read: int = 0
-    read_errors: int = 0  # device reads that failed (see DeviceReadError)
-    suppressed: int = 0  # readings not published by report-on-change (configured, counted)
-    acked: int = 0
-    undelivered: int = 0
-    write_failed: int = 0  # readings lost because the buffer could not be written (I/O error)
-    published_batches: int = 0
 
 
 class Agent:
@@ -116,7 +81,14 @@ class Agent:
         self.buffer = Buffer(buffer.path, synchronous=buffer.synchronous, limits=Limits(
             max_bytes=buffer.max_bytes, max_age_s=buffer.max_age_s, when_full=buffer.when_full,
             min_free_bytes=buffer.min_free_bytes, batch_readings=config.publish.max_readings_per_batch,
-            batch_bytes=config.publish.max_batch_bytes))
+            batch_bytes=config.publish.max_batch_bytes), fallback=True)
+        if not self.buffer.writable:
+            log.error("buffer %s cannot be opened for writing (read-only or failing disk): publishing"
+                      " what it holds, new readings held in memory (lost on a power cut)", buffer.path)
+        self._memory = MemoryQueue(buffer.memory_queue_readings)
+        self._memory_inflight: dict[int, list[Reading]] = {}  # message id -> readings from memory
+        self._undeleted: set[int] = set()  # chunks acknowledged, not yet deleted (disk not writable)
+        self._next_recover = 0.0
         self._schedule = self._scheduled(config, sources, [])
         self._holding = self.buffer.untimed() > 0  # readings held before the clock was trusted
         self.publisher = Publisher(
@@ -157,6 +129,7 @@ class Agent:
         self.publisher.start()
         try:
             while not stop.is_set():
+                self._recover_if_due()
                 self._poll_due()
                 self._handle_events(self._wait_s())
                 self._resend_if_due()
@@ -168,6 +141,9 @@ class Agent:
                     return
         finally:
             self.publisher.stop()
+            if left := len(self._memory) + self._memory.in_flight:
+                log.error("stopping with %d readings held in memory: lost", left)
+                self._lost(left)
             self.buffer.close()
 
     def _heartbeat_if_due(self) -> None:
@@ -178,12 +154,48 @@ class Agent:
         self.publisher.heartbeat(health(self.buffer, started=self._started, read=self.stats.read,
                                         read_errors=self.stats.read_errors,
                                         suppressed=self.stats.suppressed, acked=self.stats.acked,
-                                        write_failed=self.stats.write_failed,
+                                        memory_queued=len(self._memory) + self._memory.in_flight,
                                         now_ms=int(self._clock() * 1000)))
 
     def _drained(self) -> bool:
-        return (all(item.source.finished for item in self._schedule)
-                and not self._inflight and self.buffer.depth() == 0)
+        """Drained means on disk too: acknowledged chunks not yet deleted, or readings in
+        memory, keep the agent running until the disk is writable again."""
+        return (all(item.source.finished for item in self._schedule) and not self._inflight
+                and not self._memory_inflight and not len(self._memory) and not self._undeleted
+                and self.buffer.depth() == 0)
+
+    def _recover_if_due(self) -> None:
+        """While the buffer cannot be written, try it again every ``_RECOVER_S``; once it can,
+        delete what was acknowledged meanwhile and commit the memory queue to it."""
+        if self.buffer.writable:
+            if len(self._memory):
+                self._commit_memory()
+            return
+        now = time.monotonic()
+        if now < self._next_recover:
+            return
+        self._next_recover = now + _RECOVER_S
+        if not self.buffer.recover():
+            return
+        log.warning("buffer %s writable again: deleting %d acknowledged chunks, committing %d"
+                    " readings held in memory", self.buffer.path, len(self._undeleted), len(self._memory))
+        if self._undeleted:
+            try:
+                self.buffer.delete(self._undeleted)
+                self._undeleted.clear()
+            except BufferUnavailable as exc:
+                log.error("%s: acknowledged chunks kept, not sent again", exc)
+                return
+        self._commit_memory()
+
+    def _commit_memory(self) -> None:
+        """Move the readings held in memory into the buffer (those in flight stay in memory
+        until the broker answers). On failure they stay queued."""
+        readings = self._memory.drain()
+        try:
+            self.buffer.append(readings, {}, now_ms=int(self._clock() * 1000))
+        except BufferUnavailable as exc:
+            self._hold_in_memory(readings, exc)
 
     def _wait_s(self) -> float:
         pending = [item.due for item in self._schedule if not item.source.finished]
@@ -245,27 +257,44 @@ class Agent:
         for source in pushed:
             source.committed()
 
-    def _committed(self, count: int, commit: Callable[[], T]) -> T | None:
-        """Run a group commit; when the buffer cannot be written (disk full, I/O error), the
-        readings are lost and counted (``write_failed``) instead of stopping the agent:
-        it goes on publishing what is buffered, and each PUBACK's deletion frees room. A
-        crash here would restart into the same full disk and never send anything again."""
+    def _committed(self, count: int, commit: Callable[[], T],
+                   readings: list[Reading] | None = None) -> T | None:
+        """Run a group commit; when the buffer cannot be written (read-only or failing disk,
+        disk full, I/O error), ``readings`` go to the memory queue (counted ``memory_held``;
+        without ``readings`` they are lost, counted ``write_failed``) instead of stopping the
+        agent: it goes on publishing. A crash here would restart into the same disk and never
+        send anything again."""
         try:
             return commit()
         except BufferUnavailable as exc:
-            self.stats.write_failed += count
-            now = time.monotonic()
-            if now >= self._next_disk_warning:
-                self._next_disk_warning = now + 60
-                log.error("%s: %d readings lost (buffer not writable), %d since start;"
-                          " publishing what is buffered", exc, count, self.stats.write_failed)
+            if readings is None:
+                self._lost(count)
+            else:
+                self.buffer.note("memory_held", count)
+            self._hold_in_memory(readings or [], exc)
             return None
+
+    def _lost(self, count: int) -> None:
+        self.stats.write_failed += count
+        self.buffer.note("write_failed", count)
+
+    def _hold_in_memory(self, readings: list[Reading], exc: BufferUnavailable) -> None:
+        dropped = self._memory.put(readings)
+        if dropped:
+            self.buffer.note("memory_dropped", dropped)
+            self._lost(dropped)
+        now = time.monotonic()
+        if now >= self._next_disk_warning:
+            self._next_disk_warning = now + 60
+            log.error("%s: %d readings held in memory (lost on a power cut), %d queued, counters %s;"
+                      " publishing what is buffered", exc, len(readings), len(self._memory),
+                      self.buffer.counters())
 
     def _append(self, readings: list[Reading], checkpoints: dict[str, str]) -> None:
         """A group commit to the buffer, saying what its limits did."""
         self.stats.read += len(readings)
         done = self._committed(len(readings), lambda: self.buffer.append(
-            readings, checkpoints, now_ms=int(self._clock() * 1000)))
+            readings, checkpoints, now_ms=int(self._clock() * 1000)), readings)
         if done is None:
             return
         if done.dropped_full or done.dropped_age or done.refused or done.refused_disk:
@@ -288,6 +317,13 @@ class Agent:
                 self._cursor = 0
             elif isinstance(event, Command):
                 self._command(event)
+            elif isinstance(event, Ack) and event.mid in self._memory_inflight:
+                readings = self._memory_inflight.pop(event.mid)
+                self._memory.answered(readings, event.delivered)  # undelivered: queued again
+                if event.delivered:
+                    self.stats.acked += len(readings)
+                else:
+                    self._schedule_resend(len(readings), event.reason)
             elif isinstance(event, Ack):
                 pending = self._inflight.pop(event.mid, None)
                 if pending is not None and event.delivered:
@@ -300,7 +336,12 @@ class Agent:
             except queue.Empty:
                 break
         if acked:
-            self.buffer.delete([i for pending in acked for i in pending.ids])
+            ids = [i for pending in acked for i in pending.ids]
+            try:
+                self.buffer.delete(ids)
+            except BufferUnavailable as exc:  # kept on disk, not taken again (see _fill_window)
+                self._undeleted.update(ids)
+                log.error("%s: %d acknowledged chunks kept until the disk is writable", exc, len(ids))
             self.stats.acked += sum(pending.count for pending in acked)
 
     def _command(self, command: Command) -> None:
@@ -371,12 +412,18 @@ class Agent:
         # only then must ``take`` be told which to skip.
         above = any(p.ids[-1] > self._cursor for p in self._inflight.values())
         in_flight = {i for p in self._inflight.values() for i in p.ids} if above else set()
-        while len(self._inflight) < publish.inflight_window:
-            pending = self.buffer.take(
-                after_id=self._cursor, max_readings=publish.max_readings_per_batch,
-                max_bytes=publish.max_batch_bytes, skip=in_flight,
-            )
+        skip = in_flight | self._undeleted if self._undeleted else in_flight
+        while len(self._inflight) + len(self._memory_inflight) < publish.inflight_window:
+            try:
+                pending = self.buffer.take(
+                    after_id=self._cursor, max_readings=publish.max_readings_per_batch,
+                    max_bytes=publish.max_batch_bytes, skip=skip,
+                )
+            except BufferUnavailable as exc:  # a chunk to cut on a read-only disk
+                log.error("%s: the rest of the buffer waits for the disk", exc)
+                pending = None
             if pending is None:
+                self._fill_from_memory()
                 return
             replay = pending.first_id < self._replay_below
             payload = encode_batch(self.config.gateway_id, self._next_seq(), replay, pending)
@@ -384,3 +431,16 @@ class Agent:
             self._inflight[mid] = pending
             self.stats.published_batches += 1
             self._cursor = pending.ids[-1]
+
+    def _fill_from_memory(self) -> None:
+        """Publish readings held in memory, once the buffer has nothing more to send."""
+        publish = self.config.publish
+        while len(self._inflight) + len(self._memory_inflight) < publish.inflight_window:
+            taken = self._memory.take(publish.max_readings_per_batch, publish.max_batch_bytes)
+            if taken is None:
+                return
+            readings, body = taken
+            payload = encode_batch(self.config.gateway_id, self._next_seq(), False,
+                                   Pending([], body, len(readings)))
+            self._memory_inflight[self.publisher.publish(self._topic, payload)] = readings
+            self.stats.published_batches += 1

@@ -137,6 +137,12 @@ def test_readings_by_resolution_and_household_privacy(stack: Stack) -> None:
 def test_gateway_health(stack: Stack) -> None:
     [gateway] = stack.get("/v1/gateways", province=PROVINCE).json()
     assert gateway["gateway"] == "gw-dt-1" and gateway["health"]["buffer_depth"] == 0
+    assert gateway["id_conflict"] is False
+    # A later heartbeat of an agent whose session another client keeps taking over (a clone).
+    stack.influx.write_lines(stack.database, "gateway_health,gateway=gw-dt-1 online=true,id_conflicts=3"
+                                             f" {int(time.time() * 1000)}")
+    [gateway] = stack.get("/v1/gateways", province=PROVINCE).json()
+    assert gateway["id_conflict"] is True and gateway["health"]["id_conflicts"] == 3
 
 
 def test_registry_import_is_for_administrators_and_all_or_nothing(stack: Stack) -> None:
