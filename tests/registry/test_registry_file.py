@@ -15,6 +15,16 @@ from registry.health import RegistryUnavailable, masked_url, sqlite_file
 from tests.registry.soil_registry import Clock, soil_registry_file
 
 
+def _reading(tmp_path: Path) -> tuple[Path, TagCache, Clock]:
+    """A registry file with soil-1 in ward 70, and a reader's cache that has read it."""
+    path = soil_registry_file(tmp_path / "registry.sqlite", ward=70)
+    clock = Clock()
+    cache = TagCache(session_factory(make_engine(f"sqlite:///{path}", must_exist=True)),
+                     check_every_s=5, clock=clock)
+    assert cache.tags("soil-1").commune == "70"
+    return path, cache, clock
+
+
 def test_a_reader_never_creates_the_file(tmp_path: Path) -> None:
     path = tmp_path / "sub dir" / "registry.sqlite"
     path.parent.mkdir()
@@ -52,12 +62,7 @@ def test_a_missing_file_then_its_creation(tmp_path: Path) -> None:
 
 def test_renamed_away_then_back(tmp_path: Path) -> None:
     """The open connection would still read the renamed file: the path is what counts."""
-    path = tmp_path / "registry.sqlite"
-    soil_registry_file(path, ward=70)
-    clock = Clock()
-    cache = TagCache(session_factory(make_engine(f"sqlite:///{path}", must_exist=True)),
-                     check_every_s=5, clock=clock)
-    assert cache.tags("soil-1").commune == "70"
+    path, cache, clock = _reading(tmp_path)
     os.rename(path, tmp_path / "away.sqlite")
     clock.now = 5.0
     assert cache.tags("soil-1").commune == "70"  # the last good tags
@@ -71,12 +76,7 @@ def test_renamed_away_then_back(tmp_path: Path) -> None:
 
 
 def test_a_file_that_is_not_a_database_keeps_the_last_good_tags(tmp_path: Path) -> None:
-    path = tmp_path / "registry.sqlite"
-    soil_registry_file(path, ward=70)
-    clock = Clock()
-    cache = TagCache(session_factory(make_engine(f"sqlite:///{path}", must_exist=True)),
-                     check_every_s=5, clock=clock)
-    assert cache.tags("soil-1").commune == "70"
+    path, cache, clock = _reading(tmp_path)
     os.rename(path, tmp_path / "good.sqlite")
     (tmp_path / "junk").write_bytes(b"not a database " * 1000)
     os.replace(tmp_path / "junk", path)
@@ -90,13 +90,8 @@ def test_a_file_that_is_not_a_database_keeps_the_last_good_tags(tmp_path: Path) 
 
 
 def test_a_replaced_file_is_read_even_at_the_same_revision(tmp_path: Path) -> None:
-    path = tmp_path / "registry.sqlite"
-    soil_registry_file(path, ward=70)
+    path, cache, clock = _reading(tmp_path)
     soil_registry_file(tmp_path / "other.sqlite", ward=73)
-    clock = Clock()
-    cache = TagCache(session_factory(make_engine(f"sqlite:///{path}", must_exist=True)),
-                     check_every_s=5, clock=clock)
-    assert cache.tags("soil-1").commune == "70"
     os.replace(tmp_path / "other.sqlite", path)
     clock.now = 4.9
     assert cache.tags("soil-1").commune == "70"  # within the interval
