@@ -46,7 +46,7 @@ from gateway.memory_queue import MemoryQueue
 from gateway.pipeline import Source
 from gateway.publisher import Ack, Command, Connected, Publisher
 from gateway.report import ChangeFilter
-from gateway.schedule import Schedule as _Schedule
+from gateway.schedule import Schedule
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class Agent:
         self.stats = Stats()
 
     def _scheduled(self, config: GatewayConfig, sources: list[Source],
-                   old: list[_Schedule]) -> list[_Schedule]:
+                   old: list[Schedule]) -> list[Schedule]:
         """The poll schedule of ``sources``, resumed from the buffer's checkpoints; a device
         already scheduled keeps its turn and its last timestamp."""
         checkpoints = self.buffer.checkpoints()
@@ -119,7 +119,7 @@ class Agent:
         reports = {d.id: ChangeFilter(d.report) for d in config.devices if d.report is not None}
         jitter = {d.id: d.jitter_s for d in config.devices}
         before = {item.source.device_id: item for item in old}
-        return [_Schedule(s, before[s.device_id].slot if s.device_id in before else start,
+        return [Schedule(s, before[s.device_id].slot if s.device_id in before else start,
                           before[s.device_id].last_ms if s.device_id in before else 0,
                           reports.get(s.device_id), jitter.get(s.device_id, 0.0)) for s in sources]
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 from ingest.points import Context, Decoded, Rejected
 from registry import DeviceHistory, TagCache
-from registry.health import RegistryUnavailable
+from registry.errors import RegistryUnavailable
 
 REGISTRY_UNAVAILABLE = "registry_unavailable"  # dead-letter kind and outcome
 _UNREGISTERED = "unregistered"  # what ``ingest.points`` calls a device the lookup found nothing for

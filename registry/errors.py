@@ -37,3 +37,8 @@ class ImportFailed(RegistryError):
 
 class OutsideProvince(ImportFailed):
     """Rows that a province's administrator may not write: units of another province."""
+
+
+class RegistryUnavailable(RegistryError):
+    """The registry could not be read (file missing or not a database, server down): what
+    a reader knew before is all it has."""

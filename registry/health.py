@@ -18,12 +18,7 @@ from urllib.parse import unquote
 
 from sqlalchemy import Engine
 
-from registry.errors import RegistryError
-
-
-class RegistryUnavailable(RegistryError):
-    """The registry could not be read (file missing or not a database, server down): what
-    a reader knew before is all it has."""
+from registry.errors import RegistryUnavailable
 
 
 def masked_url(engine: Engine) -> str:

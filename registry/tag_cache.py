@@ -38,8 +38,8 @@ from sqlalchemy import Engine, event, inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from registry.errors import RegistryError
-from registry.health import RegistryFile, RegistryUnavailable, masked_url
+from registry.errors import RegistryError, RegistryUnavailable
+from registry.health import RegistryFile, masked_url
 from registry.models import (
     Device,
     Gateway,

@@ -8,7 +8,8 @@ from pydantic import ValidationError
 from devices import Reading, TelemetryBatch
 from gateway import DeviceConfig, UnknownDriver, build_sources
 from gateway.buffer import Pending
-from gateway.service import _Schedule, encode_batch
+from gateway.schedule import Schedule
+from gateway.service import encode_batch
 from simulators import SimulatedSource, UnknownProfile
 
 
@@ -50,7 +51,7 @@ def test_simulated_source_resumes_from_its_checkpoint() -> None:
 
 def test_jitter_spreads_reads_within_their_slot_at_a_fixed_rate() -> None:
     device = DeviceConfig(id="d1", driver="simulated", profile="soil_probe", interval_s=1.0, jitter_s=0.4)
-    item = _Schedule(SimulatedSource(device), slot=100.0, jitter_s=0.4)
+    item = Schedule(SimulatedSource(device), slot=100.0, jitter_s=0.4)
     dues = []
     for _ in range(200):
         dues.append(item.due - item.slot)

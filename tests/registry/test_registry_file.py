@@ -11,7 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from registry import RegistryError, TagCache, make_engine, session_factory
-from registry.health import RegistryUnavailable, masked_url, sqlite_file
+from registry.errors import RegistryUnavailable
+from registry.health import masked_url, sqlite_file
 from tests.registry.soil_registry import Clock, soil_registry_file
 
 

@@ -99,7 +99,7 @@ def test_an_unreadable_registry_keeps_the_last_good_tags(engine: Engine, caplog)
     stale, warns once a minute naming the registry, and reads again only at the next check."""
     import logging
 
-    from registry.health import RegistryUnavailable
+    from registry.errors import RegistryUnavailable
 
     _register(engine)
     clock = Clock()
