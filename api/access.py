@@ -4,9 +4,8 @@ document: an unknown province is 404 before a token's province is 403."""
 from __future__ import annotations
 
 from fastapi import HTTPException
-
-from api.auth import Principal
-from registry import PROVINCE_CODES, ApiRole
+from iotgw.api.auth import Principal
+from iotgw.registry import PROVINCE_CODES, ApiRole
 
 
 def check_province(code: int) -> None:

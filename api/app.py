@@ -16,16 +16,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-
-from api.auth import Authenticator
-from api.cache import ViewCache
-from api.config import ApiConfig
-from api.routes import api_router, mount_dashboard
-from api.usage import UsageLog
-from registry import make_engine, session_factory
-from rollup.catalogue import Catalogue, load_catalogue
-from tsdb import TsdbError
-from tsdb.schema import create_storage
+from iotgw.api.auth import Authenticator
+from iotgw.api.cache import ViewCache
+from iotgw.api.config import ApiConfig
+from iotgw.api.routes import api_router, mount_dashboard
+from iotgw.api.usage import UsageLog
+from iotgw.registry import make_engine, session_factory
+from iotgw.rollup.catalogue import Catalogue, load_catalogue
+from iotgw.tsdb import TsdbError
+from iotgw.tsdb.schema import create_storage
 
 log = logging.getLogger(__name__)
 

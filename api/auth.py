@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import cachetools
 from fastapi import HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
+from iotgw.registry import ApiRole, ApiToken, find_token
 from sqlalchemy.orm import Session, sessionmaker
-
-from registry import ApiRole, ApiToken, find_token
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from iotgw.api.auth import Principal
+from iotgw.api.cache import ViewCache
+from iotgw.api.config import ApiConfig
+from iotgw.rollup.catalogue import Catalogue
+from iotgw.tsdb import InfluxClient
 from sqlalchemy.orm import Session, sessionmaker
-
-from api.auth import Principal
-from api.cache import ViewCache
-from api.config import ApiConfig
-from rollup.catalogue import Catalogue
-from tsdb import InfluxClient
 
 
 def _state(name: str) -> Callable[[Request], Awaitable[Any]]:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import csv
 import io
 
+from iotgw.api.schemas import IndicatorValuePublic
+from iotgw.rollup.catalogue import Catalogue
 from openpyxl import Workbook
-
-from api.schemas import IndicatorValuePublic
-from rollup.catalogue import Catalogue
 
 # A report cell: what the CSV writer and openpyxl both take.
 Cell = str | int | float | None

@@ -11,11 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
+from iotgw.devices import check_id
+from iotgw.registry import OrgType, Sector
+from iotgw.rollup.catalogue import Indicator
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, RootModel
-
-from devices import check_id
-from registry import OrgType, Sector
-from rollup.catalogue import Indicator
 
 Number = int | float
 # A value in a row whose columns are the stored fields (readings, heartbeats, open data).

@@ -10,8 +10,8 @@ import threading
 import time
 from collections import Counter
 
-from tsdb import InfluxClient, Point, TsdbError, encode_point
-from tsdb.schema import PLATFORM_USE, RAW_RP
+from iotgw.tsdb import InfluxClient, Point, TsdbError, encode_point
+from iotgw.tsdb.schema import PLATFORM_USE, RAW_RP
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session
-
-from api.schemas import (
+from iotgw.api.schemas import (
     CommuneCoveragePublic,
     CoveragePublic,
     GatewayPublic,
@@ -17,13 +15,14 @@ from api.schemas import (
     Scalar,
     TargetProgress,
 )
-from registry import OrgType, gateways_by_id, ward_names
-from rollup import store
-from rollup.catalogue import Indicator
-from rollup.period_data import load_period_data
-from rollup.periods import Period, PeriodKind
-from tsdb import InfluxClient
-from tsdb.raw import read_last_health, read_readings
+from iotgw.registry import OrgType, gateways_by_id, ward_names
+from iotgw.rollup import store
+from iotgw.rollup.catalogue import Indicator
+from iotgw.rollup.period_data import load_period_data
+from iotgw.rollup.periods import Period, PeriodKind
+from iotgw.tsdb import InfluxClient
+from iotgw.tsdb.raw import read_last_health, read_readings
+from sqlalchemy.orm import Session
 
 
 def indicator_values(influx: InfluxClient, database: str, indicator: Indicator, *, province: int,

@@ -18,18 +18,18 @@ import subprocess
 from pathlib import Path
 
 from harness import bench, options  # a sibling script: bench/ is on sys.path
+from iotgw.api import ApiConfig
+from iotgw.api.auth import create_token
+from iotgw.devices.links import RegistryLink
+from iotgw.registry import ApiRole, make_engine, session_factory
+from iotgw.rollup.config import RollupConfig
+from iotgw.rollup.service import RollupService
+from iotgw.simulators import write_config
+from iotgw.tsdb import InfluxClient
+from iotgw.tsdb.config import InfluxConfig
 from rollup_cost import DAY, register, write_day  # a sibling script: bench/ is on sys.path
 
-from api import ApiConfig
-from api.auth import create_token
-from devices.links import RegistryLink
 from iotgw.processes import IotgwProcess, free_port
-from registry import ApiRole, make_engine, session_factory
-from rollup.config import RollupConfig
-from rollup.service import RollupService
-from simulators import write_config
-from tsdb import InfluxClient
-from tsdb.config import InfluxConfig
 
 CLIENTS = 50
 LUA = Path(__file__).with_name("latency.lua")

@@ -20,15 +20,15 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from harness import bench, options  # a sibling script: bench/ is on sys.path
 from ingest_throughput import publish  # a sibling script: bench/ is on sys.path
+from iotgw.devices import Reading, TelemetryBatch, telemetry_topic
+from iotgw.devices.topics import TELEMETRY_SUBSCRIPTION
+from iotgw.gateway import GatewayConfig
+from iotgw.gateway.buffer import Buffer
+from iotgw.gateway.config import BrokerConfig
+from iotgw.simulators import SIGNALS, simulated_fleet, write_config
 from paho.mqtt.enums import CallbackAPIVersion
 
-from devices import Reading, TelemetryBatch, telemetry_topic
-from devices.topics import TELEMETRY_SUBSCRIPTION
-from gateway import GatewayConfig
-from gateway.buffer import Buffer
-from gateway.config import BrokerConfig
 from iotgw.processes import IotgwProcess
-from simulators import SIGNALS, simulated_fleet, write_config
 
 DEVICES = 200
 BATCH = 500  # the agent's default max_readings_per_batch

@@ -27,15 +27,15 @@ from pathlib import Path
 import httpx
 import paho.mqtt.client as mqtt
 from harness import bench, options  # a sibling script: bench/ is on sys.path
+from iotgw.devices import Reading, TelemetryBatch, telemetry_topic
+from iotgw.ingest import IngestConfig, decode_message
+from iotgw.ingest.config import BatchConfig, InfluxConfig, MetricsConfig, MqttConfig
+from iotgw.ingest.consumer import SUBSCRIBED
+from iotgw.simulators import SIGNALS, write_config
+from iotgw.tsdb import InfluxClient
 from paho.mqtt.enums import CallbackAPIVersion
 
-from devices import Reading, TelemetryBatch, telemetry_topic
-from ingest import IngestConfig, decode_message
-from ingest.config import BatchConfig, InfluxConfig, MetricsConfig, MqttConfig
-from ingest.consumer import SUBSCRIBED
 from iotgw.processes import Influxd, IotgwProcess, Mosquitto, free_port
-from simulators import SIGNALS, write_config
-from tsdb import InfluxClient
 
 GATEWAYS = 20
 START_MS = int(time.time() * 1000) - 3_600_000

@@ -16,10 +16,8 @@ import datetime as dt
 import time
 
 from harness import bench, options  # a sibling script: bench/ is on sys.path
-from sqlalchemy import select
-
-from devices.links import RegistryLink
-from registry import (
+from iotgw.devices.links import RegistryLink
+from iotgw.registry import (
     Device,
     Organisation,
     OrgType,
@@ -32,12 +30,13 @@ from registry import (
     session_factory,
     upgrade,
 )
-from rollup.config import RollupConfig
-from rollup.periods import local_midnight_ms
-from rollup.service import RollupService
-from tsdb import InfluxClient
-from tsdb.config import InfluxConfig
-from tsdb.schema import HOUR_MS, RAW_RP
+from iotgw.rollup.config import RollupConfig
+from iotgw.rollup.periods import local_midnight_ms
+from iotgw.rollup.service import RollupService
+from iotgw.tsdb import InfluxClient
+from iotgw.tsdb.config import InfluxConfig
+from iotgw.tsdb.schema import HOUR_MS, RAW_RP
+from sqlalchemy import select
 
 DAY = dt.date(2026, 3, 10)
 PLACED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

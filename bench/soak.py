@@ -16,17 +16,17 @@ from pathlib import Path
 
 import httpx
 from harness import bench, options  # a sibling script: bench/ is on sys.path
+from iotgw.api import ApiConfig
+from iotgw.api.auth import create_token
+from iotgw.devices.links import RegistryLink
+from iotgw.gateway.config import BrokerConfig
+from iotgw.ingest import IngestConfig
+from iotgw.ingest.config import InfluxConfig, MqttConfig
+from iotgw.ingest.consumer import SUBSCRIBED
+from iotgw.registry import ApiRole, make_engine, seed_admin_units, session_factory, upgrade
+from iotgw.simulators import simulated_fleet, write_config
 
-from api import ApiConfig
-from api.auth import create_token
-from devices.links import RegistryLink
-from gateway.config import BrokerConfig
-from ingest import IngestConfig
-from ingest.config import InfluxConfig, MqttConfig
-from ingest.consumer import SUBSCRIBED
 from iotgw.processes import IotgwProcess, free_port
-from registry import ApiRole, make_engine, seed_admin_units, session_factory, upgrade
-from simulators import simulated_fleet, write_config
 
 
 def rss(pid: int) -> int:

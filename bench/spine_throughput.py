@@ -17,16 +17,16 @@ import time
 from pathlib import Path
 
 from harness import bench, options  # a sibling script: bench/ is on sys.path
+from iotgw.devices import Reading, TelemetryBatch, telemetry_topic
+from iotgw.gateway import Buffer
+from iotgw.gateway.config import BrokerConfig
+from iotgw.ingest import IngestConfig, decode_message
+from iotgw.ingest.config import InfluxConfig, MqttConfig
+from iotgw.ingest.consumer import SUBSCRIBED
+from iotgw.simulators import SIGNALS, simulated_fleet, write_config
+from iotgw.tsdb import InfluxClient
 
-from devices import Reading, TelemetryBatch, telemetry_topic
-from gateway import Buffer
-from gateway.config import BrokerConfig
-from ingest import IngestConfig, decode_message
-from ingest.config import InfluxConfig, MqttConfig
-from ingest.consumer import SUBSCRIBED
 from iotgw.processes import IotgwProcess
-from simulators import SIGNALS, simulated_fleet, write_config
-from tsdb import InfluxClient
 
 START_MS = int(time.time() * 1000) - 86_400_000
 

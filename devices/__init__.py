@@ -1,10 +1,10 @@
 """The device model: quantities, the telemetry schema and the topic scheme. Pure: no I/O."""
 
-from devices.config_files import ConfigError, Host, load_config, parse_config, url_host
-from devices.quantities import QUANTITIES, Kind, Quantity
-from devices.senml import SenmlDecoded, SenmlError, decode_senml
-from devices.telemetry import SCHEMA_VERSION, GatewayStatus, Quality, Reading, TelemetryBatch
-from devices.topics import (
+from iotgw.devices.config_files import ConfigError, Host, load_config, parse_config, url_host
+from iotgw.devices.quantities import QUANTITIES, Kind, Quantity
+from iotgw.devices.senml import SenmlDecoded, SenmlError, decode_senml
+from iotgw.devices.telemetry import SCHEMA_VERSION, GatewayStatus, Quality, Reading, TelemetryBatch
+from iotgw.devices.topics import (
     STATUS_SUBSCRIPTION,
     TELEMETRY_SUBSCRIPTION,
     Topic,

@@ -7,9 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+from iotgw.devices.config_files import Host
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from devices.config_files import Host
 
 
 class Frozen(BaseModel):

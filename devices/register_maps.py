@@ -17,9 +17,8 @@ import struct
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
+from iotgw.devices.quantities import QUANTITIES
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from devices.quantities import QUANTITIES
 
 DataType = Literal["int16", "uint16", "int32", "uint32", "float32"]
 _FORMATS = {"int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "float32": ">f"}

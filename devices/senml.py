@@ -31,11 +31,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from iotgw.devices.quantities import QUANTITIES, Kind
+from iotgw.devices.senml_names import device_id
+from iotgw.devices.telemetry import MAX_READINGS_PER_BATCH, MAX_TS_MS, Reading
 from pydantic import ValidationError
-
-from devices.quantities import QUANTITIES, Kind
-from devices.senml_names import device_id
-from devices.telemetry import MAX_READINGS_PER_BATCH, MAX_TS_MS, Reading
 
 RELATIVE_TIME_LIMIT_S = 2**28
 MAX_SUPPORTED_VERSION = 10

@@ -22,7 +22,7 @@ mapped (rejected), which keeps one spelling per device. Pure.
 
 from __future__ import annotations
 
-from devices.topics import ALLOWED, is_id
+from iotgw.devices.topics import ALLOWED, is_id
 
 URN, MAPPED = "urn:", "urn."
 

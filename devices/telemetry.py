@@ -22,10 +22,9 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+from iotgw.devices.quantities import QUANTITIES
+from iotgw.devices.topics import ID_PATTERN
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
-
-from devices.quantities import QUANTITIES
-from devices.topics import ID_PATTERN
 
 SCHEMA_VERSION = 1
 MAX_READINGS_PER_BATCH = 10_000

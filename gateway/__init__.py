@@ -1,11 +1,11 @@
 """The edge agent: config, durable buffer, MQTT publisher and the polling loop."""
 
-from gateway.buffer import Buffer
-from gateway.config import DeviceConfig, GatewayConfig, load_gateway_config
-from gateway.errors import BufferUnavailable, GatewayError, UnknownDriver
-from gateway.pipeline import Source, SourceFactory
-from gateway.schedule import build_sources
-from gateway.service import Agent
+from iotgw.gateway.buffer import Buffer
+from iotgw.gateway.config import DeviceConfig, GatewayConfig, load_gateway_config
+from iotgw.gateway.errors import BufferUnavailable, GatewayError, UnknownDriver
+from iotgw.gateway.pipeline import Source, SourceFactory
+from iotgw.gateway.schedule import build_sources
+from iotgw.gateway.service import Agent
 
 __all__ = [
     "Agent",

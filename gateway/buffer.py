@@ -51,8 +51,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from devices import Quality, Reading
-from gateway.errors import BufferUnavailable
+from iotgw.devices import Quality, Reading
+from iotgw.gateway.errors import BufferUnavailable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (

@@ -15,8 +15,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from gateway.config import GatewayConfig
-from gateway.pipeline import Source
+from iotgw.gateway.config import GatewayConfig
+from iotgw.gateway.pipeline import Source
 
 # Reads and builds the configuration again; raises ConfigError or GatewayError.
 Reloader = Callable[[], tuple[GatewayConfig, list[Source]]]

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+from iotgw.devices import QUANTITIES, Host, load_config
+from iotgw.devices.links import BrokerLink, Frozen
+from iotgw.devices.telemetry import EntityId
 from pydantic import Field, field_validator, model_validator
-
-from devices import QUANTITIES, Host, load_config
-from devices.links import BrokerLink, Frozen
-from devices.telemetry import EntityId
 
 
 class BrokerConfig(BrokerLink):

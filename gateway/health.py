@@ -17,7 +17,7 @@ import shutil
 import time
 from dataclasses import dataclass
 
-from gateway.buffer import Buffer
+from iotgw.gateway.buffer import Buffer
 
 
 @dataclass

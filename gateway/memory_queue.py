@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from devices import Reading
+from iotgw.devices import Reading
 
 
 class MemoryQueue:

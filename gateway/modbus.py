@@ -9,13 +9,12 @@ reconnects by itself. Readings are stamped by the agent at read time.
 
 from __future__ import annotations
 
+from iotgw.devices import Reading
+from iotgw.devices.register_maps import REGISTER_MAPS, RegisterMap
+from iotgw.gateway.config import DeviceConfig
+from iotgw.gateway.errors import DeviceReadError, GatewayError
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.exceptions import ModbusException
-
-from devices import Reading
-from devices.register_maps import REGISTER_MAPS, RegisterMap
-from gateway.config import DeviceConfig
-from gateway.errors import DeviceReadError, GatewayError
 
 
 class ModbusSource:

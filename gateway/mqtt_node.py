@@ -18,14 +18,13 @@ import queue
 import threading
 
 import paho.mqtt.client as mqtt
+from iotgw.devices import Reading, TelemetryBatch, telemetry_topic
+from iotgw.gateway.config import DeviceConfig
+from iotgw.gateway.errors import GatewayError
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import ValidationError
-
-from devices import Reading, TelemetryBatch, telemetry_topic
-from gateway.config import DeviceConfig
-from gateway.errors import GatewayError
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from devices import Reading
-from gateway.config import DeviceConfig
+from iotgw.devices import Reading
+from iotgw.gateway.config import DeviceConfig
 
 
 class Source(Protocol):

@@ -21,14 +21,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import paho.mqtt.client as mqtt
+from iotgw.devices import GatewayStatus, cmd_topic, result_topic, status_topic
+from iotgw.gateway.config import BrokerConfig
+from iotgw.gateway.takeover import CONNECTION_LOST, SESSION_TAKEN_OVER, TakeoverWatch
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
-
-from devices import GatewayStatus, cmd_topic, result_topic, status_topic
-from gateway.config import BrokerConfig
-from gateway.takeover import CONNECTION_LOST, SESSION_TAKEN_OVER, TakeoverWatch
 
 log = logging.getLogger(__name__)
 

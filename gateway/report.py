@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from devices import Reading
-from gateway.config import ReportConfig
+from iotgw.devices import Reading
+from iotgw.gateway.config import ReportConfig
 
 
 class ChangeFilter:

@@ -7,10 +7,10 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from gateway.config import DeviceConfig
-from gateway.errors import UnknownDriver
-from gateway.pipeline import Source, SourceFactory
-from gateway.report import ChangeFilter
+from iotgw.gateway.config import DeviceConfig
+from iotgw.gateway.errors import UnknownDriver
+from iotgw.gateway.pipeline import Source, SourceFactory
+from iotgw.gateway.report import ChangeFilter
 
 
 def build_sources(

@@ -34,19 +34,19 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from devices import ConfigError, Reading, telemetry_topic
-from devices.telemetry import SCHEMA_VERSION
-from gateway.buffer import Buffer, Limits, Pending
-from gateway.clock import ClockWatch
-from gateway.commands import Refused, Reloader, answer, request_id, unchangeable
-from gateway.config import GatewayConfig
-from gateway.errors import BufferUnavailable, DeviceReadError, GatewayError
-from gateway.health import Stats, health
-from gateway.memory_queue import MemoryQueue
-from gateway.pipeline import Source
-from gateway.publisher import Ack, Command, Connected, Publisher
-from gateway.report import ChangeFilter
-from gateway.schedule import Schedule
+from iotgw.devices import ConfigError, Reading, telemetry_topic
+from iotgw.devices.telemetry import SCHEMA_VERSION
+from iotgw.gateway.buffer import Buffer, Limits, Pending
+from iotgw.gateway.clock import ClockWatch
+from iotgw.gateway.commands import Refused, Reloader, answer, request_id, unchangeable
+from iotgw.gateway.config import GatewayConfig
+from iotgw.gateway.errors import BufferUnavailable, DeviceReadError, GatewayError
+from iotgw.gateway.health import Stats, health
+from iotgw.gateway.memory_queue import MemoryQueue
+from iotgw.gateway.pipeline import Source
+from iotgw.gateway.publisher import Ack, Command, Connected, Publisher
+from iotgw.gateway.report import ChangeFilter
+from iotgw.gateway.schedule import Schedule
 
 log = logging.getLogger(__name__)
 

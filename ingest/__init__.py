@@ -1,12 +1,12 @@
 """MQTT consumer that stores telemetry in InfluxDB, acknowledging only what is stored."""
 
-from ingest.config import IngestConfig, load_ingest_config
-from ingest.consumer import Consumer, Delivery, retire_session, shared_subscription
-from ingest.dead_letters import DeadLetter, DeadLetterStore
-from ingest.decode import decode_message
-from ingest.errors import DeadLetterUnavailable, IngestError
-from ingest.points import Context, Decoded, Rejected
-from ingest.service import IngestService
+from iotgw.ingest.config import IngestConfig, load_ingest_config
+from iotgw.ingest.consumer import Consumer, Delivery, retire_session, shared_subscription
+from iotgw.ingest.dead_letters import DeadLetter, DeadLetterStore
+from iotgw.ingest.decode import decode_message
+from iotgw.ingest.errors import DeadLetterUnavailable, IngestError
+from iotgw.ingest.points import Context, Decoded, Rejected
+from iotgw.ingest.service import IngestService
 
 __all__ = [
     "Consumer",

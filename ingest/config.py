@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+from iotgw.devices import Host, load_config
+from iotgw.devices.links import BrokerLink, Frozen, RegistryLink
+from iotgw.devices.telemetry import EntityId
+from iotgw.tsdb.config import InfluxConfig
 from pydantic import Field
-
-from devices import Host, load_config
-from devices.links import BrokerLink, Frozen, RegistryLink
-from devices.telemetry import EntityId
-from tsdb.config import InfluxConfig
 
 # MQTT 5 Session Expiry Interval meaning "never": a worker's session (its subscription and
 # unacknowledged messages) outlives the worker until it is retired on purpose.

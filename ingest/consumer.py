@@ -19,14 +19,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
+from iotgw.devices import STATUS_SUBSCRIPTION, TELEMETRY_SUBSCRIPTION
+from iotgw.devices.topics import ROOT
+from iotgw.ingest.config import MqttConfig
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
-
-from devices import STATUS_SUBSCRIPTION, TELEMETRY_SUBSCRIPTION
-from devices.topics import ROOT
-from ingest.config import MqttConfig
 
 log = logging.getLogger(__name__)
 

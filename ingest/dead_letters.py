@@ -30,9 +30,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from devices import TopicError, parse_topic
-from ingest.config import DeadLetterLimits
-from ingest.errors import DeadLetterUnavailable
+from iotgw.devices import TopicError, parse_topic
+from iotgw.ingest.config import DeadLetterLimits
+from iotgw.ingest.errors import DeadLetterUnavailable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS dead_letters (

@@ -34,10 +34,7 @@ import reprlib
 import time
 from typing import Any
 
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails, to_json
-
-from devices import (
+from iotgw.devices import (
     GatewayStatus,
     Reading,
     SenmlError,
@@ -46,8 +43,10 @@ from devices import (
     decode_senml,
     parse_topic,
 )
-from devices.telemetry import TelemetryEnvelope
-from ingest.points import Context, Decoded, Rejected, add_readings, add_status
+from iotgw.devices.telemetry import TelemetryEnvelope
+from iotgw.ingest.points import Context, Decoded, Rejected, add_readings, add_status
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails, to_json
 
 SHOWN_CHARS = 80  # of a bad value quoted in a reason
 _REPR = reprlib.Repr()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tsdb.errors import PartialWrite, WriteRejected
+from iotgw.tsdb.errors import PartialWrite, WriteRejected
 
 # Writes the lines; raises WriteRejected (PartialWrite) as tsdb does; False when stopped
 # before they could be written (InfluxDB unavailable until the worker was stopped).

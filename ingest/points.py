@@ -24,11 +24,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from devices import QUANTITIES, GatewayStatus, Quality, Reading, TelemetryBatch
-from ingest.config import PolicyConfig
-from registry import DeviceHistory, DeviceTags
-from tsdb import FieldValue, LineProtocolError, Point, encode_line, encode_point, series_key
-from tsdb.schema import GATEWAY_HEALTH, HOUR_MS, TELEMETRY, TELEMETRY_BAD
+from iotgw.devices import QUANTITIES, GatewayStatus, Quality, Reading, TelemetryBatch
+from iotgw.ingest.config import PolicyConfig
+from iotgw.registry import DeviceHistory, DeviceTags
+from iotgw.tsdb import FieldValue, LineProtocolError, Point, encode_line, encode_point, series_key
+from iotgw.tsdb.schema import GATEWAY_HEALTH, HOUR_MS, TELEMETRY, TELEMETRY_BAD
 
 TagLookup = Callable[[str], DeviceHistory | None]
 

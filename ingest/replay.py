@@ -13,12 +13,11 @@ import threading
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
+from iotgw.ingest.config import MqttConfig
+from iotgw.ingest.consumer import mqtt_client
+from iotgw.ingest.dead_letters import DeadLetterStore
+from iotgw.ingest.errors import IngestError
 from paho.mqtt.reasoncodes import ReasonCode
-
-from ingest.config import MqttConfig
-from ingest.consumer import mqtt_client
-from ingest.dead_letters import DeadLetterStore
-from ingest.errors import IngestError
 
 
 @dataclass

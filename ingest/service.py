@@ -28,22 +28,22 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from devices import Reading, TelemetryBatch
-from ingest.config import IngestConfig
-from ingest.consumer import Consumer, Delivery
-from ingest.dead_letters import DeadLetterStore, gateway_label
-from ingest.decode import decode_message
-from ingest.errors import IngestError
-from ingest.metrics import serve_metrics
-from ingest.partial_writes import find_dropped
-from ingest.points import Context, Decoded, Rejected, one_reading
-from ingest.stats import Stats
-from ingest.tag_lookup import decode_tagged
-from registry import RegistryError, TagCache, make_engine, session_factory
-from registry.placements import record_seen
-from tsdb import Backoff, Point, Unavailable, WriteRejected, encode_point
-from tsdb.errors import FieldTypeConflict, PartialWrite
-from tsdb.schema import HOUR_MS, TOUCHED_HOURS, create_storage
+from iotgw.devices import Reading, TelemetryBatch
+from iotgw.ingest.config import IngestConfig
+from iotgw.ingest.consumer import Consumer, Delivery
+from iotgw.ingest.dead_letters import DeadLetterStore, gateway_label
+from iotgw.ingest.decode import decode_message
+from iotgw.ingest.errors import IngestError
+from iotgw.ingest.metrics import serve_metrics
+from iotgw.ingest.partial_writes import find_dropped
+from iotgw.ingest.points import Context, Decoded, Rejected, one_reading
+from iotgw.ingest.stats import Stats
+from iotgw.ingest.tag_lookup import decode_tagged
+from iotgw.registry import RegistryError, TagCache, make_engine, session_factory
+from iotgw.registry.placements import record_seen
+from iotgw.tsdb import Backoff, Point, Unavailable, WriteRejected, encode_point
+from iotgw.tsdb.errors import FieldTypeConflict, PartialWrite
+from iotgw.tsdb.schema import HOUR_MS, TOUCHED_HOURS, create_storage
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from registry.tag_cache import Freshness
+from iotgw.registry.tag_cache import Freshness
 
 
 @dataclass

@@ -26,9 +26,9 @@ import json
 from collections import Counter
 from collections.abc import Callable
 
-from ingest.points import Context, Decoded, Rejected
-from registry import DeviceHistory, TagCache
-from registry.errors import RegistryUnavailable
+from iotgw.ingest.points import Context, Decoded, Rejected
+from iotgw.registry import DeviceHistory, TagCache
+from iotgw.registry.errors import RegistryUnavailable
 
 REGISTRY_UNAVAILABLE = "registry_unavailable"  # dead-letter kind and outcome
 _UNREGISTERED = "unregistered"  # what ``ingest.points`` calls a device the lookup found nothing for

@@ -9,9 +9,9 @@ import typer
 import uvicorn
 from sqlalchemy.exc import IntegrityError
 
-from api import create_app, load_api_config
-from api.auth import create_token
-from devices import url_host
+from iotgw.api import create_app, load_api_config
+from iotgw.api.auth import create_token
+from iotgw.devices import url_host
 from iotgw.options import (
     DEFAULT_REGISTRY,
     EXIT_CONFIG,
@@ -21,7 +21,7 @@ from iotgw.options import (
     fail,
     load_or_exit,
 )
-from registry import ApiRole, ApiToken, make_engine, session_factory
+from iotgw.registry import ApiRole, ApiToken, make_engine, session_factory
 
 api_app = typer.Typer(help="The HTTP API and dashboard for provinces and ministries.",
                       no_args_is_help=True)

@@ -25,26 +25,26 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from api import ApiConfig
-from api.auth import create_token
-from devices.links import RegistryLink
-from gateway.config import BrokerConfig
-from ingest import IngestConfig
-from ingest.config import InfluxConfig, MqttConfig
-from ingest.consumer import SUBSCRIBED
+from iotgw.api import ApiConfig
+from iotgw.api.auth import create_token
+from iotgw.devices.links import RegistryLink
+from iotgw.gateway.config import BrokerConfig
+from iotgw.ingest import IngestConfig
+from iotgw.ingest.config import InfluxConfig, MqttConfig
+from iotgw.ingest.consumer import SUBSCRIBED
 from iotgw.options import EXIT_RUNTIME, fail
 from iotgw.processes import Influxd, IotgwProcess, Mosquitto, free_port
+from iotgw.registry import ApiRole, make_engine, session_factory
+from iotgw.rollup.catalogue import Catalogue
+from iotgw.rollup.config import RollupConfig
+from iotgw.rollup.periods import VIETNAM, Period
+from iotgw.rollup.service import RollupService
+from iotgw.rollup.store import read_values
 from iotgw.sim_cli import load_fleet, register, report_table, run_fleet
-from registry import ApiRole, make_engine, session_factory
-from rollup.catalogue import Catalogue
-from rollup.config import RollupConfig
-from rollup.periods import VIETNAM, Period
-from rollup.service import RollupService
-from rollup.store import read_values
-from simulators import write_config
-from simulators.runner import RunFailed
-from tsdb import InfluxClient, TsdbError
-from tsdb.raw import count_readings
+from iotgw.simulators import write_config
+from iotgw.simulators.runner import RunFailed
+from iotgw.tsdb import InfluxClient, TsdbError
+from iotgw.tsdb.raw import count_readings
 
 DATABASE = "iotgw_demo"
 

@@ -10,11 +10,11 @@ from typing import Annotated
 
 import typer
 
-from devices import ConfigError
-from gateway import Agent, GatewayConfig, GatewayError, build_sources, load_gateway_config
-from gateway.modbus import ModbusSource
-from gateway.mqtt_node import MqttNodeSource
-from gateway.pipeline import Source
+from iotgw.devices import ConfigError
+from iotgw.gateway import Agent, GatewayConfig, GatewayError, build_sources, load_gateway_config
+from iotgw.gateway.modbus import ModbusSource
+from iotgw.gateway.mqtt_node import MqttNodeSource
+from iotgw.gateway.pipeline import Source
 from iotgw.options import (
     DEPLOY,
     EXIT_CONFIG,
@@ -25,7 +25,7 @@ from iotgw.options import (
     fail,
     stop_on_signals,
 )
-from simulators import SimulatedSource
+from iotgw.simulators import SimulatedSource
 
 DRIVERS = {"simulated": SimulatedSource, "modbus": ModbusSource, "mqtt_node": MqttNodeSource}
 

@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from devices import ConfigError
-from ingest import DeadLetterStore, IngestError, IngestService, load_ingest_config, retire_session
-from ingest.replay import replay_dead_letters
+from iotgw.devices import ConfigError
+from iotgw.ingest import DeadLetterStore, IngestError, IngestService, load_ingest_config, retire_session
+from iotgw.ingest.replay import replay_dead_letters
 from iotgw.options import (
     EXIT_CONFIG,
     EXIT_RUNTIME,
@@ -20,7 +20,7 @@ from iotgw.options import (
     stop_on_signals,
 )
 from iotgw.supervisor import Supervisor
-from tsdb import TsdbError
+from iotgw.tsdb import TsdbError
 
 ingest_app = typer.Typer(help="The service that stores telemetry in InfluxDB.", no_args_is_help=True)
 

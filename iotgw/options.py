@@ -12,7 +12,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
-from devices import ConfigError
+from iotgw.devices import ConfigError
 
 console = Console(stderr=True)
 

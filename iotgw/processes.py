@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from devices import url_host
+from iotgw.devices import url_host
 from iotgw.options import DEPLOY
 
 

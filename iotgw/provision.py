@@ -23,12 +23,12 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from devices import TopicError, check_gateway_id
-from devices.links import TlsConfig
-from gateway import DeviceConfig, GatewayConfig
-from gateway.config import BrokerConfig, BufferConfig
+from iotgw.devices import TopicError, check_gateway_id
+from iotgw.devices.links import TlsConfig
+from iotgw.gateway import DeviceConfig, GatewayConfig
+from iotgw.gateway.config import BrokerConfig, BufferConfig
 from iotgw.options import DEFAULT_REGISTRY, EXIT_CONFIG, RegistryUrl, console, fail
-from registry import (
+from iotgw.registry import (
     AccountRole,
     BrokerAccount,
     Gateway,
@@ -37,12 +37,12 @@ from registry import (
     make_engine,
     session_factory,
 )
-from registry.atomic_files import write_file
-from registry.certificates import CA_CERT, CA_KEY, Issued, create_ca, issue
-from registry.placements import devices_on_gateway
-from registry.provisioning import create_account, revoke_account, write_broker_files
-from registry.revocation import CRL_FILE, record_certificate, revoke_certificates, write_crl
-from simulators.fleet import config_text
+from iotgw.registry.atomic_files import write_file
+from iotgw.registry.certificates import CA_CERT, CA_KEY, Issued, create_ca, issue
+from iotgw.registry.placements import devices_on_gateway
+from iotgw.registry.provisioning import create_account, revoke_account, write_broker_files
+from iotgw.registry.revocation import CRL_FILE, record_certificate, revoke_certificates, write_crl
+from iotgw.simulators.fleet import config_text
 
 app = typer.Typer(help="Broker accounts, ACL and gateway configuration bundles.",
                   no_args_is_help=True)

@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from iotgw.options import DEFAULT_REGISTRY, EXIT_CONFIG, RegistryUrl, console, fail
-from registry import (
+from iotgw.registry import (
     RegistryError,
     SubjectKind,
     make_engine,
@@ -22,8 +22,8 @@ from registry import (
     session_factory,
     upgrade,
 )
-from registry.csv_export import export_csv
-from registry.csv_import import import_csv
+from iotgw.registry.csv_export import export_csv
+from iotgw.registry.csv_import import import_csv
 
 registry_app = typer.Typer(help="Administrative units, organisations, gateways and devices.",
                            no_args_is_help=True)

@@ -20,11 +20,11 @@ from iotgw.options import (
     load_or_exit,
     stop_on_signals,
 )
-from registry import RegistryError
-from rollup.catalogue import CATALOGUE_PATH, load_catalogue
-from rollup.config import load_rollup_config
-from rollup.service import RollupService
-from tsdb import TsdbError
+from iotgw.registry import RegistryError
+from iotgw.rollup.catalogue import CATALOGUE_PATH, load_catalogue
+from iotgw.rollup.config import load_rollup_config
+from iotgw.rollup.service import RollupService
+from iotgw.tsdb import TsdbError
 
 rollup_app = typer.Typer(help="Per-device aggregates and indicator values in InfluxDB.",
                          no_args_is_help=True)

@@ -8,9 +8,18 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from devices import ConfigError
-from registry import Device, Gateway, Organisation, OrgType, Sector, SubjectKind, place, seed_admin_units
-from simulators.scenario import Fleet
+from iotgw.devices import ConfigError
+from iotgw.registry import (
+    Device,
+    Gateway,
+    Organisation,
+    OrgType,
+    Sector,
+    SubjectKind,
+    place,
+    seed_admin_units,
+)
+from iotgw.simulators.scenario import Fleet
 
 E = TypeVar("E", OrgType, Sector)
 

@@ -19,14 +19,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from devices import ConfigError
-from gateway.config import BrokerConfig
+from iotgw.devices import ConfigError
+from iotgw.gateway.config import BrokerConfig
 from iotgw.options import EXIT_CONFIG, EXIT_RUNTIME, fail
+from iotgw.registry import RegistryError, make_engine, session_factory, upgrade
 from iotgw.scenario_registry import register_fleet
-from registry import RegistryError, make_engine, session_factory, upgrade
-from simulators.history import DAY_MS
-from simulators.runner import FleetRunner, Report, RunFailed, live_samples, with_samples
-from simulators.scenario import Fleet, build_fleet, bundled_scenarios, gateway_configs, load_scenario
+from iotgw.simulators.history import DAY_MS
+from iotgw.simulators.runner import FleetRunner, Report, RunFailed, live_samples, with_samples
+from iotgw.simulators.scenario import Fleet, build_fleet, bundled_scenarios, gateway_configs, load_scenario
 
 sim_app = typer.Typer(help="Simulated fleets from province scenarios.", no_args_is_help=True)
 
@@ -78,7 +78,7 @@ def run_fleet(
     Raises: RunFailed.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    agents_log = logging.getLogger("gateway")
+    agents_log = logging.getLogger("iotgw.gateway")
     handler = logging.FileHandler(workdir / "gateways.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s: %(message)s"))
     agents_log.addHandler(handler)

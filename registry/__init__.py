@@ -1,7 +1,7 @@
 """The registry: administrative units, organisations, gateways, devices, where they were
 when, and the reference counts that indicators use as denominators."""
 
-from registry.admin_units import (
+from iotgw.registry.admin_units import (
     PROVINCE_CODES,
     Succession,
     add_succession,
@@ -9,9 +9,9 @@ from registry.admin_units import (
     reassign_retired,
     seed_admin_units,
 )
-from registry.db import make_engine, session_factory, upgrade
-from registry.errors import ImportFailed, NotFound, OutsideProvince, RegistryError, RowError
-from registry.models import (
+from iotgw.registry.db import make_engine, session_factory, upgrade
+from iotgw.registry.errors import ImportFailed, NotFound, OutsideProvince, RegistryError, RowError
+from iotgw.registry.models import (
     AccountRole,
     ApiRole,
     ApiToken,
@@ -27,8 +27,8 @@ from registry.models import (
     SubjectKind,
     Ward,
 )
-from registry.placements import mark_seen, move, place, placements_at, placements_during
-from registry.queries import (
+from iotgw.registry.placements import mark_seen, move, place, placements_at, placements_during
+from iotgw.registry.queries import (
     DeviceOwner,
     device_intervals,
     device_owner,
@@ -44,7 +44,14 @@ from registry.queries import (
     ward_names,
     ward_provinces,
 )
-from registry.tag_cache import DeviceHistory, DeviceTags, TagCache, lookup_history, lookup_tags, revision
+from iotgw.registry.tag_cache import (
+    DeviceHistory,
+    DeviceTags,
+    TagCache,
+    lookup_history,
+    lookup_tags,
+    revision,
+)
 
 __all__ = [
     "PROVINCE_CODES",

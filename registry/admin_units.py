@@ -12,14 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from iotgw.registry.errors import NotFound, RegistryError
+from iotgw.registry.models import Placement, Province, Ward
+from iotgw.registry.placements import move
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from vietnam_provinces import Province as VnProvince
 from vietnam_provinces import Ward as VnWard
-
-from registry.errors import NotFound, RegistryError
-from registry.models import Placement, Province, Ward
-from registry.placements import move
 
 # The provinces there are: the registry's own table is seeded from the same list, and no
 # province is ever added or retired by hand (a lookup without a query).

@@ -18,10 +18,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-from devices import TopicError, check_id
-from registry.atomic_files import write_file
-from registry.errors import RegistryError
+from iotgw.devices import TopicError, check_id
+from iotgw.registry.atomic_files import write_file
+from iotgw.registry.errors import RegistryError
 
 CA_CERT, CA_KEY = "ca.crt", "ca.key"
 

@@ -6,11 +6,8 @@ import csv
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from registry.csv_import import ROW_MODELS, VIETNAM, Kind
-from registry.models import (
+from iotgw.registry.csv_import import ROW_MODELS, VIETNAM, Kind
+from iotgw.registry.models import (
     Device,
     Gateway,
     Organisation,
@@ -19,6 +16,8 @@ from registry.models import (
     SubjectKind,
     Ward,
 )
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 
 def _current(session: Session, kind: SubjectKind, model: type) -> Iterator[tuple[Any, Placement]]:

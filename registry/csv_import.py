@@ -19,6 +19,20 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Literal
 
+from iotgw.devices import check_gateway_id, check_id
+from iotgw.registry.admin_units import Succession, add_succession
+from iotgw.registry.errors import ImportFailed, OutsideProvince, RowError
+from iotgw.registry.models import (
+    Device,
+    Gateway,
+    Organisation,
+    OrgType,
+    Placement,
+    ReferenceCount,
+    Sector,
+    SubjectKind,
+    Ward,
+)
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -30,21 +44,6 @@ from pydantic import (
 )
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
-from devices import check_gateway_id, check_id
-from registry.admin_units import Succession, add_succession
-from registry.errors import ImportFailed, OutsideProvince, RowError
-from registry.models import (
-    Device,
-    Gateway,
-    Organisation,
-    OrgType,
-    Placement,
-    ReferenceCount,
-    Sector,
-    SubjectKind,
-    Ward,
-)
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
 

@@ -17,12 +17,11 @@ from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
+from iotgw.registry.errors import RegistryError
+from iotgw.registry.tag_cache import track_changes
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
-
-from registry.errors import RegistryError
-from registry.tag_cache import track_changes
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+from iotgw.registry.errors import RegistryUnavailable
 from sqlalchemy import Engine
-
-from registry.errors import RegistryUnavailable
 
 
 def masked_url(engine: Engine) -> str:

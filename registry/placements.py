@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from iotgw.devices import check_id
+from iotgw.registry.errors import NotFound, RegistryError
+from iotgw.registry.models import Device, Gateway, Organisation, Placement, SubjectKind, Ward
 from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
-
-from devices import check_id
-from registry.errors import NotFound, RegistryError
-from registry.models import Device, Gateway, Organisation, Placement, SubjectKind, Ward
 
 _KEEP = object()
 

@@ -29,14 +29,13 @@ import secrets
 from collections.abc import Collection
 from pathlib import Path
 
+from iotgw.devices import TopicError, check_id
+from iotgw.devices.topics import ALLOWED, is_id
+from iotgw.registry.atomic_files import write_file
+from iotgw.registry.errors import NotFound, RegistryError
+from iotgw.registry.models import AccountRole, BrokerAccount, Device, Gateway, Organisation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
-from devices import TopicError, check_id
-from devices.topics import ALLOWED, is_id
-from registry.atomic_files import write_file
-from registry.errors import NotFound, RegistryError
-from registry.models import AccountRole, BrokerAccount, Device, Gateway, Organisation
 
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default
 PASSWORD_FILE = "passwd"

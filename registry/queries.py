@@ -11,11 +11,8 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
-
-from registry.errors import NotFound
-from registry.models import (
+from iotgw.registry.errors import NotFound
+from iotgw.registry.models import (
     ApiToken,
     Device,
     Gateway,
@@ -27,6 +24,8 @@ from registry.models import (
     SubjectKind,
     Ward,
 )
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,13 +22,12 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from iotgw.registry.atomic_files import write_file
+from iotgw.registry.certificates import Issued
+from iotgw.registry.errors import RegistryError
+from iotgw.registry.models import ClientCertificate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
-from registry.atomic_files import write_file
-from registry.certificates import Issued
-from registry.errors import RegistryError
-from registry.models import ClientCertificate
 
 CRL_FILE = "ca.crl"
 CRL_MODE = 0o644  # a CRL is public: it names serials, not secrets

@@ -34,13 +34,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, event, inspect, select, update
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, aliased, sessionmaker
-
-from registry.errors import RegistryError, RegistryUnavailable
-from registry.health import RegistryFile, masked_url
-from registry.models import (
+from iotgw.registry.errors import RegistryError, RegistryUnavailable
+from iotgw.registry.health import RegistryFile, masked_url
+from iotgw.registry.models import (
     Device,
     Gateway,
     Organisation,
@@ -49,6 +45,9 @@ from registry.models import (
     SubjectKind,
     Ward,
 )
+from sqlalchemy import Engine, event, inspect, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from collections import defaultdict
 from collections.abc import Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
-from devices import QUANTITIES, Kind
-from tsdb import InfluxClient, Series, quote_string
-from tsdb.schema import DEVICE_HOURLY, HOUR_MS, RAW_RP, ROLLUP_RP, TELEMETRY
+from iotgw.devices import QUANTITIES, Kind
+from iotgw.tsdb import InfluxClient, Series, quote_string
+from iotgw.tsdb.schema import DEVICE_HOURLY, HOUR_MS, RAW_RP, ROLLUP_RP, TELEMETRY
 
 GAUGES = tuple(q.name for q in QUANTITIES.values() if q.kind is Kind.GAUGE)
 COUNTERS = tuple(q.name for q in QUANTITIES.values() if q.kind is Kind.COUNTER)

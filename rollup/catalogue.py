@@ -11,10 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+from iotgw.devices import load_config
+from iotgw.registry import OrgType, Sector
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from devices import load_config
-from registry import OrgType, Sector
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.toml")
 

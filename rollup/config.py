@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+from iotgw.devices import load_config
+from iotgw.devices.links import Frozen, RegistryLink, migrate_registry_url
+from iotgw.tsdb.config import InfluxConfig
 from pydantic import Field, model_validator
-
-from devices import load_config
-from devices.links import Frozen, RegistryLink, migrate_registry_url
-from tsdb.config import InfluxConfig
 
 
 class RollupConfig(Frozen):

@@ -12,9 +12,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from rollup.catalogue import Formula, Indicator
-from rollup.periods import Period
-from rollup.registry_view import DeviceView, OrganisationView, RegistryView
+from iotgw.rollup.catalogue import Formula, Indicator
+from iotgw.rollup.periods import Period
+from iotgw.rollup.registry_view import DeviceView, OrganisationView, RegistryView
 
 REFERENCE = "reference_counts"
 REGISTERED = "registered"

@@ -4,14 +4,13 @@ The rollup computes indicators from it; the API's coverage view reads it too."""
 
 from __future__ import annotations
 
+from iotgw.rollup.indicators import Activity, PeriodData
+from iotgw.rollup.periods import Period
+from iotgw.rollup.registry_view import registry_view
+from iotgw.rollup.store import read_activity
+from iotgw.tsdb import InfluxClient
+from iotgw.tsdb.raw import read_platform_users
 from sqlalchemy.orm import Session
-
-from rollup.indicators import Activity, PeriodData
-from rollup.periods import Period
-from rollup.registry_view import registry_view
-from rollup.store import read_activity
-from tsdb import InfluxClient
-from tsdb.raw import read_platform_users
 
 
 def load_period_data(influx: InfluxClient, database: str, session: Session, period: Period,

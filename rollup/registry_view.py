@@ -6,9 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
-from registry import (
+from iotgw.registry import (
     SubjectKind,
     devices_by_id,
     organisations_by_id,
@@ -16,7 +14,8 @@ from registry import (
     reference_counts,
     ward_provinces,
 )
-from rollup.periods import Period, local_midnight_ms
+from iotgw.rollup.periods import Period, local_midnight_ms
+from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,16 +22,16 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from registry import RegistryError, device_intervals, make_engine, session_factory
-from rollup import aggregates, store
-from rollup.catalogue import Catalogue, load_catalogue
-from rollup.config import RollupConfig
-from rollup.indicators import PeriodData, compute
-from rollup.period_data import load_period_data
-from rollup.periods import Period, local_day, local_midnight_ms, periods_of
-from tsdb import TsdbError
-from tsdb.raw import read_touched_hours
-from tsdb.schema import (
+from iotgw.registry import RegistryError, device_intervals, make_engine, session_factory
+from iotgw.rollup import aggregates, store
+from iotgw.rollup.catalogue import Catalogue, load_catalogue
+from iotgw.rollup.config import RollupConfig
+from iotgw.rollup.indicators import PeriodData, compute
+from iotgw.rollup.period_data import load_period_data
+from iotgw.rollup.periods import Period, local_day, local_midnight_ms, periods_of
+from iotgw.tsdb import TsdbError
+from iotgw.tsdb.raw import read_touched_hours
+from iotgw.tsdb.schema import (
     DEVICE_DAILY,
     DEVICE_HOURLY,
     HOUR_MS,

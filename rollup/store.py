@@ -12,11 +12,11 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rollup.aggregates import Aggregates
-from rollup.indicators import Value
-from rollup.periods import PeriodKind
-from tsdb import InfluxClient, Point, quote_string
-from tsdb.schema import DEVICE_DAILY, DEVICE_HOURLY, INDICATORS, ROLLUP_RP, ROLLUP_STATE
+from iotgw.rollup.aggregates import Aggregates
+from iotgw.rollup.indicators import Value
+from iotgw.rollup.periods import PeriodKind
+from iotgw.tsdb import InfluxClient, Point, quote_string
+from iotgw.tsdb.schema import DEVICE_DAILY, DEVICE_HOURLY, INDICATORS, ROLLUP_RP, ROLLUP_STATE
 
 RESOLUTIONS = {"hour": DEVICE_HOURLY, "day": DEVICE_DAILY}
 

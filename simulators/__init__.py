@@ -1,8 +1,8 @@
 """Simulated devices and fleets that drive tests, benchmarks and demos."""
 
-from simulators.fleet import simulated_fleet, write_config
-from simulators.signals import SIGNALS, Signal
-from simulators.source import SimulatedSource, UnknownProfile
+from iotgw.simulators.fleet import simulated_fleet, write_config
+from iotgw.simulators.signals import SIGNALS, Signal
+from iotgw.simulators.source import SimulatedSource, UnknownProfile
 
 __all__ = [
     "SIGNALS",

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import tomli_w
+from iotgw.gateway import DeviceConfig, GatewayConfig
+from iotgw.gateway.config import BrokerConfig, BufferConfig
+from iotgw.simulators.signals import SIGNALS
 from pydantic import BaseModel
-
-from gateway import DeviceConfig, GatewayConfig
-from gateway.config import BrokerConfig, BufferConfig
-from simulators.signals import SIGNALS
 
 PROFILES = tuple(SIGNALS)
 

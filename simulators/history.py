@@ -14,11 +14,11 @@ import random
 from collections import Counter
 from collections.abc import Callable
 
-from devices import Reading
-from gateway.buffer import Buffer, Limits
-from gateway.config import GatewayConfig
-from simulators.scenario import GatewayFaults
-from simulators.source import SimulatedSource
+from iotgw.devices import Reading
+from iotgw.gateway.buffer import Buffer, Limits
+from iotgw.gateway.config import GatewayConfig
+from iotgw.simulators.scenario import GatewayFaults
+from iotgw.simulators.source import SimulatedSource
 
 DAY_MS = 86_400_000
 _HOUR_MS = 3_600_000

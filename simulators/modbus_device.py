@@ -14,10 +14,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
+from iotgw.devices.register_maps import RegisterMap
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
-
-from devices.register_maps import RegisterMap
 
 Values = Callable[[], Mapping[str, float]]
 

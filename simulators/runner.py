@@ -19,13 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
-
-from devices import telemetry_topic
-from gateway import Agent, GatewayConfig
-from simulators.history import DAY_MS, Window, backfill, offline_windows
-from simulators.malformed import malformed
-from simulators.scenario import Fleet
-from simulators.source import SimulatedSource
+from iotgw.devices import telemetry_topic
+from iotgw.gateway import Agent, GatewayConfig
+from iotgw.simulators.history import DAY_MS, Window, backfill, offline_windows
+from iotgw.simulators.malformed import malformed
+from iotgw.simulators.scenario import Fleet
+from iotgw.simulators.source import SimulatedSource
 
 _TICK_S = 0.2
 

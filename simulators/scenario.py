@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
+from iotgw.devices import ConfigError, load_config
+from iotgw.gateway.config import BrokerConfig, BufferConfig, DeviceConfig, FaultConfig, GatewayConfig
+from iotgw.simulators.signals import SIGNALS
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from vietnam_provinces import Ward as VnWard
-
-from devices import ConfigError, load_config
-from gateway.config import BrokerConfig, BufferConfig, DeviceConfig, FaultConfig, GatewayConfig
-from simulators.signals import SIGNALS
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from devices import Reading
-from gateway import DeviceConfig, GatewayError
-from gateway.config import FaultConfig
-from simulators.signals import SIGNALS
+from iotgw.devices import Reading
+from iotgw.gateway import DeviceConfig, GatewayError
+from iotgw.gateway.config import FaultConfig
+from iotgw.simulators.signals import SIGNALS
 
 
 class UnknownProfile(GatewayError):

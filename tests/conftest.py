@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from iotgw.tsdb import InfluxClient
 
 from iotgw.processes import Influxd, LocalService, Mosquitto
 from tests.e2e.spine import Spine
-from tsdb import InfluxClient
 
 _names = itertools.count(1)
 

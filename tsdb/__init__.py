@@ -1,8 +1,8 @@
 """The one InfluxDB client of the project (HTTP API: line protocol and InfluxQL)."""
 
-from tsdb.client import Backoff, InfluxClient, Series, quote_string
-from tsdb.errors import LineProtocolError, QueryFailed, TsdbError, Unavailable, WriteRejected
-from tsdb.line_protocol import (
+from iotgw.tsdb.client import Backoff, InfluxClient, Series, quote_string
+from iotgw.tsdb.errors import LineProtocolError, QueryFailed, TsdbError, Unavailable, WriteRejected
+from iotgw.tsdb.line_protocol import (
     FieldValue,
     Point,
     encode_line,

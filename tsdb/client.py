@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-
-from tsdb.errors import QueryFailed, Unavailable, rejection
-from tsdb.line_protocol import Point, encode_points
+from iotgw.tsdb.errors import QueryFailed, Unavailable, rejection
+from iotgw.tsdb.line_protocol import Point, encode_points
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from iotgw.tsdb.client import Backoff, InfluxClient
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from tsdb.client import Backoff, InfluxClient
 
 
 class InfluxConfig(BaseModel):

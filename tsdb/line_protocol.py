@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from tsdb.errors import LineProtocolError
+from iotgw.tsdb.errors import LineProtocolError
 
 FieldValue = float | int | bool | str
 

@@ -3,9 +3,9 @@ what ingest writes (readings, gateway health, touched hours) and the API's platf
 
 from __future__ import annotations
 
-from tsdb.client import InfluxClient, quote_string
-from tsdb.line_protocol import FieldValue
-from tsdb.schema import GATEWAY_HEALTH, HOUR_MS, PLATFORM_USE, RAW_RP, TELEMETRY, TOUCHED_HOURS
+from iotgw.tsdb.client import InfluxClient, quote_string
+from iotgw.tsdb.line_protocol import FieldValue
+from iotgw.tsdb.schema import GATEWAY_HEALTH, HOUR_MS, PLATFORM_USE, RAW_RP, TELEMETRY, TOUCHED_HOURS
 
 Row = dict[str, FieldValue | None]
 

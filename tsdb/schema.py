@@ -22,7 +22,7 @@
 
 from __future__ import annotations
 
-from tsdb.client import InfluxClient
+from iotgw.tsdb.client import InfluxClient
 
 RAW_RP = "raw"
 ROLLUP_RP = "rollup"

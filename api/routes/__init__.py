@@ -2,9 +2,17 @@
 template's ``api/main.py`` combines them); the dashboard is mounted separately."""
 
 from fastapi import APIRouter
-
-from api.routes import devices, gateways, health, indicators, open_data, provinces, registry_admin, reports
-from api.routes.dashboard import mount_dashboard
+from iotgw.api.routes import (
+    devices,
+    gateways,
+    health,
+    indicators,
+    open_data,
+    provinces,
+    registry_admin,
+    reports,
+)
+from iotgw.api.routes.dashboard import mount_dashboard
 
 api_router = APIRouter()
 for _module in (health, provinces, indicators, devices, gateways, registry_admin, reports, open_data):

@@ -6,11 +6,10 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
-
-from api import views
-from api.deps import CurrentPrincipal, InfluxDep, SessionDep, SettingsDep
-from api.schemas import DeviceReadingsPublic, Resolution
-from registry import ApiRole, NotFound, OrgType, device_owner
+from iotgw.api import views
+from iotgw.api.deps import CurrentPrincipal, InfluxDep, SessionDep, SettingsDep
+from iotgw.api.schemas import DeviceReadingsPublic, Resolution
+from iotgw.registry import ApiRole, NotFound, OrgType, device_owner
 
 router = APIRouter(prefix="/v1/devices", tags=["readings"])
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-
-from api import views
-from api.access import readable_province
-from api.deps import CurrentPrincipal, InfluxDep, SessionDep, SettingsDep
-from api.schemas import GatewaysPublic
-from registry import gateways_in_province
+from iotgw.api import views
+from iotgw.api.access import readable_province
+from iotgw.api.deps import CurrentPrincipal, InfluxDep, SessionDep, SettingsDep
+from iotgw.api.schemas import GatewaysPublic
+from iotgw.registry import gateways_in_province
 
 router = APIRouter(prefix="/v1/gateways", tags=["gateways"])
 

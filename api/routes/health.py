@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-
-from api.schemas import HealthPublic
+from iotgw.api.schemas import HealthPublic
 
 router = APIRouter(tags=["service"])
 

@@ -7,12 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
-
-from api import views
-from api.access import readable_province
-from api.deps import CatalogueDep, CurrentPrincipal, InfluxDep, SettingsDep, ViewsDep
-from api.schemas import IndicatorsPublic, IndicatorValuesPublic, Level, PeriodQuery
-from rollup.periods import VIETNAM
+from iotgw.api import views
+from iotgw.api.access import readable_province
+from iotgw.api.deps import CatalogueDep, CurrentPrincipal, InfluxDep, SettingsDep, ViewsDep
+from iotgw.api.schemas import IndicatorsPublic, IndicatorValuesPublic, Level, PeriodQuery
+from iotgw.rollup.periods import VIETNAM
 
 router = APIRouter(prefix="/v1/indicators", tags=["indicators"])
 

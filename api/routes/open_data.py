@@ -10,14 +10,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-
-from api import views
-from api.access import check_province
-from api.deps import InfluxDep, SessionDep, SettingsDep
-from api.schemas import DataDictionaryPublic, EnvironmentPublic, QuantityPublic, Scalar
-from devices import QUANTITIES
-from registry import devices_in_province
-from rollup.periods import VIETNAM, Period
+from iotgw.api import views
+from iotgw.api.access import check_province
+from iotgw.api.deps import InfluxDep, SessionDep, SettingsDep
+from iotgw.api.schemas import DataDictionaryPublic, EnvironmentPublic, QuantityPublic, Scalar
+from iotgw.devices import QUANTITIES
+from iotgw.registry import devices_in_province
+from iotgw.rollup.periods import VIETNAM, Period
 
 router = APIRouter(prefix="/v1/open", tags=["open data"])
 

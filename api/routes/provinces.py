@@ -7,13 +7,12 @@ import time
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-
-from api import views
-from api.access import readable_province
-from api.deps import CurrentPrincipal, InfluxDep, SessionDep, SessionsDep, SettingsDep, ViewsDep
-from api.schemas import CoveragePublic, ProvincePublic, ProvincesPublic
-from registry import ApiRole, list_provinces
-from rollup.periods import VIETNAM
+from iotgw.api import views
+from iotgw.api.access import readable_province
+from iotgw.api.deps import CurrentPrincipal, InfluxDep, SessionDep, SessionsDep, SettingsDep, ViewsDep
+from iotgw.api.schemas import CoveragePublic, ProvincePublic, ProvincesPublic
+from iotgw.registry import ApiRole, list_provinces
+from iotgw.rollup.periods import VIETNAM
 
 router = APIRouter(prefix="/v1/provinces")
 

@@ -8,20 +8,19 @@ import io
 import json
 
 from fastapi import APIRouter, HTTPException, Request
-
-from api.access import administered, check_province
-from api.deps import CurrentPrincipal, SessionDep, SessionsDep
-from api.schemas import (
+from iotgw.api.access import administered, check_province
+from iotgw.api.deps import CurrentPrincipal, SessionDep, SessionsDep
+from iotgw.api.schemas import (
     RegistryImportPublic,
     RegistryKind,
     RegistryMoveCreate,
     RegistryMovePublic,
     RegistryRowsPublic,
 )
-from registry import NotFound, OutsideProvince, RegistryError, SubjectKind, move
-from registry.csv_export import records
-from registry.csv_import import import_csv, import_rows
-from registry.placements import outside_province
+from iotgw.registry import NotFound, OutsideProvince, RegistryError, SubjectKind, move
+from iotgw.registry.csv_export import records
+from iotgw.registry.csv_import import import_csv, import_rows
+from iotgw.registry.placements import outside_province
 
 router = APIRouter(prefix="/v1/registry", tags=["registry"])
 

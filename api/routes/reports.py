@@ -8,14 +8,13 @@ from typing import Literal
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
-
-from api import views
-from api.access import readable_province
-from api.deps import CatalogueDep, CurrentPrincipal, InfluxDep, SessionDep, SettingsDep
-from api.reports import as_csv, as_xlsx, report_rows
-from api.schemas import IndicatorValuePublic
-from registry import get_province
-from rollup.periods import Period
+from iotgw.api import views
+from iotgw.api.access import readable_province
+from iotgw.api.deps import CatalogueDep, CurrentPrincipal, InfluxDep, SessionDep, SettingsDep
+from iotgw.api.reports import as_csv, as_xlsx, report_rows
+from iotgw.api.schemas import IndicatorValuePublic
+from iotgw.registry import get_province
+from iotgw.rollup.periods import Period
 
 router = APIRouter(prefix="/v1/provinces", tags=["reports"])
 

@@ -1,8 +1,7 @@
 """Alembic environment: runs on the connection handed over by ``registry.db.upgrade``."""
 
 from alembic import context
-
-from registry.models import Base
+from iotgw.registry.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata,

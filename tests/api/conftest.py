@@ -15,13 +15,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
-
-from api import ApiConfig, create_app
-from api.auth import create_token
-from devices.links import RegistryLink
-from iotgw.processes import Influxd
-from registry import (
+from iotgw.api import ApiConfig, create_app
+from iotgw.api.auth import create_token
+from iotgw.devices.links import RegistryLink
+from iotgw.registry import (
     ApiRole,
     Device,
     Gateway,
@@ -36,12 +33,15 @@ from registry import (
     session_factory,
     upgrade,
 )
-from rollup.config import RollupConfig
-from rollup.periods import local_midnight_ms
-from rollup.service import RollupService
-from tsdb import InfluxClient
-from tsdb.config import InfluxConfig
-from tsdb.schema import HOUR_MS, RAW_RP
+from iotgw.rollup.config import RollupConfig
+from iotgw.rollup.periods import local_midnight_ms
+from iotgw.rollup.service import RollupService
+from iotgw.tsdb import InfluxClient
+from iotgw.tsdb.config import InfluxConfig
+from iotgw.tsdb.schema import HOUR_MS, RAW_RP
+from sqlalchemy import select
+
+from iotgw.processes import Influxd
 
 DAY = dt.date(2026, 3, 10)
 PLACED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

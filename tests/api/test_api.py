@@ -9,12 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
+from iotgw.api import views
+from iotgw.api.app import create_app
+from iotgw.registry import ApiToken, Ward, make_engine, session_factory
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from api import views
-from api.app import create_app
-from registry import ApiToken, Ward, make_engine, session_factory
 from tests.api.conftest import DAY, PROVINCE, Stack
 from tests.faults import ledger
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
+from iotgw.api.routes.registry_admin import MAX_CSV_BYTES
+from iotgw.tsdb.schema import TELEMETRY
 
-from api.routes.registry_admin import MAX_CSV_BYTES
 from tests.api.conftest import DAY, PROVINCE, Stack
 from tests.faults import ledger
-from tsdb.schema import TELEMETRY
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 

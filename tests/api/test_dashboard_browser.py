@@ -14,12 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from iotgw.api import create_app
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from api import create_app
 from iotgw.processes import free_port
 from tests.api.conftest import DAY, PROVINCE, Stack
 

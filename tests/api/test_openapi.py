@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-
-from api import ApiConfig, create_app
-from devices.links import RegistryLink
+from iotgw.api import ApiConfig, create_app
+from iotgw.devices.links import RegistryLink
 
 METHODS = {"get", "put", "post", "patch", "delete"}
 

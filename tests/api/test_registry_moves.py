@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from iotgw.registry import SubjectKind, Ward, make_engine, placements_at, session_factory
 from sqlalchemy import select
 
-from registry import SubjectKind, Ward, make_engine, placements_at, session_factory
 from tests.api.conftest import PLACED, Stack
 
 AT = "2026-03-01T08:00:00+07:00"

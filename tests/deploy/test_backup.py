@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
+from iotgw.tsdb import InfluxClient
+from iotgw.tsdb.schema import ROLLUP_RP, create_storage
 
 from iotgw.processes import Influxd
-from tsdb import InfluxClient
-from tsdb.schema import ROLLUP_RP, create_storage
 
 pytestmark = pytest.mark.integration
 

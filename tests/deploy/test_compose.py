@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 import yaml
+from iotgw.api.config import load_api_config
+from iotgw.ingest.config import load_ingest_config
+from iotgw.rollup.config import load_rollup_config
 
-from api.config import load_api_config
-from ingest.config import load_ingest_config
 from iotgw.processes import DEPLOY, Mosquitto
-from rollup.config import load_rollup_config
 from tests.iotgw.test_cli import iotgw
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,7 +187,7 @@ def test_dockerfile_is_multi_stage_non_root_and_copies_every_package() -> None:
     final = text[text.rindex("\nFROM "):]
     user = re.findall(r"^USER (\S+)", final, flags=re.M)
     assert user and user[-1].split(":")[0] not in ("root", "0")
-    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
-    wanted = {p.rstrip("*") for p in packages["find"]["include"]}
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    wanted = {"iotgw", *setuptools["package-dir"].values()}
     copied = set(re.findall(r"^COPY (\w+) \1$", text, flags=re.M))
     assert copied == wanted

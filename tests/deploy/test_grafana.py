@@ -14,18 +14,18 @@ from typing import Any
 
 import pytest
 import yaml
+from iotgw.devices import QUANTITIES
+from iotgw.devices.links import RegistryLink
+from iotgw.devices.quantities import Kind
+from iotgw.gateway.config import BrokerConfig
+from iotgw.rollup.config import RollupConfig
+from iotgw.rollup.service import RollupService
+from iotgw.simulators.runner import FleetRunner, live_samples, with_samples
+from iotgw.simulators.scenario import Scenario, SiteKind, build_fleet, gateway_configs
+from iotgw.tsdb.config import InfluxConfig
 
-from devices import QUANTITIES
-from devices.links import RegistryLink
-from devices.quantities import Kind
-from gateway.config import BrokerConfig
 from iotgw.sim_cli import register
-from rollup.config import RollupConfig
-from rollup.service import RollupService
-from simulators.runner import FleetRunner, live_samples, with_samples
-from simulators.scenario import Scenario, SiteKind, build_fleet, gateway_configs
 from tests.e2e.spine import Spine
-from tsdb.config import InfluxConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAFANA = ROOT / "deploy" / "grafana"

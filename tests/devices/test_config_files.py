@@ -3,9 +3,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import pytest
+from iotgw.devices import ConfigError, Host, parse_config
 from pydantic import BaseModel, Field
-
-from devices import ConfigError, Host, parse_config
 
 
 class Inner(BaseModel):

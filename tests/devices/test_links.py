@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from api.config import ApiConfig
-from devices import ConfigError
-from devices.config_files import parse_config
-from rollup.config import RollupConfig
+from iotgw.api.config import ApiConfig
+from iotgw.devices import ConfigError
+from iotgw.devices.config_files import parse_config
+from iotgw.rollup.config import RollupConfig
 
 
 @pytest.mark.parametrize("model", [RollupConfig, ApiConfig])

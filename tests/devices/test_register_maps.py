@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from iotgw.devices.register_maps import REGISTER_MAPS, Register, RegisterMap
 from pydantic import ValidationError
-
-from devices.register_maps import REGISTER_MAPS, Register, RegisterMap
 
 # (type, word order, byte order, registers as a device sends them, value)
 KNOWN = [

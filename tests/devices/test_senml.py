@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from devices.senml import SenmlError, decode_senml
-from devices.telemetry import MAX_READINGS_PER_BATCH
+from iotgw.devices.senml import SenmlError, decode_senml
+from iotgw.devices.telemetry import MAX_READINGS_PER_BATCH
 
 CASES = sorted(p for p in (Path(__file__).parent / "senml_cases").iterdir() if p.is_dir())
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from devices.senml_names import device_id
-from devices.topics import is_id
+from iotgw.devices.senml_names import device_id
+from iotgw.devices.topics import is_id
 
 # RFC 8428 4.5.1: a resolved name is of these characters, starting with a letter or digit.
 SENML_NAME = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9:./_-]{0,70}", fullmatch=True)

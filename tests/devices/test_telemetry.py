@@ -4,10 +4,9 @@ import json
 import re
 
 import pytest
+from iotgw.devices import QUANTITIES, GatewayStatus, Kind, Quality, TelemetryBatch
+from iotgw.devices.telemetry import MAX_HEALTH_KEYS, MAX_TS_MS
 from pydantic import ValidationError
-
-from devices import QUANTITIES, GatewayStatus, Kind, Quality, TelemetryBatch
-from devices.telemetry import MAX_HEALTH_KEYS, MAX_TS_MS
 
 GOOD = {"v": 1, "gateway": "gw-1", "seq": 3, "replay": True, "readings": [
     {"device": "soil-1", "ts": 1_763_800_000_000, "values": {"soil_moisture": 31.5}},

@@ -3,9 +3,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import TypeAdapter, ValidationError
-
-from devices import (
+from iotgw.devices import (
     Topic,
     TopicError,
     check_id,
@@ -14,8 +12,9 @@ from devices import (
     status_topic,
     telemetry_topic,
 )
-from devices.telemetry import EntityId
-from devices.topics import ALLOWED, is_id
+from iotgw.devices.telemetry import EntityId
+from iotgw.devices.topics import ALLOWED, is_id
+from pydantic import TypeAdapter, ValidationError
 
 
 def test_topics_carry_the_version_and_gateway() -> None:

@@ -9,26 +9,26 @@ from pathlib import Path
 from typing import Literal
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
-from devices import status_topic, telemetry_topic
-from devices.links import RegistryLink
-from gateway import GatewayConfig
-from gateway.config import BrokerConfig, PublishConfig
-from ingest import DeadLetterStore, IngestConfig, retire_session
-from ingest.config import (
+from iotgw.devices import status_topic, telemetry_topic
+from iotgw.devices.links import RegistryLink
+from iotgw.gateway import GatewayConfig
+from iotgw.gateway.config import BrokerConfig, PublishConfig
+from iotgw.ingest import DeadLetterStore, IngestConfig, retire_session
+from iotgw.ingest.config import (
     BatchConfig,
     DeadLetterLimits,
     InfluxConfig,
     MetricsConfig,
     MqttConfig,
 )
-from ingest.consumer import SUBSCRIBED
+from iotgw.ingest.consumer import SUBSCRIBED
+from iotgw.simulators import SIGNALS, simulated_fleet, write_config
+from iotgw.tsdb import InfluxClient
+from iotgw.tsdb.schema import TELEMETRY
+from paho.mqtt.enums import CallbackAPIVersion
+
 from iotgw.processes import Influxd, IotgwProcess, Mosquitto
-from simulators import SIGNALS, simulated_fleet, write_config
 from tests.faults.ledger import Tally
-from tsdb import InfluxClient
-from tsdb.schema import TELEMETRY
 
 DEADLINE_S = 90.0
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from iotgw.devices import Reading
+from iotgw.gateway.buffer import Buffer
+from iotgw.simulators import SIGNALS
 
-from devices import Reading
-from gateway.buffer import Buffer
-from simulators import SIGNALS
 from tests.e2e.spine import Spine
 
 pytestmark = pytest.mark.integration

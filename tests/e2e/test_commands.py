@@ -7,8 +7,8 @@ import json
 import time
 
 import pytest
+from iotgw.devices import cmd_topic, result_topic, status_topic
 
-from devices import cmd_topic, result_topic, status_topic
 from tests.e2e.spine import Spine
 from tests.mqtt_probe import Probe, connect
 

@@ -10,21 +10,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+from iotgw.api import ApiConfig
+from iotgw.api.auth import create_token
+from iotgw.devices.links import RegistryLink
+from iotgw.gateway.config import BrokerConfig
+from iotgw.ingest.consumer import SUBSCRIBED
+from iotgw.registry import ApiRole, make_engine, session_factory
+from iotgw.simulators import write_config
+from iotgw.simulators.runner import FleetRunner, live_samples, with_samples
+from iotgw.simulators.scenario import Scenario, SiteKind, build_fleet, gateway_configs
+from iotgw.tsdb import InfluxClient
+from iotgw.tsdb.config import InfluxConfig
 
-from api import ApiConfig
-from api.auth import create_token
-from devices.links import RegistryLink
-from gateway.config import BrokerConfig
-from ingest.consumer import SUBSCRIBED
 from iotgw.processes import Influxd, IotgwProcess, Mosquitto, free_port
 from iotgw.sim_cli import register
-from registry import ApiRole, make_engine, session_factory
-from simulators import write_config
-from simulators.runner import FleetRunner, live_samples, with_samples
-from simulators.scenario import Scenario, SiteKind, build_fleet, gateway_configs
 from tests.e2e.spine import Spine
-from tsdb import InfluxClient
-from tsdb.config import InfluxConfig
 
 pytestmark = pytest.mark.integration
 

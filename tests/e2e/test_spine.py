@@ -11,19 +11,19 @@ import time
 
 import httpx
 import pytest
+from iotgw.devices.register_maps import REGISTER_MAPS
+from iotgw.gateway import GatewayConfig
+from iotgw.gateway.config import BrokerConfig, BufferConfig, DeviceConfig, ModbusLink, ReportConfig
+from iotgw.registry import Gateway, make_engine, session_factory
+from iotgw.simulators import write_config
+from iotgw.simulators.modbus_device import ModbusDeviceSimulator
+from iotgw.tsdb.schema import HOUR_MS, TELEMETRY, TOUCHED_HOURS
 
-from devices.register_maps import REGISTER_MAPS
-from gateway import GatewayConfig
-from gateway.config import BrokerConfig, BufferConfig, DeviceConfig, ModbusLink, ReportConfig
 from iotgw.processes import IotgwProcess, free_port
-from registry import Gateway, make_engine, session_factory
-from simulators import write_config
-from simulators.modbus_device import ModbusDeviceSimulator
 from tests.e2e.spine import Spine, assert_exactly_sent, tally
 from tests.faults import ledger
 from tests.faults.ledger import Tally, seconds
 from tests.iotgw.test_cli import iotgw
-from tsdb.schema import HOUR_MS, TELEMETRY, TOUCHED_HOURS
 
 pytestmark = pytest.mark.integration
 

@@ -21,16 +21,16 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from iotgw.ingest import IngestConfig
+from iotgw.ingest.config import InfluxConfig, MqttConfig
+from iotgw.ingest.consumer import SUBSCRIBED
+from iotgw.simulators import write_config
+from iotgw.tsdb import InfluxClient
 
-from ingest import IngestConfig
-from ingest.config import InfluxConfig, MqttConfig
-from ingest.consumer import SUBSCRIBED
 from iotgw.processes import Influxd, IotgwProcess, Mosquitto
-from simulators import write_config
 from tests.faults import ledger
 from tests.iotgw.test_cli import iotgw
 from tests.mqtt_probe import CLOSED, DROPPED, SESSION_NEVER_EXPIRES, Probe, Tls, connect
-from tsdb import InfluxClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -115,7 +115,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
 
 def _lab_password(deployment: Deployment) -> str:
-    from gateway import load_gateway_config
+    from iotgw.gateway import load_gateway_config
 
     password = load_gateway_config(deployment.bundles / LAB / "gateway.toml").broker.password
     assert password

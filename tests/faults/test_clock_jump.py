@@ -10,9 +10,9 @@ import threading
 import time
 
 import pytest
+from iotgw.gateway import Agent, build_sources
+from iotgw.simulators import SIGNALS, SimulatedSource
 
-from gateway import Agent, build_sources
-from simulators import SIGNALS, SimulatedSource
 from tests.e2e.spine import Spine
 from tests.faults import ledger
 from tests.faults.ledger import Tally

@@ -14,13 +14,13 @@ import re
 import time
 
 import pytest
+from iotgw.gateway.config import BrokerConfig, GatewayConfig, PublishConfig
+from iotgw.simulators import simulated_fleet, write_config
+from iotgw.tsdb.schema import GATEWAY_HEALTH
 
-from gateway.config import BrokerConfig, GatewayConfig, PublishConfig
 from iotgw.processes import IotgwProcess
-from simulators import simulated_fleet, write_config
 from tests.e2e.spine import Spine, tally
 from tests.faults import ledger
-from tsdb.schema import GATEWAY_HEALTH
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 

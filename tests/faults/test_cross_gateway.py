@@ -9,13 +9,13 @@ import json
 import time
 
 import pytest
+from iotgw.registry import Ward, make_engine, seed_admin_units, session_factory, upgrade
+from iotgw.registry.csv_import import import_rows
+from iotgw.tsdb.schema import TELEMETRY, TELEMETRY_BAD
 from sqlalchemy import select
 
-from registry import Ward, make_engine, seed_admin_units, session_factory, upgrade
-from registry.csv_import import import_rows
 from tests.e2e.spine import Spine, tally
 from tests.faults import ledger
-from tsdb.schema import TELEMETRY, TELEMETRY_BAD
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 

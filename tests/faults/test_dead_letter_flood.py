@@ -9,8 +9,8 @@ import re
 
 import httpx
 import pytest
+from iotgw.ingest.config import DeadLetterLimits
 
-from ingest.config import DeadLetterLimits
 from iotgw.processes import free_port
 from tests.e2e.spine import Spine, tally
 from tests.faults import ledger

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from iotgw.gateway import Agent, build_sources
+from iotgw.simulators import SimulatedSource
 
-from gateway import Agent, build_sources
-from simulators import SimulatedSource
 from tests.e2e.spine import Spine
 from tests.faults import ledger
 

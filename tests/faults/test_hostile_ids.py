@@ -17,10 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-
-from iotgw.processes import Mosquitto
-from registry import (
+from iotgw.registry import (
     AccountRole,
     BrokerAccount,
     Device,
@@ -31,7 +28,10 @@ from registry import (
     place,
     session_factory,
 )
-from registry.provisioning import mosquitto_hash
+from iotgw.registry.provisioning import mosquitto_hash
+from sqlalchemy import select
+
+from iotgw.processes import Mosquitto
 from tests.api import conftest as api
 from tests.api.conftest import Stack
 from tests.faults import ledger

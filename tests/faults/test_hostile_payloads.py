@@ -9,10 +9,10 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from iotgw.devices import QUANTITIES
+from iotgw.devices.telemetry import MAX_READINGS_PER_BATCH
+from iotgw.ingest import decode_message
 
-from devices import QUANTITIES
-from devices.telemetry import MAX_READINGS_PER_BATCH
-from ingest import decode_message
 from tests.e2e.spine import Spine, tally
 from tests.faults import ledger
 

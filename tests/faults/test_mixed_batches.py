@@ -20,11 +20,11 @@ import time
 
 import httpx
 import pytest
+from iotgw.tsdb.schema import GATEWAY_HEALTH, TELEMETRY
 
 from iotgw.processes import free_port
 from tests.e2e.spine import Spine
 from tests.faults import ledger
-from tsdb.schema import GATEWAY_HEALTH, TELEMETRY
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 

@@ -13,17 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from iotgw.gateway.config import BrokerConfig, PublishConfig
+from iotgw.ingest import IngestConfig
+from iotgw.ingest.config import BatchConfig, InfluxConfig, MqttConfig
+from iotgw.ingest.consumer import SUBSCRIBED
+from iotgw.simulators import simulated_fleet, write_config
+from iotgw.tsdb import InfluxClient
 
-from gateway.config import BrokerConfig, PublishConfig
-from ingest import IngestConfig
-from ingest.config import BatchConfig, InfluxConfig, MqttConfig
-from ingest.consumer import SUBSCRIBED
 from iotgw.processes import Influxd, IotgwProcess, Mosquitto
-from simulators import simulated_fleet, write_config
 from tests.e2e.spine import Spine, tally
 from tests.faults import ledger
 from tests.faults.ledger import seconds
-from tsdb import InfluxClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 import pytest
+from iotgw.devices import status_topic, telemetry_topic
+from iotgw.ingest.consumer import SUBSCRIBED
 
-from devices import status_topic, telemetry_topic
-from ingest.consumer import SUBSCRIBED
 from tests.e2e.spine import Spine, tally
 from tests.faults import ledger
 

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+from iotgw.gateway import GatewayConfig
 
-from gateway import GatewayConfig
 from tests.e2e.spine import Spine, tally
 from tests.faults import ledger
 from tests.gateway.readonly_fs import FailingDisk

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from iotgw.gateway import GatewayConfig
+from iotgw.registry import Ward, make_engine, seed_admin_units, session_factory, upgrade
+from iotgw.registry.csv_import import import_rows
 from sqlalchemy import select
 
-from gateway import GatewayConfig
 from iotgw.processes import free_port
-from registry import Ward, make_engine, seed_admin_units, session_factory, upgrade
-from registry.csv_import import import_rows
 from tests.e2e.spine import Spine, tally
 from tests.faults import ledger
 from tests.faults.ledger import Tally

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from iotgw.devices import QUANTITIES, SCHEMA_VERSION, TelemetryBatch, status_topic, telemetry_topic
+from iotgw.devices.register_maps import REGISTER_MAPS
 from iotgw_node import contract
-
-from devices import QUANTITIES, SCHEMA_VERSION, TelemetryBatch, status_topic, telemetry_topic
-from devices.register_maps import REGISTER_MAPS
 
 
 def test_quantities_units_topics_and_schema_version() -> None:

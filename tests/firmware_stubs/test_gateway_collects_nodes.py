@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
+from iotgw.gateway import GatewayConfig
+from iotgw.gateway.config import BrokerConfig, BufferConfig, DeviceConfig, MqttNodeLink
 from iotgw_node import readers
 from iotgw_node.node import Node
 
-from gateway import GatewayConfig
-from gateway.config import BrokerConfig, BufferConfig, DeviceConfig, MqttNodeLink
 from iotgw.processes import Mosquitto
 from tests.e2e.spine import Spine
 from tests.firmware_stubs.fakes import FakeHal

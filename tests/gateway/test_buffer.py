@@ -11,10 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-
-from devices import Reading
-from gateway import Buffer
-from gateway.buffer import Limits, Pending
+from iotgw.devices import Reading
+from iotgw.gateway import Buffer
+from iotgw.gateway.buffer import Limits, Pending
 
 
 def _reading(n: int, device: str = "d1") -> Reading:
@@ -115,9 +114,9 @@ def test_checkpoints_are_stored_with_their_readings(tmp_path: Path) -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from devices import Reading
-from gateway import Buffer
-from gateway.buffer import Limits
+from iotgw.devices import Reading
+from iotgw.gateway import Buffer
+from iotgw.gateway.buffer import Limits
 buffer = Buffer(Path(sys.argv[1]))
 n = 0
 print("writing", flush=True)

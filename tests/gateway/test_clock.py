@@ -7,13 +7,13 @@ import json
 import time
 from pathlib import Path
 
-from devices import Quality, Reading
-from gateway import GatewayConfig
-from gateway.buffer import Buffer, Limits
-from gateway.clock import FLOOR_MS, ClockWatch, kernel_synchronised
-from gateway.config import BufferConfig, ClockConfig, DeviceConfig
-from gateway.service import Agent
-from simulators import SimulatedSource
+from iotgw.devices import Quality, Reading
+from iotgw.gateway import GatewayConfig
+from iotgw.gateway.buffer import Buffer, Limits
+from iotgw.gateway.clock import FLOOR_MS, ClockWatch, kernel_synchronised
+from iotgw.gateway.config import BufferConfig, ClockConfig, DeviceConfig
+from iotgw.gateway.service import Agent
+from iotgw.simulators import SimulatedSource
 
 REAL = 1_790_000_000.0  # 2026-09-21, seconds
 REAL_MS = int(REAL * 1000)

@@ -3,9 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from devices import ConfigError
-from gateway import load_gateway_config
+from iotgw.devices import ConfigError
+from iotgw.gateway import load_gateway_config
 
 VALID = """
 gateway_id = "gw-1"

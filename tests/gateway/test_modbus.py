@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from iotgw.devices.register_maps import REGISTER_MAPS, Register, RegisterMap
+from iotgw.gateway.config import DeviceConfig, ModbusLink
+from iotgw.gateway.errors import DeviceReadError
+from iotgw.gateway.modbus import ModbusSource
+from iotgw.simulators.modbus_device import ModbusDeviceSimulator
 from pymodbus.client import ModbusTcpClient
 
-from devices.register_maps import REGISTER_MAPS, Register, RegisterMap
-from gateway.config import DeviceConfig, ModbusLink
-from gateway.errors import DeviceReadError
-from gateway.modbus import ModbusSource
 from iotgw.processes import free_port
-from simulators.modbus_device import ModbusDeviceSimulator
 
 pytestmark = pytest.mark.integration
 

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from iotgw.devices import Reading
+from iotgw.gateway import Buffer
+from iotgw.gateway.errors import BufferUnavailable
+from iotgw.gateway.memory_queue import MemoryQueue
 
-from devices import Reading
-from gateway import Buffer
-from gateway.errors import BufferUnavailable
-from gateway.memory_queue import MemoryQueue
 from tests.gateway.readonly_fs import FailingDisk
 
 NOW = 1_763_800_000_000

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from iotgw.devices import Reading
+from iotgw.gateway.config import ReportConfig
+from iotgw.gateway.report import ChangeFilter
 from pydantic import ValidationError
-
-from devices import Reading
-from gateway.config import ReportConfig
-from gateway.report import ChangeFilter
 
 
 def _reading(ts_s: float, **values: float) -> Reading:

@@ -3,14 +3,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from iotgw.devices import Reading, TelemetryBatch
+from iotgw.gateway import DeviceConfig, UnknownDriver, build_sources
+from iotgw.gateway.buffer import Pending
+from iotgw.gateway.schedule import Schedule
+from iotgw.gateway.service import encode_batch
+from iotgw.simulators import SimulatedSource, UnknownProfile
 from pydantic import ValidationError
-
-from devices import Reading, TelemetryBatch
-from gateway import DeviceConfig, UnknownDriver, build_sources
-from gateway.buffer import Pending
-from gateway.schedule import Schedule
-from gateway.service import encode_batch
-from simulators import SimulatedSource, UnknownProfile
 
 
 def test_batch_built_from_buffered_json_is_a_valid_v1_message() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.takeover import TakeoverWatch
+from iotgw.gateway.takeover import TakeoverWatch
 
 
 def _watch() -> TakeoverWatch:

@@ -7,10 +7,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
-from ingest import DeadLetterStore, DeadLetterUnavailable
-from ingest.config import DeadLetterLimits
-from ingest.dead_letters import MAX_GATEWAY_LABELS, gateway_label
+from iotgw.ingest import DeadLetterStore, DeadLetterUnavailable
+from iotgw.ingest.config import DeadLetterLimits
+from iotgw.ingest.dead_letters import MAX_GATEWAY_LABELS, gateway_label
 
 
 def test_records_keep_topic_reason_and_exact_payload(tmp_path: Path) -> None:

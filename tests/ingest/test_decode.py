@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from ingest import decode_message
-from ingest.decode import SHOWN_CHARS, shown
+from iotgw.ingest import decode_message
+from iotgw.ingest.decode import SHOWN_CHARS, shown
 
 CASES = sorted(p for p in (Path(__file__).parent / "cases").iterdir() if p.is_dir())
 

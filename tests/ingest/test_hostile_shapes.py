@@ -37,18 +37,18 @@ from typing import Annotated, Any, Literal
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from iotgw.devices import QUANTITIES, GatewayStatus, SenmlError, TelemetryBatch, decode_senml
+from iotgw.devices.senml import ALIASES, MAX_TIME_S
+from iotgw.devices.telemetry import MAX_READINGS_PER_BATCH, MAX_TS_MS, Reading
+from iotgw.ingest import decode_message
+from iotgw.ingest.config import PolicyConfig
+from iotgw.ingest.points import Context, Decoded
+from iotgw.tsdb.schema import GATEWAY_HEALTH, TELEMETRY, TELEMETRY_BAD
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import to_json
 
-from devices import QUANTITIES, GatewayStatus, SenmlError, TelemetryBatch, decode_senml
-from devices.senml import ALIASES, MAX_TIME_S
-from devices.telemetry import MAX_READINGS_PER_BATCH, MAX_TS_MS, Reading
-from ingest import decode_message
-from ingest.config import PolicyConfig
-from ingest.points import Context, Decoded
 from tests.faults.ledger import LONG
 from tests.ingest.lines import Line, parse_line
-from tsdb.schema import GATEWAY_HEALTH, TELEMETRY, TELEMETRY_BAD
 
 pytestmark = pytest.mark.faults
 

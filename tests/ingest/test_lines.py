@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from iotgw.tsdb import LineProtocolError, Point, encode_point
 
 from tests.ingest.lines import parse_line
-from tsdb import LineProtocolError, Point, encode_point
 
 names = st.text(min_size=1, max_size=12)
 field_values = (st.floats(allow_nan=False, allow_infinity=False) | st.booleans()

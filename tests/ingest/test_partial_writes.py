@@ -6,10 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from ingest.partial_writes import find_dropped
-from tsdb import InfluxClient, WriteRejected
-from tsdb.errors import PartialWrite
+from iotgw.ingest.partial_writes import find_dropped
+from iotgw.tsdb import InfluxClient, WriteRejected
+from iotgw.tsdb.errors import PartialWrite
 
 pytestmark = pytest.mark.integration
 

@@ -6,12 +6,12 @@ import datetime as dt
 import json
 from dataclasses import replace
 
-from devices import QUANTITIES, Reading, TelemetryBatch
-from ingest.config import PolicyConfig
-from ingest.points import Context, Decoded, add_readings
-from registry import DeviceHistory, DeviceTags
-from registry.tag_cache import Span
-from tsdb import Point, encode_point
+from iotgw.devices import QUANTITIES, Reading, TelemetryBatch
+from iotgw.ingest.config import PolicyConfig
+from iotgw.ingest.points import Context, Decoded, add_readings
+from iotgw.registry import DeviceHistory, DeviceTags
+from iotgw.registry.tag_cache import Span
+from iotgw.tsdb import Point, encode_point
 
 NOW = 1_763_800_000_000
 TAGS = DeviceTags(device="soil-1", gateway="gw-1", profile="soil_probe", sector="agriculture",

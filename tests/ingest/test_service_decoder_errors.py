@@ -12,11 +12,11 @@ import time
 
 import httpx
 import pytest
+from iotgw.devices import telemetry_topic
+from iotgw.ingest import IngestService, decode_message
+from iotgw.ingest.consumer import SUBSCRIBED
+from iotgw.ingest.points import Context, Decoded
 
-from devices import telemetry_topic
-from ingest import IngestService, decode_message
-from ingest.consumer import SUBSCRIBED
-from ingest.points import Context, Decoded
 from iotgw.processes import free_port
 from tests.e2e.spine import Spine
 
@@ -47,7 +47,7 @@ def _stored(spine: Spine) -> dict[str, int]:
 
 def test_a_message_the_decoder_raises_on_is_dead_lettered_and_the_worker_goes_on(
         spine: Spine, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="ingest")
+    caplog.set_level(logging.INFO, logger="iotgw.ingest")
     port = free_port()
     cfg = spine.ingest_config(metrics_port=port)
     spine.ingest_configs.append(cfg)  # the spine retires its session at the end

@@ -11,13 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
+from iotgw.devices import telemetry_topic
+from iotgw.ingest.config import PolicyConfig
+from iotgw.ingest.decode import decode_message
+from iotgw.ingest.points import Context
+from iotgw.ingest.tag_lookup import REGISTRY_UNAVAILABLE, decode_tagged
+from iotgw.registry import TagCache, make_engine, session_factory
 
-from devices import telemetry_topic
-from ingest.config import PolicyConfig
-from ingest.decode import decode_message
-from ingest.points import Context
-from ingest.tag_lookup import REGISTRY_UNAVAILABLE, decode_tagged
-from registry import TagCache, make_engine, session_factory
 from tests.registry.soil_registry import Clock, soil_registry_file
 
 

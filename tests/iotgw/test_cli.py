@@ -68,7 +68,7 @@ def test_registry_init_and_an_all_or_nothing_import(tmp_path: Path) -> None:
 def test_successions_import_and_reassign_keep_history(tmp_path: Path) -> None:
     import datetime as dt
 
-    from registry import SubjectKind, make_engine, placements_at, session_factory
+    from iotgw.registry import SubjectKind, make_engine, placements_at, session_factory
 
     url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
     assert iotgw("registry", "init", "--url", url).returncode == 0

@@ -12,19 +12,19 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from iotgw.gateway import load_gateway_config
+from iotgw.ingest import IngestConfig
+from iotgw.ingest.config import InfluxConfig, MqttConfig
+from iotgw.ingest.consumer import SUBSCRIBED
+from iotgw.registry.certificates import create_ca, issue
+from iotgw.simulators import write_config
+from iotgw.tsdb import InfluxClient
 from paho.mqtt.enums import CallbackAPIVersion
 
-from gateway import load_gateway_config
-from ingest import IngestConfig
-from ingest.config import InfluxConfig, MqttConfig
-from ingest.consumer import SUBSCRIBED
 from iotgw.processes import Influxd, IotgwProcess, Mosquitto
-from registry.certificates import create_ca, issue
-from simulators import write_config
 from tests.faults import ledger
 from tests.iotgw.test_cli import iotgw
 from tests.mqtt_probe import DROPPED, Tls, connect
-from tsdb import InfluxClient
 
 pytestmark = pytest.mark.integration
 

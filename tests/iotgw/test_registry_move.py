@@ -7,9 +7,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from iotgw.registry import SubjectKind, Ward, make_engine, placements_at, session_factory
 from sqlalchemy import select
 
-from registry import SubjectKind, Ward, make_engine, placements_at, session_factory
 from tests.iotgw.test_cli import iotgw
 
 

@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+from iotgw.tsdb import InfluxClient
+from iotgw.tsdb.schema import create_storage
 
 from iotgw.processes import Influxd
 from tests.iotgw.test_cli import iotgw
-from tsdb import InfluxClient
-from tsdb.schema import create_storage
 
 
 def test_indicators_list_names_each_indicator_with_its_plan_lines() -> None:

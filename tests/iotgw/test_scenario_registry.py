@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from iotgw.devices import ConfigError
+from iotgw.registry import Device, Organisation, Placement, make_engine, session_factory, upgrade
+from iotgw.simulators.scenario import build_fleet, load_scenario
 from sqlalchemy import func, select
 
-from devices import ConfigError
 from iotgw.scenario_registry import register_fleet
-from registry import Device, Organisation, Placement, make_engine, session_factory, upgrade
-from simulators.scenario import build_fleet, load_scenario
 
 SINCE = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
 

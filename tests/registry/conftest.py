@@ -8,11 +8,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from iotgw.registry import make_engine, session_factory, upgrade
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from iotgw.processes import Postgres
-from registry import make_engine, session_factory, upgrade
 
 _databases = itertools.count(1)
 

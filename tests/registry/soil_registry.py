@@ -7,9 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import Engine
-
-from registry import (
+from iotgw.registry import (
     Device,
     Gateway,
     Organisation,
@@ -22,6 +20,7 @@ from registry import (
     session_factory,
     upgrade,
 )
+from sqlalchemy import Engine
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 

@@ -3,10 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from registry import (
+from iotgw.registry import (
     NotFound,
     Organisation,
     OrgType,
@@ -22,6 +19,8 @@ from registry import (
     reassign_retired,
     seed_admin_units,
 )
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 UTC = dt.UTC
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from iotgw.registry import AccountRole
+from iotgw.registry.atomic_files import write_file
+from iotgw.registry.certificates import create_ca, issue
+from iotgw.registry.provisioning import BROKER_FILE_MODE, create_account, write_broker_files
 from sqlalchemy.orm import Session
 
-from registry import AccountRole
-from registry.atomic_files import write_file
-from registry.certificates import create_ca, issue
-from registry.provisioning import BROKER_FILE_MODE, create_account, write_broker_files
 from tests.registry.file_modes import Modes, watch_modes
 
 

@@ -3,11 +3,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from iotgw.registry import make_engine, seed_admin_units, session_factory, upgrade
+from iotgw.registry.csv_export import export_csv
+from iotgw.registry.csv_import import import_csv
 from sqlalchemy.orm import Session
-
-from registry import make_engine, seed_admin_units, session_factory, upgrade
-from registry.csv_export import export_csv
-from registry.csv_import import import_csv
 
 FILES = {
     "organisations": "id,name,type,sector,ward_code,since\n"

@@ -4,10 +4,7 @@ import datetime as dt
 import io
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from registry import (
+from iotgw.registry import (
     Device,
     Gateway,
     ImportFailed,
@@ -18,7 +15,9 @@ from registry import (
     placements_at,
     seed_admin_units,
 )
-from registry.csv_import import import_csv, import_rows
+from iotgw.registry.csv_import import import_csv, import_rows
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 
 @pytest.fixture

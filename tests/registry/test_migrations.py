@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from iotgw.registry.models import Base
 from sqlalchemy import Engine, inspect
-
-from registry.models import Base
 
 
 def test_migrations_create_exactly_the_models_schema(engine: Engine) -> None:

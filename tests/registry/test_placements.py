@@ -3,10 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from registry import (
+from iotgw.registry import (
     Device,
     Gateway,
     NotFound,
@@ -22,7 +19,9 @@ from registry import (
     placements_during,
     seed_admin_units,
 )
-from registry.placements import outside_province
+from iotgw.registry.placements import outside_province
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 UTC = dt.UTC
 ICT = dt.timezone(dt.timedelta(hours=7))

@@ -9,11 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.orm import Session
-
-from devices.topics import ALLOWED
-from iotgw.processes import Mosquitto
-from registry import (
+from iotgw.devices.topics import ALLOWED
+from iotgw.registry import (
     AccountRole,
     BrokerAccount,
     Device,
@@ -23,7 +20,7 @@ from registry import (
     RegistryError,
     Sector,
 )
-from registry.provisioning import (
+from iotgw.registry.provisioning import (
     create_account,
     mosquitto_hash,
     mosquitto_usernames,
@@ -33,6 +30,9 @@ from registry.provisioning import (
     unsafe_ids,
     write_broker_files,
 )
+from sqlalchemy.orm import Session
+
+from iotgw.processes import Mosquitto
 from tests.faults import ledger
 from tests.mqtt_probe import connect
 

@@ -7,12 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
+from iotgw.registry import RegistryError, TagCache, make_engine, session_factory
+from iotgw.registry.errors import RegistryUnavailable
+from iotgw.registry.health import masked_url, sqlite_file
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from registry import RegistryError, TagCache, make_engine, session_factory
-from registry.errors import RegistryUnavailable
-from registry.health import masked_url, sqlite_file
 from tests.registry.soil_registry import Clock, soil_registry_file
 
 

@@ -7,12 +7,10 @@ import stat
 from pathlib import Path
 
 from cryptography import x509
-from sqlalchemy.orm import Session
-
-from registry import AccountRole
-from registry.certificates import create_ca, issue
-from registry.provisioning import create_account
-from registry.revocation import (
+from iotgw.registry import AccountRole
+from iotgw.registry.certificates import create_ca, issue
+from iotgw.registry.provisioning import create_account
+from iotgw.registry.revocation import (
     CRL_MODE,
     record_certificate,
     render_crl,
@@ -20,6 +18,7 @@ from registry.revocation import (
     serial_hex,
     write_crl,
 )
+from sqlalchemy.orm import Session
 
 
 def _crl(data: bytes) -> x509.CertificateRevocationList:

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from iotgw.registry import Gateway, SubjectKind, TagCache, move, session_factory
 from sqlalchemy import Engine, event
 
-from registry import Gateway, SubjectKind, TagCache, move, session_factory
 from tests.registry.soil_registry import T0, Clock, register_soil_probes
 
 
@@ -55,8 +55,8 @@ def test_unknown_devices_are_cached_as_unknown(engine: Engine) -> None:
 
 
 def test_last_seen_updates_do_not_invalidate_the_cache(engine: Engine) -> None:
-    from registry import revision
-    from registry.placements import mark_seen
+    from iotgw.registry import revision
+    from iotgw.registry.placements import mark_seen
 
     _register(engine)
     sessions = session_factory(engine)
@@ -99,7 +99,7 @@ def test_an_unreadable_registry_keeps_the_last_good_tags(engine: Engine, caplog)
     stale, warns once a minute naming the registry, and reads again only at the next check."""
     import logging
 
-    from registry.errors import RegistryUnavailable
+    from iotgw.registry.errors import RegistryUnavailable
 
     _register(engine)
     clock = Clock()
@@ -109,7 +109,7 @@ def test_an_unreadable_registry_keeps_the_last_good_tags(engine: Engine, caplog)
     _rename_revision_table(engine, "registry_revision", "registry_revision_away")
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    caplog.set_level(logging.WARNING, logger="registry.tag_cache")
+    caplog.set_level(logging.WARNING, logger="iotgw.registry.tag_cache")
     clock.now = 5.0
     assert cache.tags("soil-1") == known  # the check failed: served from the cache
     assert cache.freshness.stale and cache.freshness.read_failures == 1

@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
-from rollup import aggregates, store
-from rollup.periods import local_midnight_ms
-from tsdb import InfluxClient
-from tsdb.schema import DEVICE_HOURLY, HOUR_MS, RAW_RP, ROLLUP_RP
+from iotgw.rollup import aggregates, store
+from iotgw.rollup.periods import local_midnight_ms
+from iotgw.tsdb import InfluxClient
+from iotgw.tsdb.schema import DEVICE_HOURLY, HOUR_MS, RAW_RP, ROLLUP_RP
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-
-from devices import ConfigError
-from rollup.catalogue import CATALOGUE_PATH, load_catalogue
+from iotgw.devices import ConfigError
+from iotgw.rollup.catalogue import CATALOGUE_PATH, load_catalogue
 
 SHARED = Path(os.environ.get("IOTGW_SEEDS", Path(__file__).resolve().parents[3] / "shared" / "seeds"))
 COPIES = Path(__file__).resolve().parents[2] / "rollup" / "plans"  # the plans as shipped

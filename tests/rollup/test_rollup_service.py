@@ -10,11 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-
-from devices.links import RegistryLink
-from iotgw.processes import Influxd
-from registry import (
+from iotgw.devices.links import RegistryLink
+from iotgw.registry import (
     Device,
     Organisation,
     OrgType,
@@ -28,13 +25,16 @@ from registry import (
     session_factory,
     upgrade,
 )
-from rollup.catalogue import Catalogue, Indicator, load_catalogue
-from rollup.config import RollupConfig
-from rollup.periods import Period, local_midnight_ms
-from rollup.service import RollupService
-from tsdb import InfluxClient
-from tsdb.config import InfluxConfig
-from tsdb.schema import HOUR_MS, INDICATORS, RAW_RP, ROLLUP_RP
+from iotgw.rollup.catalogue import Catalogue, Indicator, load_catalogue
+from iotgw.rollup.config import RollupConfig
+from iotgw.rollup.periods import Period, local_midnight_ms
+from iotgw.rollup.service import RollupService
+from iotgw.tsdb import InfluxClient
+from iotgw.tsdb.config import InfluxConfig
+from iotgw.tsdb.schema import HOUR_MS, INDICATORS, RAW_RP, ROLLUP_RP
+from sqlalchemy import select
+
+from iotgw.processes import Influxd
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,9 @@ import json
 import sqlite3
 from pathlib import Path
 
-from gateway.config import BrokerConfig
-from simulators.history import DAY_MS, backfill, offline_windows
-from simulators.scenario import GatewayFaults, build_fleet, gateway_configs, load_scenario
+from iotgw.gateway.config import BrokerConfig
+from iotgw.simulators.history import DAY_MS, backfill, offline_windows
+from iotgw.simulators.scenario import GatewayFaults, build_fleet, gateway_configs, load_scenario
 
 NOW_MS = 1_795_000_000_000  # 2026-11-18
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from iotgw.gateway.config import BrokerConfig
+from iotgw.simulators.history import DAY_MS, offline_windows
+from iotgw.simulators.malformed import KINDS
+from iotgw.simulators.runner import FleetRunner, live_samples, with_samples
+from iotgw.simulators.scenario import GatewayFaults, Scenario, SiteKind, build_fleet, gateway_configs
 
-from gateway.config import BrokerConfig
-from simulators.history import DAY_MS, offline_windows
-from simulators.malformed import KINDS
-from simulators.runner import FleetRunner, live_samples, with_samples
-from simulators.scenario import GatewayFaults, Scenario, SiteKind, build_fleet, gateway_configs
 from tests.e2e.spine import Spine
 
 pytestmark = pytest.mark.integration

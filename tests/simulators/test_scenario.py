@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from devices import ConfigError
-from gateway.config import BrokerConfig
-from simulators.scenario import (
+from iotgw.devices import ConfigError
+from iotgw.gateway.config import BrokerConfig
+from iotgw.simulators.scenario import (
     build_fleet,
     bundled_scenarios,
     gateway_configs,
@@ -80,6 +79,6 @@ def test_a_profile_without_a_signal_model_is_refused_at_load(tmp_path: Path) -> 
 
 
 def load_scenario_text() -> str:
-    from simulators.scenario import scenario_path
+    from iotgw.simulators.scenario import scenario_path
 
     return scenario_path("dong_thap").read_text()

@@ -3,11 +3,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
-
-from devices import QUANTITIES, Reading
-from gateway import DeviceConfig
-from gateway.config import FaultConfig
-from simulators import SIGNALS, SimulatedSource
+from iotgw.devices import QUANTITIES, Reading
+from iotgw.gateway import DeviceConfig
+from iotgw.gateway.config import FaultConfig
+from iotgw.simulators import SIGNALS, SimulatedSource
 
 HOUR_MS = 3_600_000
 START = 1_763_800_000_000  # 2025-11-22 UTC

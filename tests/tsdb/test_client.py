@@ -6,11 +6,11 @@ import time
 from pathlib import Path
 
 import pytest
+from iotgw.tsdb import Backoff, InfluxClient, QueryFailed, Unavailable, WriteRejected
+from iotgw.tsdb.config import InfluxConfig
 from pydantic import ValidationError
 
 from iotgw.processes import Influxd, free_port
-from tsdb import Backoff, InfluxClient, QueryFailed, Unavailable, WriteRejected
-from tsdb.config import InfluxConfig
 
 pytestmark = pytest.mark.integration
 

@@ -4,8 +4,7 @@ test_line_protocol_influxd.py)."""
 from __future__ import annotations
 
 import pytest
-
-from tsdb import LineProtocolError, Point, encode_point, encode_points
+from iotgw.tsdb import LineProtocolError, Point, encode_point, encode_points
 
 CASES = [
     (Point("m", {"v": 1.5}, 1), "m v=1.5 1"),

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from tsdb import InfluxClient, Point
+from iotgw.tsdb import InfluxClient, Point
 
 pytestmark = pytest.mark.integration
 

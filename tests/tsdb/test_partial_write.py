@@ -7,9 +7,8 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from tsdb import InfluxClient, WriteRejected
-from tsdb.errors import FieldTypeConflict, PartialWrite
+from iotgw.tsdb import InfluxClient, WriteRejected
+from iotgw.tsdb.errors import FieldTypeConflict, PartialWrite
 
 pytestmark = pytest.mark.integration
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from tsdb import InfluxClient
+from iotgw.tsdb import InfluxClient
 
 pytestmark = pytest.mark.integration
 
