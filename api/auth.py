@@ -26,6 +26,12 @@ class Principal:
     def may_read(self, province: int) -> bool:
         return self.role is not ApiRole.PROVINCE or self.province == province
 
+    def may_read_households(self, province: int) -> bool:
+        """A household's meter readings are personal data: only its own province's
+        administrators read them; everyone else sees households only in aggregates large
+        enough to hide one (``iotgw.api.privacy``)."""
+        return self.role is ApiRole.PROVINCE and self.province == province
+
     def check_read(self, province: int) -> None:
         if not self.may_read(province):
             raise HTTPException(403, f"this token is for province {self.province}, not {province}")

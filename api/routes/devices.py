@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from iotgw.api import views
 from iotgw.api.deps import CurrentPrincipal, InfluxDep, SessionDep, SettingsDep
 from iotgw.api.schemas import DeviceReadingsPublic, Resolution
-from iotgw.registry import ApiRole, NotFound, OrgType, device_owner
+from iotgw.registry import NotFound, OrgType, device_owner
 
 router = APIRouter(prefix="/v1/devices", tags=["readings"])
 
@@ -30,7 +30,7 @@ def read_device_readings(
     if owner.province is not None:
         who.check_read(owner.province)
     if owner.organisation_type is OrgType.HOUSEHOLD_METER_POINT and not (
-            who.role is ApiRole.PROVINCE and who.province == owner.province):
+            owner.province is not None and who.may_read_households(owner.province)):
         raise HTTPException(403, "a household's readings are personal data: only its province's "
                                  "operators see them")
     for name, value in (("from", start), ("to", end)):

@@ -11,7 +11,7 @@ from iotgw.api import views
 from iotgw.api.access import readable_province
 from iotgw.api.deps import CurrentPrincipal, InfluxDep, SessionDep, SessionsDep, SettingsDep, ViewsDep
 from iotgw.api.schemas import CoveragePublic, ProvincePublic, ProvincesPublic
-from iotgw.registry import ApiRole, list_provinces
+from iotgw.registry import list_provinces
 from iotgw.rollup.periods import VIETNAM
 
 router = APIRouter(prefix="/v1/provinces")
@@ -31,7 +31,7 @@ async def read_coverage(province: int, who: CurrentPrincipal, settings: Settings
     token sees its households' meters; others see them only where enough are counted."""
     readable_province(who, province)
     day = date or dt.datetime.now(VIETNAM).date()
-    mine = who.role is ApiRole.PROVINCE and who.province == province
+    mine = who.may_read_households(province)
 
     def compute() -> CoveragePublic:
         with sessions() as session:
