@@ -1,5 +1,10 @@
 """A province's 6-monthly (H1/H2) and annual indicator report, as CSV and XLSX, with
-Vietnamese headings, the catalogue's definitions and each figure's source line."""
+Vietnamese headings, the catalogue's definitions and each figure's source line.
+
+Both are made to be opened in a spreadsheet, so neither may carry a formula, whatever text
+the catalogue or the figures bring: CSV cells go through ``safe_cell`` (a quote in front),
+and in the XLSX a text that looks like a formula is stored as text (openpyxl would store
+``=...`` as one)."""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ import csv
 import io
 
 from iotgw.api.schemas import IndicatorValuePublic
+from iotgw.registry.spreadsheet_cells import formula_like, safe_cell
 from iotgw.rollup.catalogue import Catalogue
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 # A report cell: what the CSV writer and openpyxl both take.
 Cell = str | int | float | None
@@ -43,25 +50,35 @@ def as_csv(rows: list[list[Cell]], catalogue: Catalogue) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(HEADINGS)
-    writer.writerows(rows)
+    writer.writerows([safe_cell(cell) for cell in row] for row in rows)
     writer.writerow([])
     writer.writerow(DEFINITION_HEADINGS)
-    writer.writerows(catalogue.definitions.items())
+    writer.writerows([safe_cell(key), safe_cell(text)] for key, text in catalogue.definitions.items())
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel then reads UTF-8
+
+
+def _append_text(sheet: Worksheet, row: list[Cell]) -> None:
+    """Append ``row``; a text openpyxl would take for a formula stays text, marked as
+    Excel marks a text typed with a leading quote (so editing it keeps it text)."""
+    sheet.append(row)
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str) and formula_like(cell.value):
+            cell.data_type = "s"
+            cell.quotePrefix = True
 
 
 def as_xlsx(rows: list[list[Cell]], catalogue: Catalogue, title: str) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "Chỉ tiêu"
-    sheet.append([title])
+    _append_text(sheet, [title])
     sheet.append(HEADINGS)
     for row in rows:
-        sheet.append(row)
+        _append_text(sheet, row)
     definitions = book.create_sheet("Định nghĩa")
     definitions.append(DEFINITION_HEADINGS)
     for key, text in catalogue.definitions.items():
-        definitions.append([key, " ".join(text.split())])
+        _append_text(definitions, [key, " ".join(text.split())])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

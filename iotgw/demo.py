@@ -176,8 +176,12 @@ def demo(
                            ready_url=f"http://127.0.0.1:{port}/healthz")
         api.start()
         stack.callback(api.stop)
-        console.print(f"dashboard http://127.0.0.1:{port}/?token={token}&province={province}\n"
-                      f"API docs  http://127.0.0.1:{port}/docs  (token {token})")
+        # The token on its own line, never in an address (history, proxy logs keep those).
+        console.print(f"dashboard http://127.0.0.1:{port}/?province={province}\n"
+                      f"API docs  http://127.0.0.1:{port}/docs\n"
+                      f"token     {token}\n"
+                      "          (paste it into the dashboard's sign-in form, or /docs' Authorize)",
+                      soft_wrap=True)
         try:
             if serve_for is None:
                 console.print("Ctrl-C stops everything.")

@@ -1,4 +1,7 @@
-"""CSV export of the registry as it is now, in the columns ``csv_import`` reads back."""
+"""CSV export of the registry as it is now, in the columns ``csv_import`` reads back.
+
+Every text cell goes through ``spreadsheet_cells.safe_cell``: an organisation named
+``=HYPERLINK(...)`` is written ``'=HYPERLINK(...)``, shown as text by a spreadsheet."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from iotgw.registry.models import (
     SubjectKind,
     Ward,
 )
+from iotgw.registry.spreadsheet_cells import safe_cell
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -83,6 +87,6 @@ def export_csv(session: Session, kind: Kind, out: TextIO) -> int:
     writer.writeheader()
     count = 0
     for record in _records(session, kind):
-        writer.writerow({k: "" if v is None else v for k, v in record.items()})
+        writer.writerow({k: "" if v is None else safe_cell(v) for k, v in record.items()})
         count += 1
     return count

