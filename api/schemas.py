@@ -59,12 +59,15 @@ class TargetProgress(BaseModel):
 class IndicatorValuePublic(BaseModel):
     unit: str  # the province, commune, sector... code the value is for
     period: str  # the period's label, e.g. 2026-H1
-    value: Number
-    numerator: Number
+    value: Number | None  # null only when suppressed
+    numerator: Number | None  # null only when suppressed
     denominator: Number | None
     denominator_source: str | None
     target: TargetProgress | None
-    change: Number | None  # from the previous period of the same unit
+    change: Number | None  # from the previous period of the same unit, when both are shown
+    # Computed over too few households for this token (README, "Privacy of household
+    # data"): every number above is null. A device or gateway is then not listed at all.
+    suppressed: bool = False
 
 
 class IndicatorValuesPublic(BaseModel):
@@ -83,7 +86,12 @@ class CommuneCoveragePublic(BaseModel):
     active_by_sector: dict[str, int]
     active_by_profile: dict[str, int]
     availability: float | None  # percent of expected intervals with data
-    last_seen: str | None  # ISO 8601, UTC
+    last_seen: str | None  # ISO 8601, UTC: the last hour with readings by the day's end (31 days back)
+    # Distinct households (household meter points) with a device here; null when suppressed.
+    households: int | None = None
+    # Too few households for this token (README, "Privacy of household data"): every
+    # number of this commune leaves the households' devices out.
+    suppressed: bool = False
 
 
 class CoveragePublic(BaseModel):
@@ -218,3 +226,41 @@ class RegistryMovePublic(BaseModel):
     ward_code: int
     gateway_id: str | None
     organisation_id: str | None
+
+
+Role = Literal["ministry", "province", "operator", "organisation"]
+
+
+class MeDevicePublic(BaseModel):
+    id: str
+    profile: str
+    ward: int
+
+
+class MePublic(BaseModel):
+    """Who the token is: the dashboard says who is signed in. ``devices``: an organisation
+    token's own devices (placed under it now); empty for other roles."""
+
+    token: str
+    role: Role
+    province: int | None
+    organisation: str | None
+    devices: list[MeDevicePublic]
+
+
+class AccessPublic(BaseModel):
+    """One read of a household's personal data."""
+
+    at: dt.datetime
+    token: str
+    role: Role
+    route: str
+    device: str | None
+    organisation: str | None
+    province: int | None
+
+
+class AccessLogPublic(BaseModel):
+    """Reads of personal data, newest first."""
+
+    accesses: list[AccessPublic]

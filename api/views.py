@@ -6,6 +6,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
+from iotgw.api.privacy import IDENTITY_LEVELS, Rule, device_households, household_of, indicator_households
 from iotgw.api.schemas import (
     CommuneCoveragePublic,
     CoveragePublic,
@@ -15,29 +16,55 @@ from iotgw.api.schemas import (
     Scalar,
     TargetProgress,
 )
-from iotgw.registry import OrgType, gateways_by_id, ward_names
+from iotgw.registry import gateways_by_id, ward_names
 from iotgw.rollup import store
 from iotgw.rollup.catalogue import Indicator
 from iotgw.rollup.period_data import load_period_data
 from iotgw.rollup.periods import Period, PeriodKind
+from iotgw.rollup.registry_view import registry_view
 from iotgw.tsdb import InfluxClient
 from iotgw.tsdb.raw import read_last_health, read_readings
 from sqlalchemy.orm import Session
 
 
-def indicator_values(influx: InfluxClient, database: str, indicator: Indicator, *, province: int,
-                     period: PeriodKind, level: str, first: dt.date, last: dt.date,
-                     unit: str | None = None) -> list[IndicatorValuePublic]:
+def _periods(kind: PeriodKind, first: dt.date, last: dt.date) -> dict[str, Period]:
+    """The periods of a kind from the one holding ``first`` to the one holding ``last``."""
+    period, end = Period.containing(kind, first), Period.containing(kind, last)
+    out = {}
+    while period.start <= end.start:
+        out[period.label] = period
+        period = Period(kind, period.end)
+    return out
+
+
+def indicator_values(influx: InfluxClient, database: str, session: Session, indicator: Indicator, *,
+                     province: int, period: PeriodKind, level: str, first: dt.date, last: dt.date,
+                     rule: Rule, unit: str | None = None) -> list[IndicatorValuePublic]:
     """Values in time order with the province's target for the period's year (the nearest
-    later target when the year has none), the gap to it and the change from the previous."""
-    start, end = Period.containing(period, first), Period.containing(period, last)
+    later target when the year has none), the gap to it and the change from the previous.
+    Values over too few households for ``rule`` are suppressed (a device's or gateway's
+    left out), judged on the whole breakdown even when one ``unit`` is asked for."""
+    periods = _periods(period, first, last)
+    start, end = periods[min(periods)], periods[max(periods)]
     stored = store.read_values(influx, database, indicator.id, province=province, period=period,
                                level=level, start_ms=start.start_ms, end_ms=end.end_ms, unit=unit)
+    hidden: dict[str, set[str]] = {}
+    if not rule.sees_households:
+        for label in sorted({v.label for v in stored}):
+            view = registry_view(session, periods[label])  # where the households then were
+            hidden[label] = rule.hidden(indicator_households(view, indicator, province, level))
     targets = sorted((t for t in indicator.targets if t.province in (None, province)),
                      key=lambda t: t.year)
     out = []
-    previous: dict[str, float] = {}  # unit -> its previous period's value
+    previous: dict[str, float] = {}  # unit -> its previous period's value, when shown
     for v in stored:
+        if v.unit in hidden.get(v.label, ()):
+            previous.pop(v.unit, None)  # a change from it would give it away
+            if level not in IDENTITY_LEVELS:
+                out.append(IndicatorValuePublic(
+                    unit=v.unit, period=v.label, value=None, numerator=None, denominator=None,
+                    denominator_source=None, target=None, change=None, suppressed=True))
+            continue
         target = next((t for t in targets if t.year >= int(v.label[:4])), None)
         out.append(IndicatorValuePublic(
             unit=v.unit, period=v.label, value=v.value, numerator=v.numerator,
@@ -64,27 +91,34 @@ class _Commune:
     last_seen: str | None = None
     got: float = 0.0  # intervals with data
     expected: float = 0.0  # intervals the installed devices should have filled
-    households: int = 0
+
+
+# How far back coverage looks for a commune's last reading: a bounded read.
+LAST_SEEN_DAYS = 31
 
 
 def coverage(influx: InfluxClient, database: str, session: Session, province: int,
-             day: dt.date, now_ms: int, *, show_households: bool, suppress_below: int) -> CoveragePublic:
+             day: dt.date, now_ms: int, *, rule: Rule) -> CoveragePublic:
     """Per commune of the province, for a day: registered and active devices by sector and
-    profile, availability, and when a device of it last reported. Households' meters are
-    counted only where at least ``suppress_below`` are, unless ``show_households``."""
+    profile, availability, and when a device of it last reported (by the day's end, within
+    ``LAST_SEEN_DAYS``). In a commune whose households ``rule`` suppresses, every number
+    leaves the households' devices out and the household count is null."""
     data = load_period_data(influx, database, session, Period("day", day), now_ms)
     view = data.registry
     names = ward_names(session, province)
-    last_seen = store.read_last_hours(influx, database, [d.id for d in view.devices.values()
-                                                         if d.province == province])
-    households = {o.id for o in view.organisations.values() if o.type == OrgType.HOUSEHOLD_METER_POINT}
+    end_ms = data.period.end_ms
+    last_seen = store.read_last_hours(
+        influx, database, [d.id for d in view.devices.values() if d.province == province],
+        start_ms=end_ms - LAST_SEEN_DAYS * 86_400_000, end_ms=end_ms)
+    home = household_of(view)
+    households = device_households(view, province, "commune")
+    hidden = rule.hidden(households)
     rows = {ward: _Commune(ward, names.get(ward, "")) for ward, p in view.wards.items() if p == province}
     for device in view.devices.values():
         row = rows.get(device.ward)
-        if row is None:
+        if row is None or (str(device.ward) in hidden and home(device) is not None):
             continue
         row.devices += 1
-        row.households += device.organisation in households
         activity = data.activity.get(device.id)
         if data.active(device):
             row.active += 1
@@ -98,23 +132,17 @@ def coverage(influx: InfluxClient, database: str, session: Session, province: in
         if seen and (row.last_seen is None or seen > row.last_seen):
             row.last_seen = seen
     communes = []
-    suppressed = 0
     for row in sorted(rows.values(), key=lambda r: r.code):
-        if not show_households and 0 < row.households < suppress_below:
-            suppressed += 1
-            meters = row.by_profile.pop("electricity_meter", 0)
-            row.active -= meters
-            row.devices -= row.households
-            row.by_sector["energy"] -= meters
-            row.by_sector = +row.by_sector
+        suppressed = str(row.code) in hidden
         communes.append(CommuneCoveragePublic(
             commune=row.code, name=row.name, devices=row.devices, active=row.active,
             active_by_sector=dict(row.by_sector), active_by_profile=dict(row.by_profile),
             availability=round(min(100.0, 100 * row.got / row.expected), 2) if row.expected else None,
-            last_seen=row.last_seen))
+            last_seen=row.last_seen, suppressed=suppressed,
+            households=None if suppressed else len(households.get(str(row.code), ()))))
     return CoveragePublic(province=province, date=day.isoformat(), communes=communes,
                           communes_without_active_device=sum(1 for c in communes if not c.active),
-                          communes_with_households_suppressed=suppressed)
+                          communes_with_households_suppressed=sum(1 for c in communes if c.suppressed))
 
 
 def readings(influx: InfluxClient, database: str, device: str, start_ms: int, end_ms: int,
@@ -127,12 +155,14 @@ def readings(influx: InfluxClient, database: str, device: str, start_ms: int, en
 
 
 def gateways(influx: InfluxClient, database: str, session: Session,
-             gateway_ids: list[str]) -> list[GatewayPublic]:
-    """Registry's last-seen and the last heartbeat's numbers per gateway, flagged when the
-    last heartbeat reported another client connected with the gateway's id."""
-    health = read_last_health(influx, database)
+             gateway_ids: list[str], *, health_window_days: int) -> list[GatewayPublic]:
+    """Registry's last-seen and the last heartbeat's numbers (of the last
+    ``health_window_days``) per gateway, flagged when the last heartbeat reported another
+    client connected with the gateway's id."""
+    registered = gateways_by_id(session, gateway_ids)
+    health = read_last_health(influx, database, [g.id for g in registered], within_days=health_window_days)
     out = []
-    for g in gateways_by_id(session, gateway_ids):
+    for g in registered:
         numbers = health.get(g.id, {})
         conflicts = numbers.get("id_conflicts")
         out.append(GatewayPublic(

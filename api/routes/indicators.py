@@ -9,8 +9,11 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 from iotgw.api import views
 from iotgw.api.access import readable_province
-from iotgw.api.deps import CatalogueDep, CurrentPrincipal, InfluxDep, SettingsDep, ViewsDep
+from iotgw.api.deps import CatalogueDep, CurrentPrincipal, InfluxDep, SessionsDep, SettingsDep, ViewsDep
+from iotgw.api.params import PlanDate
+from iotgw.api.privacy import Rule
 from iotgw.api.schemas import IndicatorsPublic, IndicatorValuesPublic, Level, PeriodQuery
+from iotgw.devices.topics import ID_PATTERN
 from iotgw.rollup.periods import VIETNAM
 
 router = APIRouter(prefix="/v1/indicators", tags=["indicators"])
@@ -25,13 +28,15 @@ def read_indicators(_who: CurrentPrincipal, catalogue: CatalogueDep) -> Indicato
 @router.get("/{indicator_id}/values", response_model=IndicatorValuesPublic)
 async def read_indicator_values(
     indicator_id: str, who: CurrentPrincipal, catalogue: CatalogueDep, settings: SettingsDep,
-    influx: InfluxDep, cache: ViewsDep,
+    influx: InfluxDep, sessions: SessionsDep, cache: ViewsDep,
     province: Annotated[int, Query(examples=[82])],
     period: PeriodQuery = "year",
     level: Level = "province",
-    unit: str | None = None,
-    start: Annotated[dt.date | None, Query(alias="from", examples=["2026-01-01"])] = None,
-    end: Annotated[dt.date | None, Query(alias="to", examples=["2026-12-31"])] = None,
+    # A unit is an id (commune or province code, organisation type, ...): anything else,
+    # a newline included, is 422 naming ``unit`` rather than a query InfluxDB refuses.
+    unit: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    start: Annotated[PlanDate | None, Query(alias="from", examples=["2026-01-01"])] = None,
+    end: Annotated[PlanDate | None, Query(alias="to", examples=["2026-12-31"])] = None,
 ) -> Response:
     """Values by period and unit, with the target, the gap to it and the change.
 
@@ -50,10 +55,14 @@ async def read_indicator_values(
     if first > last:
         raise HTTPException(422, "'from' is after 'to'")
     database = settings.influx.database
+    rule = Rule.of(who, province, settings.suppress_below)  # the cache key carries it
 
     def compute() -> IndicatorValuesPublic:
-        return IndicatorValuesPublic(
-            indicator=indicator_id, province=province, period=period, level=level,
-            values=views.indicator_values(influx, database, indicator, province=province, period=period,
-                                          level=level, first=first, last=last, unit=unit))
-    return await cache.response(("values", indicator_id, province, period, level, first, last, unit), compute)
+        with sessions() as session:
+            return IndicatorValuesPublic(
+                indicator=indicator_id, province=province, period=period, level=level,
+                values=views.indicator_values(influx, database, session, indicator, province=province,
+                                              period=period, level=level, first=first, last=last,
+                                              rule=rule, unit=unit))
+    return await cache.response(
+        ("values", indicator_id, province, period, level, first, last, unit, rule), compute)

@@ -10,6 +10,8 @@ from fastapi.responses import Response
 from iotgw.api import views
 from iotgw.api.access import readable_province
 from iotgw.api.deps import CurrentPrincipal, InfluxDep, SessionDep, SessionsDep, SettingsDep, ViewsDep
+from iotgw.api.params import PlanDate
+from iotgw.api.privacy import Rule
 from iotgw.api.schemas import CoveragePublic, ProvincePublic, ProvincesPublic
 from iotgw.registry import list_provinces
 from iotgw.rollup.periods import VIETNAM
@@ -24,18 +26,18 @@ def read_provinces(_who: CurrentPrincipal, session: SessionDep) -> ProvincesPubl
 
 @router.get("/{province}/coverage", tags=["coverage"], response_model=CoveragePublic)
 async def read_coverage(province: int, who: CurrentPrincipal, settings: SettingsDep, influx: InfluxDep,
-                        sessions: SessionsDep, cache: ViewsDep, date: dt.date | None = None) -> Response:
+                        sessions: SessionsDep, cache: ViewsDep, date: PlanDate | None = None) -> Response:
     """Per commune: active devices by sector and profile, availability, last seen.
 
     Answered from the view cache as JSON bytes (``CoveragePublic``). A province's own
-    token sees its households' meters; others see them only where enough are counted."""
+    token sees its households' meters; others see them only where enough households are
+    counted (``iotgw.api.privacy``)."""
     readable_province(who, province)
     day = date or dt.datetime.now(VIETNAM).date()
-    mine = who.may_read_households(province)
+    rule = Rule.of(who, province, settings.suppress_below)
 
     def compute() -> CoveragePublic:
         with sessions() as session:
             return views.coverage(influx, settings.influx.database, session, province, day,
-                                  int(time.time() * 1000), show_households=mine,
-                                  suppress_below=settings.suppress_below)
-    return await cache.response(("coverage", province, day, mine), compute)
+                                  int(time.time() * 1000), rule=rule)
+    return await cache.response(("coverage", province, day, rule), compute)

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from iotgw.api import views
 from iotgw.api.access import readable_province
 from iotgw.api.deps import CatalogueDep, CurrentPrincipal, InfluxDep, SessionDep, SettingsDep
+from iotgw.api.privacy import Rule
 from iotgw.api.reports import as_csv, as_xlsx, report_rows
 from iotgw.api.schemas import IndicatorValuePublic
 from iotgw.registry import get_province
@@ -29,7 +30,8 @@ ReportPart = Literal["H1.csv", "H2.csv", "year.csv", "H1.xlsx", "H2.xlsx", "year
           "content": {CSV: _FILE, XLSX: _FILE}}})
 def read_report(province: int, year: int, part: ReportPart, who: CurrentPrincipal, session: SessionDep,
                 settings: SettingsDep, influx: InfluxDep, catalogue: CatalogueDep) -> Response:
-    """The 6-monthly or annual report of a province's indicators."""
+    """The 6-monthly or annual report of a province's indicators. A figure over too few
+    households for the token (``iotgw.api.privacy``) is left blank, as the API suppresses it."""
     readable_province(who, province)
     if not 2020 <= year <= 2100:
         raise HTTPException(422, f"year {year} is outside 2020-2100")
@@ -37,12 +39,13 @@ def read_report(province: int, year: int, part: ReportPart, who: CurrentPrincipa
     kind = "year" if name == "year" else "half"
     start = dt.date(year, 7 if name == "H2" else 1, 1)
     period = Period(kind, start)
+    rule = Rule.of(who, province, settings.suppress_below)
     values: dict[str, IndicatorValuePublic] = {}
     for ind in catalogue.indicators:
-        found = views.indicator_values(influx, settings.influx.database, ind, province=province,
+        found = views.indicator_values(influx, settings.influx.database, session, ind, province=province,
                                        period=kind, level="province", first=start, last=start,
-                                       unit=str(province))
-        if found:
+                                       rule=rule, unit=str(province))
+        if found and not found[0].suppressed:
             values[ind.id] = found[0]
     rows = report_rows(catalogue, values, period.label)
     title = f"Báo cáo chỉ tiêu, tỉnh/thành phố {get_province(session, province).name}, kỳ {period.label}"

@@ -10,7 +10,7 @@ const TEXT = {
         filter: "Lọc theo tên", commune: "Xã, phường", devices: "Thiết bị", active: "Đang hoạt động",
         availability: "Độ sẵn sàng (%)", last_seen: "Lần cuối", gateways: "Gateway",
         readings: "Dữ liệu thiết bị", device: "Mã thiết bị", switch: "English", target: "mục tiêu",
-        none: "chưa có số liệu", loaded: "Đã tải", error: "Lỗi", signin: "Đăng nhập",
+        none: "chưa có số liệu", suppressed: "ẩn (quá ít hộ gia đình)", loaded: "Đã tải", error: "Lỗi", signin: "Đăng nhập",
         signout: "Đăng xuất", signed_in: "Đã đăng nhập", signed_out: "Đã đăng xuất",
         need_signin: "Nhập mã truy cập để đăng nhập",
         token_in_url: "Không nhận mã truy cập trong địa chỉ (đã xoá khỏi địa chỉ): hãy nhập vào ô đăng nhập" },
@@ -19,7 +19,7 @@ const TEXT = {
         filter: "Filter by name", commune: "Commune/ward", devices: "Devices", active: "Active",
         availability: "Availability (%)", last_seen: "Last seen", gateways: "Gateways",
         readings: "Device readings", device: "Device id", switch: "Tiếng Việt", target: "target",
-        none: "no data yet", loaded: "Loaded", error: "Error", signin: "Sign in",
+        none: "no data yet", suppressed: "hidden (too few households)", loaded: "Loaded", error: "Error", signin: "Sign in",
         signout: "Sign out", signed_in: "Signed in", signed_out: "Signed out",
         need_signin: "Enter your API token to sign in",
         token_in_url: "Tokens are not accepted in addresses (removed from the address): use the sign-in form" },
@@ -92,8 +92,8 @@ function renderIndicators(values) {
     const label = document.createElement("div");
     label.className = "indicator";
     label.dataset.indicator = ind.id;
-    if (!value) {
-      label.textContent = `${name}: ${t("none")}`;
+    if (!value || value.suppressed) {
+      label.textContent = `${name}: ${t(value ? "suppressed" : "none")}`;
       row.append(label);
       box.append(row);
       continue;
