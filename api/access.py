@@ -15,10 +15,12 @@ def check_province(code: int) -> None:
 
 
 def readable_province(who: Principal, code: int) -> None:
-    """A province that exists and that ``who`` may read.
+    """A province that exists and that ``who`` may read: province-wide data is closed to
+    an organisation's token, which reads only its own devices.
 
     Raises:
-        HTTPException: 404 for no such province, 403 for a token of another province.
+        HTTPException: 404 for no such province, 403 for a token of another province or
+            of an organisation.
     """
     check_province(code)
     who.check_read(code)
@@ -26,7 +28,7 @@ def readable_province(who: Principal, code: int) -> None:
 
 def administered(who: Principal, province: int | None) -> int | None:
     """The province an administrator works on: a province token its own (403 for another),
-    an operator any or all (None).
+    an operator any or all (None); ministries and organisations administer nothing.
 
     Raises:
         HTTPException: 403 for a role that administers nothing or another province.

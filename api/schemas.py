@@ -264,3 +264,76 @@ class AccessLogPublic(BaseModel):
     """Reads of personal data, newest first."""
 
     accesses: list[AccessPublic]
+
+
+ReportStatus = Literal["due", "filed", "late"]
+
+
+class FiledReportPublic(BaseModel):
+    """A filed report: frozen bytes, their SHA-256, who filed it and when."""
+
+    province: int
+    year: int
+    part: Literal["H1", "H2", "year"]
+    period: str
+    as_of: dt.datetime
+    complete: bool  # whether the period had ended at ``as_of``
+    filed_at: dt.datetime
+    filed_by: str
+    csv_sha256: str
+    xlsx_sha256: str
+    deadline: dt.date
+    on_time: bool
+
+
+class ReportDuePublic(BaseModel):
+    """One report a province owes: ``due`` (not filed, deadline ahead), ``late`` (not filed,
+    deadline passed) or ``filed`` (``on_time`` says whether before the deadline)."""
+
+    year: int
+    part: Literal["H1", "H2", "year"]
+    period: str
+    sender: str
+    recipient: str
+    deadline: dt.date  # to arrive before this day starts, Vietnam time
+    deadline_rule: str
+    plan_lines: list[str]
+    status: ReportStatus
+    filed_at: dt.datetime | None = None
+    on_time: bool | None = None
+    csv_sha256: str | None = None
+
+
+class ReportsDuePublic(BaseModel):
+    province: int
+    as_of: dt.datetime
+    reports: list[ReportDuePublic]
+
+
+class ProvinceValuePublic(BaseModel):
+    """One province's value of an indicator for a period, or why there is none."""
+
+    province: int
+    name: str
+    area: str
+    period: str | None
+    value: Number | None
+    numerator: Number | None
+    denominator: Number | None
+    denominator_source: str | None
+    # The indicator's evidence mix (telemetry, platform use, declarations, aggregates):
+    # null until the catalogue carries it.
+    evidence: str | None = None
+    suppressed: bool = False
+
+
+class NationalComparisonPublic(BaseModel):
+    """An indicator across every province. ``comparable`` is false when the provinces'
+    denominators come from different sources (official reference counts in some,
+    registered organisations in others), and ``why`` says which."""
+
+    indicator: str
+    period: str
+    comparable: bool
+    why: str | None
+    values: list[ProvinceValuePublic]

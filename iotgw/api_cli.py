@@ -41,15 +41,19 @@ def api_run(config: ConfigOption) -> None:
 @token_app.command("create")
 def token_create(
     token_id: Annotated[str, typer.Argument(help="A name for the token, e.g. dong-thap-skhcn.")],
-    role: Annotated[ApiRole, typer.Option(help="ministry, province or operator.")],
+    role: Annotated[ApiRole, typer.Option(help="ministry, province, operator or organisation.")],
     province: Annotated[int | None, typer.Option(help="Required for the province role.")] = None,
     organisation: Annotated[str | None, typer.Option(
-        help="The registry organisation whose platform use its requests count as.")] = None,
+        help="The registry organisation whose platform use its requests count as; required"
+             " for --role organisation (a farm, SME...: it reads its own devices only).")] = None,
     url: RegistryUrl = DEFAULT_REGISTRY,
 ) -> None:
     """Make a token and print it once (only its hash is kept)."""
     if (role is ApiRole.PROVINCE) != (province is not None):
         raise fail(ValueError("--province is required by, and only by, --role province"), EXIT_CONFIG)
+    if role is ApiRole.ORGANISATION and organisation is None:
+        raise fail(ValueError("--role organisation needs --organisation ID: the organisation whose"
+                              " devices it reads"), EXIT_CONFIG)
     try:
         with session_factory(make_engine(url))() as session, session.begin():
             token = create_token(session, token_id, role, province=province, organisation=organisation)

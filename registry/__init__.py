@@ -1,6 +1,12 @@
 """The registry: administrative units, organisations, gateways, devices, where they were
 when, and the reference counts that indicators use as denominators."""
 
+from iotgw.registry.access_log import (
+    Reader,
+    read_access_log,
+    record_household_rows,
+    record_reading,
+)
 from iotgw.registry.admin_units import (
     PROVINCE_CODES,
     Succession,
@@ -20,6 +26,7 @@ from iotgw.registry.models import (
     Gateway,
     Organisation,
     OrgType,
+    PersonalDataAccess,
     Placement,
     Province,
     ReferenceCount,
@@ -27,6 +34,7 @@ from iotgw.registry.models import (
     SubjectKind,
     Ward,
 )
+from iotgw.registry.ownership import HeldDevice, device_organisation, organisation_devices
 from iotgw.registry.placements import mark_seen, move, place, placements_at, placements_during
 from iotgw.registry.queries import (
     DeviceOwner,
@@ -64,13 +72,16 @@ __all__ = [
     "DeviceOwner",
     "DeviceTags",
     "Gateway",
+    "HeldDevice",
     "ImportFailed",
     "NotFound",
     "OrgType",
     "Organisation",
     "OutsideProvince",
+    "PersonalDataAccess",
     "Placement",
     "Province",
+    "Reader",
     "ReferenceCount",
     "RegistryError",
     "RowError",
@@ -81,6 +92,7 @@ __all__ = [
     "Ward",
     "add_succession",
     "device_intervals",
+    "device_organisation",
     "device_owner",
     "devices_by_id",
     "devices_in_province",
@@ -94,12 +106,16 @@ __all__ = [
     "make_engine",
     "mark_seen",
     "move",
+    "organisation_devices",
     "organisations_by_id",
     "place",
     "placements_at",
     "placements_during",
+    "read_access_log",
     "reassign_all_retired",
     "reassign_retired",
+    "record_household_rows",
+    "record_reading",
     "reference_counts",
     "revision",
     "seed_admin_units",

@@ -8,8 +8,12 @@ bad row imports nothing (``ImportFailed``). Ids (a row's own, its organisation's
 gateway's) follow ``devices.topics.ID_PATTERN``; a bad one is reported as ``line N:
 <field>: Value error, invalid <field> '<id>': <the rule>``. Installation dates become
 placements from 00:00 Vietnam time (UTC+7) on that day. A province's administrator
-imports with ``province``: a row placed in another province fails the whole import
-(``OutsideProvince``); successions (reorganisations of units) are the operator's alone.
+imports with ``province``: a row that names anything of another province fails the whole
+import (``OutsideProvince``): its ward, and the organisation and gateway it is placed under
+or on, each where its latest placement puts it (a device in the province's own ward but on
+another province's gateway, or under another province's household, would otherwise hand
+that province's data to this one); successions (reorganisations of units) are the
+operator's alone.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from iotgw.registry.models import (
     SubjectKind,
     Ward,
 )
+from iotgw.registry.spreadsheet_cells import restored_cell
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -42,7 +47,7 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
@@ -130,10 +135,22 @@ def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), VIETNAM)
 
 
-class _Known:
-    """What rows may refer to: the registry's ids plus those earlier in the file."""
+def _placed_provinces(session: Session, kind: SubjectKind) -> dict[str, int]:
+    """Each subject of ``kind`` -> the province of its latest placement (the current one,
+    or the last one of something decommissioned)."""
+    latest = select(Placement.subject_id, func.max(Placement.valid_from).label("since")).where(
+        Placement.subject_kind == kind).group_by(Placement.subject_id).subquery()
+    rows = session.execute(select(Placement.subject_id, Ward.province_code).join(
+        latest, (latest.c.subject_id == Placement.subject_id) & (latest.c.since == Placement.valid_from)
+    ).join(Ward, Ward.code == Placement.ward_code).where(Placement.subject_kind == kind))
+    return {subject: province for subject, province in rows}
 
-    def __init__(self, session: Session) -> None:
+
+class _Known:
+    """What rows may refer to: the registry's ids plus those earlier in the file; with
+    ``scoped``, also the province each organisation and gateway is placed in."""
+
+    def __init__(self, session: Session, *, scoped: bool = False) -> None:
         units = list(session.execute(select(Ward.code, Ward.retired_on, Ward.province_code)))
         self.wards = {code for code, retired, _ in units if retired is None}
         self.retired = {code for code, retired, _ in units if retired is not None}
@@ -145,6 +162,8 @@ class _Known:
         self.counts = {tuple(row) for row in session.execute(select(
             ReferenceCount.level, ReferenceCount.unit_code, ReferenceCount.org_type,
             ReferenceCount.year))}
+        self.placed_in = {kind: _placed_provinces(session, kind) if scoped else {}
+                          for kind in (SubjectKind.ORGANISATION, SubjectKind.GATEWAY)}
 
 
 def _check(row: _Row, known: _Known) -> str | None:
@@ -225,6 +244,14 @@ def _province_problem(row: _Row, province: int, known: _Known) -> str | None:
         where, field = known.province_of.get(code), "ward_code"
     if where is not None and where != province:
         return f"{field}: {code} is in province {where}, not {province}"
+    if isinstance(row, GatewayRow):
+        references = [("organisation_id", SubjectKind.ORGANISATION, row.organisation_id)]
+        if isinstance(row, DeviceRow):
+            references.append(("gateway_id", SubjectKind.GATEWAY, row.gateway_id))
+        for field, kind, subject in references:
+            where = known.placed_in[kind].get(subject) if subject is not None else None
+            if where is not None and where != province:
+                return f"{field}: {subject} is in province {where}, not {province}"
     return None
 
 
@@ -233,16 +260,18 @@ def import_rows(
     province: int | None = None, progress: Callable[[int], None] | None = None,
 ) -> int:
     """Validate every (line, record) pair, then add them all to the session; returns the
-    number of rows. With ``province``, every row must be placed in that province.
+    number of rows. With ``province``, every row must be placed in that province, and the
+    organisation and gateway it names must be placed there now.
 
     The caller commits.
 
     Raises:
-        OutsideProvince: a row placed elsewhere; nothing was added to the session.
+        OutsideProvince: a row placed elsewhere or naming an organisation or gateway
+            placed elsewhere; nothing was added to the session.
         ImportFailed: with every bad line and why; nothing was added to the session.
     """
     model = ROW_MODELS[kind]
-    known = _Known(session)
+    known = _Known(session, scoped=province is not None)
     rows: list[_Row] = []
     errors: list[RowError] = []
     outside: list[RowError] = []
@@ -291,6 +320,7 @@ def import_csv(
 
     def records() -> Iterator[tuple[int, dict[str, object]]]:
         for record in reader:
-            yield reader.line_num, {k: v for k, v in record.items() if v not in ("", None)}
+            # A cell an export quoted so a spreadsheet would not run it gets its value back.
+            yield reader.line_num, {k: restored_cell(v) for k, v in record.items() if v not in ("", None)}
 
     return import_rows(session, kind, records(), source=source, province=province, progress=progress)

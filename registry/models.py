@@ -16,6 +16,7 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     TypeDecorator,
 )
@@ -96,6 +98,7 @@ class ApiRole(StrEnum):
     MINISTRY = "ministry"  # read every province
     PROVINCE = "province"  # read and administer its own province
     OPERATOR = "operator"  # the registry and provisioning, every province
+    ORGANISATION = "organisation"  # a farm, SME, cooperative, factory: its own devices only
 
 
 class SubjectKind(StrEnum):
@@ -140,6 +143,9 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[OrgType] = mapped_column(_enum(OrgType), index=True)
     sector: Mapped[Sector] = mapped_column(_enum(Sector))
+    # Whether its environmental stations' readings go to open data: None follows its type
+    # (public bodies' do, private ones' only when their owner opts in with True).
+    open_data: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Gateway(Base):
@@ -256,7 +262,28 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (CheckConstraint("(role = 'province') = (province_code IS NOT NULL)",
-                                      name="province_role_has_province"),)
+                                      name="province_role_has_province"),
+                      CheckConstraint("role != 'organisation' OR organisation_id IS NOT NULL",
+                                      name="organisation_role_has_organisation"))
+
+
+class PersonalDataAccess(Base):
+    """One read of a household's personal data (its meter's readings, its registry row):
+    who read it, through which route, when. Written in the request that reads, so that a
+    household (or an inspector under Decree 13/2023 on personal data) can be told who saw
+    its data; operators read it with ``iotgw registry access-log`` or ``/v1/access-log``.
+    Ids are kept as text, not foreign keys: the record outlives the token and the rows."""
+
+    __tablename__ = "personal_data_access"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    token_id: Mapped[str] = mapped_column(String(64))
+    role: Mapped[ApiRole] = mapped_column(_enum(ApiRole))
+    route: Mapped[str] = mapped_column(String(200))
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    organisation_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    province_code: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class RegistryRevision(Base):
@@ -266,3 +293,24 @@ class RegistryRevision(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     value: Mapped[int] = mapped_column(Integer)
+
+
+class FiledReport(Base):
+    """A report as it was filed: its bytes, frozen, so that what the recipient got can be
+    downloaded again after any recomputation, with the SHA-256 of each file to prove it."""
+
+    __tablename__ = "filed_reports"
+
+    province_code: Mapped[int] = mapped_column(ForeignKey("provinces.code"), primary_key=True,
+                                               autoincrement=False)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    part: Mapped[str] = mapped_column(String(4), primary_key=True)  # "H1", "H2", "year"
+    as_of: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    filed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    filed_by: Mapped[str] = mapped_column(String(64))  # the token's id (text: it outlives the token)
+    csv: Mapped[bytes] = mapped_column(LargeBinary)
+    csv_sha256: Mapped[str] = mapped_column(String(64))
+    xlsx: Mapped[bytes] = mapped_column(LargeBinary)
+    xlsx_sha256: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (CheckConstraint("part IN ('H1', 'H2', 'year')", name="known_part"),)

@@ -3,10 +3,12 @@ template's ``api/main.py`` combines them); the dashboard is mounted separately."
 
 from fastapi import APIRouter
 from iotgw.api.routes import (
+    access_log,
     devices,
     gateways,
     health,
     indicators,
+    me,
     open_data,
     provinces,
     registry_admin,
@@ -15,7 +17,8 @@ from iotgw.api.routes import (
 from iotgw.api.routes.dashboard import mount_dashboard
 
 api_router = APIRouter()
-for _module in (health, provinces, indicators, devices, gateways, registry_admin, reports, open_data):
+for _module in (health, me, provinces, indicators, devices, gateways, registry_admin, reports, open_data,
+                access_log):
     api_router.include_router(_module.router)
 
 __all__ = ["api_router", "mount_dashboard"]

@@ -88,3 +88,21 @@ def test_a_hostile_organisation_name_is_exported_as_text(session: Session) -> No
     assert names == {"evil-1": "'" + HOSTILE_NAME, "evil-2": "'@SUM(1+1)*cmd|' /C calc'!A0",
                      "ok-1": "Trại -1"}
     assert {org: restored_cell(name) for org, name in names.items()} == dict(rows)
+
+
+def test_an_exported_hostile_name_imports_back_to_the_original(session: Session, tmp_path: Path) -> None:
+    """The quote an export adds is the export's: importing the file restores the name."""
+    seed_admin_units(session)
+    given = ("id,name,type,sector,ward_code,since\n"
+             f'evil-1,"{HOSTILE_NAME.replace(chr(34), chr(34) * 2)}",farm,agriculture,70,2025-03-01\n')
+    import_csv(session, "organisations", io.StringIO(given), source="orgs.csv")
+    exported = _export_all(session)["organisations"]
+    assert '"\'=HYPERLINK(' in exported  # quoted on the way out
+    fresh_engine = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    upgrade(fresh_engine)
+    with session_factory(fresh_engine)() as fresh:
+        seed_admin_units(fresh)
+        import_csv(fresh, "organisations", io.StringIO(exported), source="organisations.csv")
+        out = io.StringIO()
+        export_csv(fresh, "organisations", out)
+    assert out.getvalue() == exported  # the name came back unquoted, and is quoted again
