@@ -29,7 +29,10 @@ def _on(disk: FailingDisk, cfg: GatewayConfig) -> GatewayConfig:
 
 
 def _depth(path: Path) -> int:
+    """Readings in the buffer; 0 while the agent has created the file but not yet its table."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'chunks'").fetchone() is None:
+            return 0
         return int(db.execute("SELECT coalesce(sum(count), 0) FROM chunks").fetchone()[0])
 
 
