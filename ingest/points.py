@@ -14,6 +14,10 @@ the broker itself): anything else is dead-lettered ("device X is not on gateway 
 or with ``foreign_device = "flag"`` stored in ``telemetry_bad`` with the field
 ``foreign=true`` and only the sender's gateway and device tags, never the placed gateway's
 tags. Every outcome is counted by reason, for the metrics.
+
+Readings of a device placed under a household meter point at the reading's time are
+personal data: their lines are marked (``Decoded.personal``) and written to the personal
+database (``tsdb.schema.personal_database``), where read-only accounts have no grant.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from iotgw.devices import QUANTITIES, GatewayStatus, Quality, Reading, Telemetry
 from iotgw.ingest.config import PolicyConfig
 from iotgw.registry import DeviceHistory, DeviceTags
 from iotgw.tsdb import FieldValue, LineProtocolError, Point, encode_line, encode_point, series_key
-from iotgw.tsdb.schema import GATEWAY_HEALTH, HOUR_MS, TELEMETRY, TELEMETRY_BAD
+from iotgw.tsdb.schema import GATEWAY_HEALTH, HOUR_MS, HOUSEHOLD, TELEMETRY, TELEMETRY_BAD
 
 TagLookup = Callable[[str], DeviceHistory | None]
 
@@ -52,6 +56,7 @@ class Decoded:
 
     lines: list[str] = field(default_factory=list)
     origins: list[Reading | None] = field(default_factory=list)
+    personal: set[int] = field(default_factory=set)  # indices of lines of household meters
     batch: TelemetryBatch | None = None
     rejected: list[Rejected] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)  # outcome -> readings
@@ -128,6 +133,8 @@ def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
     for reading in batch.readings:
         history = ctx.lookup(reading.device) if ctx.lookup else None
         tags = _tags_at(history, reading.ts)
+        # placed under a household: personal data, even when flagged as sent by a stranger
+        personal = tags is not None and tags.organisation_type == HOUSEHOLD
         reason: str | None = None
         kind = ""
         flags: dict[str, FieldValue] = {}
@@ -158,6 +165,8 @@ def add_readings(out: Decoded, batch: TelemetryBatch, ctx: Context) -> None:
             try:
                 series = _reading_series(batch.gateway, reading.device, tags,
                                          reading.quality is Quality.BAD)
+                if personal:
+                    out.personal.add(len(out.lines))
                 out.lines.append(encode_line(series, fields, reading.ts))
                 out.origins.append(reading)
                 out.newest_ms = max(out.newest_ms or reading.ts, reading.ts)

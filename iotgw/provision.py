@@ -1,4 +1,5 @@
-"""``iotgw provision``: broker accounts and files from the registry, gateway bundles.
+"""``iotgw provision``: broker accounts and files from the registry, gateway bundles, and
+the services' InfluxDB accounts.
 
 The registry holds only password hashes; each password is shown once, in the file this
 command writes for whoever needs it (``secrets.env`` for the central services, a lab
@@ -15,6 +16,7 @@ certificates: the CA's revocation list (``tls/ca.crl``) is rewritten with them.
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 from pathlib import Path
@@ -27,7 +29,7 @@ from iotgw.devices import TopicError, check_gateway_id
 from iotgw.devices.links import TlsConfig
 from iotgw.gateway import DeviceConfig, GatewayConfig
 from iotgw.gateway.config import BrokerConfig, BufferConfig
-from iotgw.options import DEFAULT_REGISTRY, EXIT_CONFIG, RegistryUrl, console, fail
+from iotgw.options import DEFAULT_REGISTRY, EXIT_CONFIG, EXIT_RUNTIME, RegistryUrl, console, fail
 from iotgw.registry import (
     AccountRole,
     BrokerAccount,
@@ -43,6 +45,10 @@ from iotgw.registry.placements import devices_on_gateway
 from iotgw.registry.provisioning import create_account, revoke_account, write_broker_files
 from iotgw.registry.revocation import CRL_FILE, record_certificate, revoke_certificates, write_crl
 from iotgw.simulators.fleet import config_text
+from iotgw.tsdb import TsdbError
+from iotgw.tsdb.client import InfluxClient
+from iotgw.tsdb.grants import Account, Privilege, apply_accounts
+from iotgw.wheelhouse import WheelhouseError, add_to_bundle, check
 
 app = typer.Typer(help="Broker accounts, ACL and gateway configuration bundles.",
                   no_args_is_help=True)
@@ -74,13 +80,32 @@ def _write_broker(session: Session, broker_dir: Path, ca: Issued | None) -> list
 
 # Secrets of the central services that are not broker accounts, generated once by
 # `provision init` and kept in secrets.env: the compose deployment reads them from there
-# and has no default for any of them. The InfluxDB image creates these users on first start.
+# and has no default for any of them. The InfluxDB image creates the admin on first start;
+# `provision influx` creates the services' accounts (INFLUXDB_READ_USER is Grafana's).
 SERVICE_SECRETS: dict[str, str | None] = {
     "INFLUXDB_ADMIN_USER": "iotgw",
     "INFLUXDB_ADMIN_PASSWORD": None,
     "INFLUXDB_READ_USER": "grafana",
     "INFLUXDB_READ_USER_PASSWORD": None,
+    "IOTGW_INFLUX_INGEST_USER": "iotgw-ingest",
+    "IOTGW_INFLUX_INGEST_PASSWORD": None,
+    "IOTGW_INFLUX_ROLLUP_USER": "iotgw-rollup",
+    "IOTGW_INFLUX_ROLLUP_PASSWORD": None,
+    "IOTGW_INFLUX_API_USER": "iotgw-api",
+    "IOTGW_INFLUX_API_PASSWORD": None,
     "GF_SECURITY_ADMIN_PASSWORD": None,
+}
+
+# Each service's InfluxDB account (the environment variables of its name and password) and
+# its privilege on the main and on the personal database (household meters' readings):
+# ingest only writes; the rollup reads readings and writes aggregates in both; the API reads
+# both and writes platform use in the main one; Grafana reads the main one, and nothing
+# personal. InfluxDB 1.x has no finer grant than these per database.
+INFLUX_ACCOUNTS: dict[str, tuple[str, str, Privilege | None, Privilege | None]] = {
+    "ingest": ("IOTGW_INFLUX_INGEST_USER", "IOTGW_INFLUX_INGEST_PASSWORD", "WRITE", "WRITE"),
+    "rollup": ("IOTGW_INFLUX_ROLLUP_USER", "IOTGW_INFLUX_ROLLUP_PASSWORD", "ALL", "ALL"),
+    "api": ("IOTGW_INFLUX_API_USER", "IOTGW_INFLUX_API_PASSWORD", "ALL", "READ"),
+    "grafana": ("INFLUXDB_READ_USER", "INFLUXDB_READ_USER_PASSWORD", "READ", None),
 }
 
 
@@ -148,11 +173,15 @@ def provision_gateway(
     ca_dir: CaDir = Path("secrets/ca"),
     buffer_path: Annotated[Path, typer.Option(help="The buffer's path on the gateway.")] = Path(
         "/var/lib/iotgw/buffer.sqlite"),
+    wheelhouse: Annotated[Path | None, typer.Option(
+        help="Put this wheelhouse (`make wheelhouse`) and install.sh in the bundle: the gateway"
+             " then installs iotgw offline.")] = None,
 ) -> None:
     """Give a registered gateway broker credentials, ACL entries and a configuration bundle."""
     try:
         check_gateway_id(gateway_id)
-    except TopicError as exc:
+        platforms = check(wheelhouse) if wheelhouse is not None else []
+    except (TopicError, WheelhouseError) as exc:
         raise fail(exc, EXIT_CONFIG) from exc
     ca = _ca(ca_dir)
     if cert and ca is None:
@@ -199,6 +228,10 @@ def provision_gateway(
     bundle = write_file(bundle_dir / "gateway.toml", config_text(config))
     _warn_weaker(cert, port)
     console.print(f"bundle for {gateway_id} ({len(devices)} devices): {bundle}; reload the broker")
+    if wheelhouse is not None:
+        script = add_to_bundle(wheelhouse, bundle_dir)
+        console.print(f"offline install for {', '.join(platforms)}: {script}"
+                      " (copy the bundle to the gateway, run it there as root)", highlight=False)
 
 
 def _warn_weaker(cert: bool, port: int) -> None:
@@ -243,3 +276,37 @@ def provision_revoke(
         " refuses its certificate at every new TLS connection (Mosquitto 2.0 re-reads the"
         " revocation list on SIGHUP; a connection already open stays open, with no rights).",
         highlight=False)
+
+
+def _environment(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise fail(ValueError(f"environment variable {name} is not set (secrets.env, written"
+                              " by `iotgw provision init`)"), EXIT_CONFIG)
+    return value
+
+
+@app.command("influx")
+def provision_influx(
+    influx_url: Annotated[str, typer.Option("--url", help="InfluxDB's HTTP API.")] = "http://127.0.0.1:8086",
+    database: Annotated[str, typer.Option(help="The main database; its personal one is"
+                                               " named after it.")] = "iotgw",
+    raw_retention: Annotated[str, typer.Option(
+        envvar="IOTGW_RAW_RETENTION", help="InfluxQL duration of the raw readings' retention.")] = "INF",
+) -> None:
+    """Create the databases (main and personal), the services' InfluxDB accounts and their
+    grants, logged in as the admin. Every name and password comes from the environment
+    (INFLUXDB_ADMIN_USER, INFLUXDB_ADMIN_PASSWORD and the services' in secrets.env), none
+    from the command line. Run again, it sets the same passwords and grants."""
+    admin = (_environment("INFLUXDB_ADMIN_USER"), _environment("INFLUXDB_ADMIN_PASSWORD"))
+    accounts = [Account(_environment(user), _environment(password), main, personal)
+                for user, password, main, personal in INFLUX_ACCOUNTS.values()]
+    try:
+        with InfluxClient(influx_url, auth=admin) as influx:
+            apply_accounts(influx, database, accounts, raw_retention=raw_retention)
+    except TsdbError as exc:
+        raise fail(exc, EXIT_RUNTIME) from exc
+    for service, account in zip(INFLUX_ACCOUNTS, accounts, strict=True):
+        console.print(f"{service}: InfluxDB account {account.user}, {account.main or 'no grant'} on"
+                      f" {database}, {account.personal or 'no grant'} on its personal database",
+                      highlight=False)

@@ -8,6 +8,10 @@ computed again. The watermark over ``written_at`` is kept in InfluxDB itself and
 after a run succeeded, so a run that fails (InfluxDB or the registry down) is simply done
 again by the next one: nothing is skipped.
 
+Household meters' readings and their per-device aggregates are in the personal database
+(``tsdb.schema``): each day is aggregated in both databases, each into itself; indicator
+values, aggregates over many organisations, and the watermark are in the main one.
+
 Registry changes do not touch hours: after correcting the registry for a past period, run
 ``iotgw rollup backfill`` over it.
 """
@@ -23,12 +27,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from iotgw.registry import RegistryError, device_intervals, make_engine, session_factory
-from iotgw.rollup import aggregates, store
+from iotgw.rollup import aggregates, platform_use, store
 from iotgw.rollup.catalogue import Catalogue, load_catalogue
 from iotgw.rollup.config import RollupConfig
 from iotgw.rollup.indicators import PeriodData, compute
 from iotgw.rollup.period_data import load_period_data
 from iotgw.rollup.periods import Period, local_day, local_midnight_ms, periods_of
+from iotgw.rollup.platform_use import days_between
 from iotgw.tsdb import TsdbError
 from iotgw.tsdb.raw import read_touched_hours
 from iotgw.tsdb.schema import (
@@ -36,6 +41,7 @@ from iotgw.tsdb.schema import (
     DEVICE_HOURLY,
     HOUR_MS,
     create_storage,
+    personal_database,
 )
 
 log = logging.getLogger(__name__)
@@ -89,8 +95,11 @@ class RollupService:
         return max(0.0, self.clock() - watermark / 1000 - self.cfg.grace_s)
 
     def run_once(self, progress: Progress | None = None) -> RunSummary:
+        since_ms = self._watermark() or int(self.clock() * 1000)
         hours, watermark = self.pending_hours()
         summary = self.recompute(hours, progress)
+        # Platform use touches no hours: the days since the last run are kept all the same.
+        platform_use.aggregate_days(self.influx, self.db, days_between(since_ms, int(self.clock() * 1000)))
         store.write_watermark(self.influx, self.db, watermark)
         return summary
 
@@ -129,14 +138,16 @@ class RollupService:
         intervals = self._intervals()
         lookback_ms = int(self.cfg.counter_lookback_h * HOUR_MS)
         for day, day_hours in sorted(by_day.items()):
-            hourly = aggregates.hourly(self.influx, self.db, min(day_hours) * HOUR_MS,
-                                       (max(day_hours) + 1) * HOUR_MS, interval_s=intervals,
-                                       counter_lookback_ms=lookback_ms, workers=self.cfg.query_workers)
-            store.write_aggregates(self.influx, self.db, DEVICE_HOURLY, hourly)
-            start = local_midnight_ms(day)
-            daily = aggregates.daily(self.influx, self.db, start, start + 24 * HOUR_MS,
-                                     workers=self.cfg.query_workers)
-            store.write_aggregates(self.influx, self.db, DEVICE_DAILY, daily)
+            for db in (self.db, personal_database(self.db)):  # a device's aggregates beside its readings
+                hourly = aggregates.hourly(self.influx, db, min(day_hours) * HOUR_MS,
+                                           (max(day_hours) + 1) * HOUR_MS, interval_s=intervals,
+                                           counter_lookback_ms=lookback_ms, workers=self.cfg.query_workers)
+                store.write_aggregates(self.influx, db, DEVICE_HOURLY, hourly)
+                start = local_midnight_ms(day)
+                daily = aggregates.daily(self.influx, db, start, start + 24 * HOUR_MS,
+                                         workers=self.cfg.query_workers)
+                store.write_aggregates(self.influx, db, DEVICE_DAILY, daily)
+            platform_use.aggregate_days(self.influx, self.db, [day])
             if progress:
                 progress(1)
         values = 0

@@ -4,21 +4,33 @@
 ``device``), ``rollup.indicators`` (indicator values, tags indicator, period, level, unit,
 province) and ``rollup.rollup_state`` (the watermark). The rollup service writes them; the
 API reads them through the functions here, so their shape is known in one module.
+
+A household meter's per-device aggregates are in the personal database (``tsdb.schema``):
+the functions that read every device's (activity, last hours) read both databases; those
+that read one device's or write take the database it is in.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from iotgw.rollup.aggregates import Aggregates
 from iotgw.rollup.indicators import Value
 from iotgw.rollup.periods import PeriodKind
 from iotgw.tsdb import InfluxClient, Point, quote_string
-from iotgw.tsdb.schema import DEVICE_DAILY, DEVICE_HOURLY, INDICATORS, ROLLUP_RP, ROLLUP_STATE
+from iotgw.tsdb.schema import (
+    DEVICE_DAILY,
+    DEVICE_HOURLY,
+    INDICATORS,
+    ROLLUP_RP,
+    ROLLUP_STATE,
+    personal_database,
+)
 
 RESOLUTIONS = {"hour": DEVICE_HOURLY, "day": DEVICE_DAILY}
+EVIDENCE_PREFIX = "evidence_"  # an indicator value's field per evidence kind: its part of the numerator
 
 
 def write_aggregates(influx: InfluxClient, database: str, measurement: str,
@@ -37,6 +49,7 @@ def write_values(influx: InfluxClient, database: str, values: Iterable[Value], *
         {"value": float(v.value), "numerator": float(v.numerator),
          **({"denominator": float(v.denominator)} if v.denominator is not None else {}),
          **({"denominator_source": v.denominator_source} if v.denominator_source else {}),
+         **{f"{EVIDENCE_PREFIX}{kind}": float(n) for kind, n in v.evidence.items()},
          "label": v.period.label, "computed_at": computed_at_ms},
         v.period.start_ms,
         {"indicator": v.indicator, "period": v.period.kind, "level": v.level,
@@ -66,6 +79,7 @@ class StoredValue:
     numerator: float
     denominator: float | None
     denominator_source: str | None
+    evidence: dict[str, float]  # kind -> its part of the numerator (empty: stored before it was kept)
 
 
 def read_values(influx: InfluxClient, database: str, indicator: str | None, *, province: int,
@@ -83,19 +97,26 @@ def read_values(influx: InfluxClient, database: str, indicator: str | None, *, p
     series = influx.query(database, f'SELECT * FROM "{ROLLUP_RP}"."{INDICATORS}" WHERE {where}'
                                     ' GROUP BY "indicator", "unit"')
     return [StoredValue(s.tags["indicator"], s.tags["unit"], row["label"], row["value"],
-                        row["numerator"], row.get("denominator"), row.get("denominator_source"))
+                        row["numerator"], row.get("denominator"), row.get("denominator_source"),
+                        {k.removeprefix(EVIDENCE_PREFIX): n for k, n in row.items()
+                         if k.startswith(EVIDENCE_PREFIX) and n is not None})
             for s in series for row in s.rows]
 
 
 def read_activity(influx: InfluxClient, database: str, *, start_ms: int,
                   end_ms: int) -> dict[str, tuple[float, float]]:
-    """Per device, its readings and filled intervals over the days in [start_ms, end_ms)."""
-    return {
-        s.tags["device"]: (s.rows[0]["readings"] or 0.0, s.rows[0]["intervals"] or 0.0)
-        for s in influx.query(database, (
-            f'SELECT sum("readings") AS "readings", sum("intervals") AS "intervals"'
-            f' FROM "{ROLLUP_RP}"."{DEVICE_DAILY}" WHERE time >= {start_ms}ms AND time < {end_ms}ms'
-            ' GROUP BY "device"'))}
+    """Per device, its readings and filled intervals over the days in [start_ms, end_ms),
+    household meters' included (a device moved to or from a household: both summed)."""
+    out: dict[str, tuple[float, float]] = {}
+    for db in (database, personal_database(database)):
+        for s in influx.query(db, (
+                f'SELECT sum("readings") AS "readings", sum("intervals") AS "intervals"'
+                f' FROM "{ROLLUP_RP}"."{DEVICE_DAILY}" WHERE time >= {start_ms}ms AND time < {end_ms}ms'
+                ' GROUP BY "device"')):
+            readings, intervals = out.get(s.tags["device"], (0.0, 0.0))
+            out[s.tags["device"]] = (readings + (s.rows[0]["readings"] or 0.0),
+                                     intervals + (s.rows[0]["intervals"] or 0.0))
+    return out
 
 
 def read_device_aggregates(influx: InfluxClient, database: str, device: str, *, resolution: str,
@@ -110,13 +131,33 @@ def read_device_aggregates(influx: InfluxClient, database: str, device: str, *, 
             for s in series for row in s.rows]
 
 
-def read_last_hours(influx: InfluxClient, database: str, devices: Iterable[str]) -> dict[str, str]:
-    """When each device last had an hour with readings (ISO 8601, UTC), as far as the rollup
-    has computed."""
+def read_devices_aggregates(influx: InfluxClient, database: str, devices: Collection[str], *, resolution: str,
+                            start_ms: int, end_ms: int) -> dict[str, list[dict[str, float | int]]]:
+    """``read_device_aggregates`` of several devices in one query (one per device made a
+    province's open data cost as many queries as it has stations), by device."""
+    if not devices:
+        return {}
+    wanted = " OR ".join(f'"device" = {quote_string(d)}' for d in sorted(devices))
+    series = influx.query(database, (
+        f'SELECT * FROM "{ROLLUP_RP}"."{RESOLUTIONS[resolution]}" WHERE ({wanted})'
+        f' AND time >= {start_ms}ms AND time < {end_ms}ms GROUP BY "device"'))
+    return {s.tags["device"]: [{k: v for k, v in row.items() if v is not None and (
+                k in ("time", "readings", "intervals") or k.endswith(("_mean", "_increase")))}
+                               for row in s.rows]
+            for s in series}
+
+
+def read_last_hours(influx: InfluxClient, database: str, devices: Iterable[str], *, start_ms: int,
+                    end_ms: int) -> dict[str, str]:
+    """When each device last had an hour with readings in [start_ms, end_ms) (ISO 8601,
+    UTC), as far as the rollup has computed (household meters' included). Bounded: an
+    unbounded ``last()`` reads every device's whole history."""
     wanted = set(devices)
     if not wanted:
         return {}
-    series = influx.query(database, f'SELECT last("readings") FROM "{ROLLUP_RP}"."{DEVICE_HOURLY}"'
-                                    ' GROUP BY "device"')
+    series = [s for db in (database, personal_database(database)) for s in influx.query(
+        db, f'SELECT last("readings") FROM "{ROLLUP_RP}"."{DEVICE_HOURLY}"'
+            f' WHERE time >= {start_ms}ms AND time < {end_ms}ms GROUP BY "device"')]
+    series.sort(key=lambda s: s.rows[0]["time"] if s.rows else 0)  # a device in both: the later
     return {s.tags["device"]: dt.datetime.fromtimestamp(s.rows[0]["time"] / 1000, dt.UTC).isoformat()
             for s in series if s.tags.get("device") in wanted and s.rows}

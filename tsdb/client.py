@@ -53,6 +53,10 @@ def _quote_ident(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+class NotAuthorized(QueryFailed):
+    """InfluxDB refused the statement to this account: it has no grant for it."""
+
+
 def quote_string(value: str) -> str:
     """An InfluxQL string literal, for a tag value in a WHERE clause."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -160,27 +164,34 @@ class InfluxClient:
             written += len(batch)
         return written
 
-    def query(self, database: str | None, statement: str) -> list[Series]:
+    def query(self, database: str | None, statement: str, *, shown: str | None = None) -> list[Series]:
         """Run InfluxQL (times as epoch ms) and return the series of its results.
 
+        Args:
+            shown: what an error names instead of the statement (one carrying a password).
+
         Raises:
-            QueryFailed: InfluxDB reported an error for the statement.
+            NotAuthorized: the account logged in but may not run the statement (HTTP 403).
+            QueryFailed: InfluxDB reported another error for the statement (a wrong or
+                missing password too: HTTP 401).
             Unavailable: as for writes.
         """
         params = {"q": statement, "epoch": "ms"}
         if database:
             params["db"] = database
         response = self._request("POST", "/query", data=params)
+        named = repr(statement) if shown is None else shown
         try:
             payload = response.json()
         except json.JSONDecodeError as exc:
-            raise QueryFailed(f"{statement!r}: HTTP {response.status_code}, not JSON") from exc
+            raise QueryFailed(f"{named}: HTTP {response.status_code}, not JSON") from exc
         if "error" in payload:
-            raise QueryFailed(f"{statement!r}: {payload['error']}")
+            failed = NotAuthorized if response.status_code == 403 else QueryFailed
+            raise failed(f"{named}: {payload['error']}")
         out: list[Series] = []
         for result in payload.get("results", []):
             if "error" in result:
-                raise QueryFailed(f"{statement!r}: {result['error']}")
+                raise QueryFailed(f"{named}: {result['error']}")
             for series in result.get("series", []):
                 columns: Sequence[str] = series["columns"]
                 rows = [dict(zip(columns, values, strict=True))
@@ -204,3 +215,29 @@ class InfluxClient:
             database, f"SHOW RETENTION POLICIES ON {_quote_ident(database)}") for row in s.rows}
         verb = "ALTER" if name in existing else "CREATE"
         self.query(None, f"{verb} RETENTION POLICY {statement}")
+
+    def users(self) -> dict[str, bool]:
+        """Each account and whether it is an admin (an admin's privilege only)."""
+        return {row["user"]: bool(row["admin"]) for s in self.query(None, "SHOW USERS") for row in s.rows}
+
+    def set_user(self, name: str, password: str) -> None:
+        """Create the account, or set its password if it exists: idempotent. A non-admin
+        account; an admin one is demoted (its admin rights would bypass every grant)."""
+        exists = self.users()
+        user, secret = _quote_ident(name), quote_string(password)
+        if name in exists:
+            self.query(None, f"SET PASSWORD FOR {user} = {secret}", shown=f"SET PASSWORD FOR {user}")
+            if exists[name]:
+                self.query(None, f"REVOKE ALL PRIVILEGES FROM {user}")
+        else:
+            self.query(None, f"CREATE USER {user} WITH PASSWORD {secret}", shown=f"CREATE USER {user}")
+
+    def set_privilege(self, user: str, database: str, privilege: str | None) -> None:
+        """The account's one privilege on the database (``READ``, ``WRITE``, ``ALL``), or
+        none: a grant replaces the previous one in InfluxDB 1.x, so this is idempotent."""
+        if privilege is None:
+            self.query(None, f"REVOKE ALL ON {_quote_ident(database)} FROM {_quote_ident(user)}")
+            return
+        if privilege not in ("READ", "WRITE", "ALL"):
+            raise ValueError(f"privilege {privilege!r}: READ, WRITE or ALL")
+        self.query(None, f"GRANT {privilege} ON {_quote_ident(database)} TO {_quote_ident(user)}")

@@ -18,11 +18,22 @@
 - ``rollup.rollup_state``: the rollup's watermark over ``touched_hours.written_at``.
 - ``raw.platform_use``: authenticated API and dashboard use: tag ``organisation``, field
   ``requests`` (integer).
+
+Personal data lives apart: ``telemetry`` and ``telemetry_bad`` of household meters
+(``organisation_type`` ``household_meter_point``) and their ``device_hourly`` and
+``device_daily`` are in the database ``personal_database(db)``, with the same retention
+policies, because InfluxDB 1.x grants per database: an account with no grant there (Grafana,
+an analyst) cannot read a household's readings whatever it queries. Everything else, the
+indicators over many households included, stays in ``db``.
 """
 
 from __future__ import annotations
 
-from iotgw.tsdb.client import InfluxClient
+import logging
+
+from iotgw.tsdb.client import InfluxClient, NotAuthorized
+
+log = logging.getLogger(__name__)
 
 RAW_RP = "raw"
 ROLLUP_RP = "rollup"
@@ -39,11 +50,31 @@ ROLLUP_STATE = "rollup_state"
 
 HOUR_MS = 3_600_000
 
+# The organisation type whose devices' readings are personal data (registry's OrgType value).
+HOUSEHOLD = "household_meter_point"
+
+
+def personal_database(database: str) -> str:
+    """Where the household meters' readings and aggregates of ``database`` live."""
+    return f"{database}_personal"
+
+
+def create_databases(influx: InfluxClient, database: str, *, raw_retention: str) -> None:
+    """The database, its personal database and their two retention policies, idempotent.
+    Needs an admin account (``iotgw provision influx``)."""
+    for name in (database, personal_database(database)):
+        influx.create_database(name)
+        influx.create_retention_policy(name, RAW_RP, duration=raw_retention, default=True)
+        influx.create_retention_policy(name, ROLLUP_RP, duration="INF")
+
 
 def create_storage(influx: InfluxClient, database: str, *, raw_retention: str) -> None:
-    """The database and its two retention policies, idempotent: ingest, the rollup and the
-    API each call it at start, so that any of them may start first (a query on a missing
-    retention policy is an error, not an empty answer)."""
-    influx.create_database(database)
-    influx.create_retention_policy(database, RAW_RP, duration=raw_retention, default=True)
-    influx.create_retention_policy(database, ROLLUP_RP, duration="INF")
+    """``create_databases`` at a service's start: ingest, the rollup and the API each call
+    it, so that any of them may start first (a query on a missing retention policy is an
+    error, not an empty answer). With a service's own account, which may not create
+    databases, nothing: ``iotgw provision influx`` created them with the admin's."""
+    try:
+        create_databases(influx, database, raw_retention=raw_retention)
+    except NotAuthorized as exc:
+        log.info("this account does not create databases (%s): `iotgw provision influx` does",
+                 exc)

@@ -38,7 +38,7 @@ from iotgw.rollup.periods import local_midnight_ms
 from iotgw.rollup.service import RollupService
 from iotgw.tsdb import InfluxClient
 from iotgw.tsdb.config import InfluxConfig
-from iotgw.tsdb.schema import HOUR_MS, RAW_RP
+from iotgw.tsdb.schema import HOUR_MS, create_storage, personal_database
 from sqlalchemy import select
 
 from iotgw.processes import Influxd
@@ -110,7 +110,11 @@ def _write_day(influx: InfluxClient, database: str) -> None:
               "meter-1": lambda i: f"active_energy={100 + i * 0.1:.1f}",
               "meter-2": lambda i: f"active_energy={500 + i * 0.2:.1f}"}  # soil-2 stays silent
     lines = [f'telemetry,device={d},gateway=gw-dt-1 {f(i)},quality="good" {ts}'
-             for d, f in fields.items() for i, ts in enumerate(times)]
+             for d, f in fields.items() if not d.startswith("meter") for i, ts in enumerate(times)]
+    household = "telemetry,gateway=gw-dt-1,organisation_type=household_meter_point"
+    influx.write_lines(personal_database(database), "\n".join(  # households' meters: personal data
+        f'{household},device={d} {f(i)},quality="good" {ts}'
+        for d, f in fields.items() if d.startswith("meter") for i, ts in enumerate(times)))
     lines += [f"touched_hours written_at={start + 25 * HOUR_MS}i {start + h * HOUR_MS}" for h in range(24)]
     lines.append(f"gateway_health,gateway=gw-dt-1 online=true,buffer_depth=0 {start + 23 * HOUR_MS}")
     lines.append(f"platform_use,organisation=coop-1,token=dong-thap requests=2i {start + HOUR_MS}")
@@ -121,7 +125,7 @@ def _write_day(influx: InfluxClient, database: str) -> None:
 def stack(influxd: Influxd, influx: InfluxClient, database: str, tmp_path: Path) -> Iterator[Stack]:
     url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
     wards, tokens = _register(url)
-    influx.create_retention_policy(database, RAW_RP, duration="INF", default=True)
+    create_storage(influx, database, raw_retention="INF")
     _write_day(influx, database)
     rollup = RollupService(RollupConfig(influx=InfluxConfig(url=influxd.url, database=database),
                                         registry=RegistryLink(url=url)))

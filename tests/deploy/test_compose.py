@@ -73,9 +73,15 @@ def test_without_the_secrets_compose_refuses_to_start() -> None:
     assert "run iotgw provision init" in result.stderr
 
 
+def long_running(services: dict[str, Any]) -> dict[str, Any]:
+    """Every service but the one-shot ones (``restart: "no"``), which have no health."""
+    return {name: s for name, s in services.items() if s.get("restart") != "no"}
+
+
 def test_every_service_of_ours_has_a_health_check(services: dict[str, Any]) -> None:
-    assert set(ours(services)) == {"ingest-1", "ingest-2", "rollup", "api"}
-    for name, service in services.items():
+    assert set(ours(services)) == {"influx-accounts", "ingest-1", "ingest-2", "rollup", "api"}
+    assert set(services) - set(long_running(services)) == {"influx-accounts"}
+    for name, service in long_running(services).items():
         test = service.get("healthcheck", {}).get("test")
         assert test and test[0] in ("CMD", "CMD-SHELL"), f"{name} has no health check"
     assert services["rollup"]["healthcheck"]["test"][1:4] == ["iotgw", "rollup", "check"]
@@ -88,10 +94,29 @@ def test_no_secret_has_a_default() -> None:
                     if re.match(r"\s*[A-Z_]+:", line) and SECRET.search(line.split(":", 1)[0])]
     assert {line.split(":")[0] for line in secret_lines} == {
         "IOTGW_INGEST_PASSWORD", "INFLUXDB_ADMIN_PASSWORD",
-        "INFLUXDB_READ_USER_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD"}
+        "INFLUXDB_READ_USER_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD", "IOTGW_INFLUX_INGEST_PASSWORD",
+        "IOTGW_INFLUX_ROLLUP_PASSWORD", "IOTGW_INFLUX_API_PASSWORD"}
     for line in secret_lines:
         name, value = (part.strip() for part in line.split(":", 1))
         assert re.fullmatch(rf"\$\{{{name}:\?[^}}]+\}}", value), f"secret with a default: {line}"
+
+
+def test_each_service_uses_its_own_influx_account_made_before_it_starts(
+        services: dict[str, Any]) -> None:
+    """Only the one-shot `iotgw provision influx` holds the InfluxDB admin's password; every
+    service that uses InfluxDB waits for it to have made the accounts, and holds only its own."""
+    accounts = {"ingest-1": "INGEST", "ingest-2": "INGEST", "rollup": "ROLLUP", "api": "API",
+                "grafana": "READ"}
+    assert services["influx-accounts"]["command"][:2] == ["provision", "influx"]
+    for name, service in services.items():
+        env = service.get("environment") or {}
+        if name not in ("influx-accounts", "influxdb"):
+            assert "INFLUXDB_ADMIN_PASSWORD" not in env, name
+        if name in accounts:
+            passwords = {k for k in env if k.startswith(("IOTGW_INFLUX_", "INFLUXDB_")) and SECRET.search(k)}
+            assert passwords == {f"IOTGW_INFLUX_{accounts[name]}_PASSWORD" if name != "grafana"
+                                 else "INFLUXDB_READ_USER_PASSWORD"}, name
+            assert service["depends_on"]["influx-accounts"]["condition"] == "service_completed_successfully"
 
 
 def test_replicas_share_the_subscription_with_stable_distinct_ids(services: dict[str, Any]) -> None:
@@ -104,7 +129,7 @@ def test_each_service_config_loads_with_the_environment_compose_gives_it(
         services: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     loaded = 0
     for service in ours(services).values():
-        for volume in service["volumes"]:
+        for volume in service.get("volumes", []):  # the one-shot influx-accounts has none
             source, target = volume.split(":")[:2]
             if target.startswith("/etc/iotgw/"):
                 monkeypatch.setattr(os, "environ", dict(service["environment"]))
@@ -138,7 +163,7 @@ def test_broker_and_database_run_the_files_the_tests_run(
 def test_no_health_check_or_broker_carries_a_secret(services: dict[str, Any]) -> None:
     """A health check's command line is visible to every process of its container (and to
     `docker inspect`): none names a secret; the broker's container holds none at all."""
-    for name, service in services.items():
+    for name, service in long_running(services).items():
         command = " ".join(service["healthcheck"]["test"][1:])
         assert not SECRET.search(command), f"{name}'s health check: {command}"
         assert not re.search(r"(^|\s)(-P|-u|--pw|--username)\s", command), command
@@ -190,4 +215,6 @@ def test_dockerfile_is_multi_stage_non_root_and_copies_every_package() -> None:
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     wanted = {"iotgw", *setuptools["package-dir"].values()}
     copied = set(re.findall(r"^COPY (\w+) \1$", text, flags=re.M))
-    assert copied == wanted
+    assert copied == {*wanted, "constraints"}
+    # Installed at the pinned versions, with the server's extra (the image runs the server).
+    assert re.search(r"pip install -c constraints/server\.txt '\.\[server\]'", text)

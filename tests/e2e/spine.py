@@ -24,7 +24,7 @@ from iotgw.ingest.config import (
 from iotgw.ingest.consumer import SUBSCRIBED
 from iotgw.simulators import SIGNALS, simulated_fleet, write_config
 from iotgw.tsdb import InfluxClient
-from iotgw.tsdb.schema import TELEMETRY
+from iotgw.tsdb.schema import TELEMETRY, personal_database
 from paho.mqtt.enums import CallbackAPIVersion
 
 from iotgw.processes import Influxd, IotgwProcess, Mosquitto
@@ -96,17 +96,28 @@ class Spine:
         self.processes.append(proc)
         return proc
 
+    def databases(self) -> list[str]:
+        """The main database and, once ingest has created it, the personal one (household
+        meters' readings, see ``tsdb.schema``)."""
+        personal = personal_database(self.database)
+        exists = any(personal in row.values() for series in self.influx.query(None, "SHOW DATABASES")
+                     for row in series.rows)
+        return [self.database, personal] if exists else [self.database]
+
     def stored(self) -> dict[str, list[dict]]:
-        """Every stored point, by device."""
+        """Every stored point, by device, household meters' included."""
         out: dict[str, list[dict]] = defaultdict(list)
-        for series in self.influx.query(
-                self.database, f'SELECT * FROM "{TELEMETRY}" GROUP BY "device"'):
-            out[series.tags["device"]].extend(series.rows)
+        for database in self.databases():
+            for series in self.influx.query(
+                    database, f'SELECT * FROM "{TELEMETRY}" GROUP BY "device"'):
+                out[series.tags["device"]].extend(series.rows)
         return out
 
     def count(self) -> int:
-        series = self.influx.query(self.database, f'SELECT count("quality") FROM "{TELEMETRY}"')
-        return int(series[0].rows[0]["count"]) if series else 0
+        """Readings stored, household meters' included."""
+        return sum(int(series[0].rows[0]["count"]) if series else 0 for series in (
+            self.influx.query(database, f'SELECT count("quality") FROM "{TELEMETRY}"')
+            for database in self.databases()))
 
     def wait_for_count(self, expected: int, *, timeout_s: float = DEADLINE_S) -> int:
         """Wait until ``expected`` points are stored; returns the count at the deadline."""

@@ -11,7 +11,7 @@ import time
 import pytest
 from iotgw.registry import Ward, make_engine, seed_admin_units, session_factory, upgrade
 from iotgw.registry.csv_import import import_rows
-from iotgw.tsdb.schema import TELEMETRY, TELEMETRY_BAD
+from iotgw.tsdb.schema import TELEMETRY, TELEMETRY_BAD, personal_database
 from sqlalchemy import select
 
 from tests.e2e.spine import Spine, tally
@@ -64,8 +64,9 @@ def test_a_gateway_cannot_write_another_gateways_device(spine: Spine) -> None:
     spine.wait_until(lambda: len(spine.dead_letters()) >= 5, timeout_s=30, what="5 dead letters")
     letters = spine.dead_letters()
     victim_points = sum(len(series.rows) for measurement in (TELEMETRY, TELEMETRY_BAD)
+                        for database in (spine.database, personal_database(spine.database))
                         for series in spine.influx.query(
-                            spine.database, f"SELECT * FROM \"{measurement}\" WHERE device = 'meter-v'"))
+                            database, f"SELECT * FROM \"{measurement}\" WHERE device = 'meter-v'"))
     refused = (len(letters) == 5 and victim_points == 0 and all(
         f"device meter-v is not on gateway {attacker} at " in x.reason and x.reason.endswith("(on victim-gw)")
         for x in letters))

@@ -234,8 +234,10 @@ def test_init_generates_every_service_secret_once(tmp_path: Path) -> None:
     assert sorted(first) == sorted([
         "IOTGW_ADMIN_USERNAME", "IOTGW_ADMIN_PASSWORD", "IOTGW_INGEST_USERNAME",
         "IOTGW_INGEST_PASSWORD", "INFLUXDB_ADMIN_USER", "INFLUXDB_ADMIN_PASSWORD",
-        "INFLUXDB_READ_USER", "INFLUXDB_READ_USER_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD"])
-    assert len(set(passwords)) == 5 and all(len(p) >= 24 for p in passwords)
+        "INFLUXDB_READ_USER", "INFLUXDB_READ_USER_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD",
+        "IOTGW_INFLUX_INGEST_USER", "IOTGW_INFLUX_INGEST_PASSWORD", "IOTGW_INFLUX_ROLLUP_USER",
+        "IOTGW_INFLUX_ROLLUP_PASSWORD", "IOTGW_INFLUX_API_USER", "IOTGW_INFLUX_API_PASSWORD"])
+    assert len(set(passwords)) == 8 and all(len(p) >= 24 for p in passwords)
     again = _ok(*args)
     assert "new credentials" not in again
     assert dict(line.split("=", 1) for line in env_path.read_text().splitlines()) == first
