@@ -19,7 +19,9 @@ from fastapi import FastAPI
 from iotgw.api.auth import Authenticator
 from iotgw.api.cache import ViewCache
 from iotgw.api.config import ApiConfig
+from iotgw.api.rate_limits import install as install_rate_limits
 from iotgw.api.routes import api_router, mount_dashboard
+from iotgw.api.security_headers import SecurityHeaders
 from iotgw.api.usage import UsageLog
 from iotgw.registry import make_engine, session_factory
 from iotgw.rollup.catalogue import Catalogue, load_catalogue
@@ -58,5 +60,7 @@ def create_app(settings: ApiConfig, catalogue: Catalogue | None = None) -> FastA
     app.state.views = ViewCache(settings.cache_s)
     app.state.authenticator = Authenticator(sessions, settings.token_cache_s)
     app.include_router(api_router)
+    install_rate_limits(app, settings)
+    app.add_middleware(SecurityHeaders)  # added last, so outermost: a 429 carries them too
     mount_dashboard(app)
     return app

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from iotgw.api.privacy import IDENTITY_LEVELS, Rule, device_households, household_of, indicator_households
 from iotgw.api.schemas import (
+    AreaPublic,
     CommuneCoveragePublic,
     CoveragePublic,
     GatewayPublic,
@@ -16,9 +17,15 @@ from iotgw.api.schemas import (
     Scalar,
     TargetProgress,
 )
-from iotgw.registry import gateways_by_id, ward_names
+from iotgw.registry import (
+    former_province_name,
+    gateways_by_id,
+    get_province,
+    ward_names,
+    wards_of_former_province,
+)
 from iotgw.rollup import store
-from iotgw.rollup.catalogue import Indicator
+from iotgw.rollup.catalogue import Indicator, Target
 from iotgw.rollup.period_data import load_period_data
 from iotgw.rollup.periods import Period, PeriodKind
 from iotgw.rollup.registry_view import registry_view
@@ -37,11 +44,57 @@ def _periods(kind: PeriodKind, first: dt.date, last: dt.date) -> dict[str, Perio
     return out
 
 
+def areas(session: Session, indicator: Indicator, province: int, level: str) -> list[AreaPublic]:
+    """What the values of ``level`` are computed over: the plan areas of the province at
+    ``plan_area``, else today's province."""
+    if level != "plan_area":
+        return [AreaPublic(level="province", unit=str(province), province=province,
+                           name=get_province(session, province).name)]
+    today = get_province(session, province).name
+    return [AreaPublic(level="plan_area", unit=plan, province=p, plan=plan, former_province=former,
+                       name=f"{former_province_name(former)} (before 2025), in {today}",
+                       wards=len(wards_of_former_province(former, province=p)))
+            for plan, p, former in indicator.plan_areas() if p == province]
+
+
+def _on_path(target: Target, baseline: float | None, period: Period) -> float | None:
+    """The straight path from the baseline (end of its year) to the target (end of its year),
+    at the end of ``period``."""
+    if baseline is None:
+        return None
+    start, end = target.baseline_year + 1, target.year + 1
+    end_of_period = period.end.year + (period.end.timetuple().tm_yday - 1) / 365.25
+    share = min(1.0, max(0.0, (end_of_period - start) / (end - start)))
+    return baseline + (target.value - baseline) * share
+
+
+def _progress(target: Target, v: store.StoredValue, period: Period,
+              baselines: dict[tuple[str, int], float]) -> TargetProgress:
+    kinds = target.evidence or sorted(v.evidence)
+    measured: float | None = v.value
+    if target.evidence:
+        parts = [v.evidence.get(k) for k in kinds]
+        measured = (None if not v.denominator or any(p is None for p in parts)
+                    else 100.0 * sum(p for p in parts if p is not None) / v.denominator)
+    baseline = baselines.get((v.unit, target.baseline_year))
+    expected = _on_path(target, baseline, period)
+    in_year = period.start.year == target.year
+    return TargetProgress(
+        value=target.value, comparator=target.comparator, year=target.year, plan=target.plan,
+        line=target.line, evidence=kinds, measured=measured,
+        met=target.met_by(measured) if in_year and measured is not None else None,
+        gap=None if measured is None else target.value - measured,
+        baseline_year=target.baseline_year, baseline=baseline, expected_on_path=expected,
+        on_path=None if expected is None or measured is None else (
+            measured >= expected if target.comparator in (">=", ">") else measured <= expected))
+
+
 def indicator_values(influx: InfluxClient, database: str, session: Session, indicator: Indicator, *,
                      province: int, period: PeriodKind, level: str, first: dt.date, last: dt.date,
                      rule: Rule, unit: str | None = None) -> list[IndicatorValuePublic]:
-    """Values in time order with the province's target for the period's year (the nearest
-    later target when the year has none), the gap to it and the change from the previous.
+    """Values in time order with the target of the value's area (the province at level
+    province, a plan's area at plan_area; other levels have none) for the period's year, or
+    the nearest later one, the progress to it and the change from the previous.
     Values over too few households for ``rule`` are suppressed (a device's or gateway's
     left out), judged on the whole breakdown even when one ``unit`` is asked for."""
     periods = _periods(period, first, last)
@@ -53,8 +106,14 @@ def indicator_values(influx: InfluxClient, database: str, session: Session, indi
         for label in sorted({v.label for v in stored}):
             view = registry_view(session, periods[label])  # where the households then were
             hidden[label] = rule.hidden(indicator_households(view, indicator, province, level))
-    targets = sorted((t for t in indicator.targets if t.province in (None, province)),
+    targets = sorted((t for t in indicator.targets if t.province == province and t.level == level),
                      key=lambda t: t.year)
+    baselines: dict[tuple[str, int], float] = {}
+    for year in sorted({t.baseline_year for t in targets}):
+        start_ms = Period("year", dt.date(year, 1, 1)).start_ms
+        baselines.update({(b.unit, year): b.value for b in store.read_values(
+            influx, database, indicator.id, province=province, period="year", level=level,
+            start_ms=start_ms, end_ms=start_ms + 1, unit=unit)})
     out = []
     previous: dict[str, float] = {}  # unit -> its previous period's value, when shown
     for v in stored:
@@ -65,14 +124,13 @@ def indicator_values(influx: InfluxClient, database: str, session: Session, indi
                     unit=v.unit, period=v.label, value=None, numerator=None, denominator=None,
                     denominator_source=None, target=None, change=None, suppressed=True))
             continue
-        target = next((t for t in targets if t.year >= int(v.label[:4])), None)
+        target = next((t for t in targets if t.unit == v.unit and t.year >= int(v.label[:4])), None)
         out.append(IndicatorValuePublic(
             unit=v.unit, period=v.label, value=v.value, numerator=v.numerator,
             denominator=v.denominator, denominator_source=v.denominator_source,
-            target=None if target is None else TargetProgress(
-                value=target.value, comparator=target.comparator, year=target.year,
-                met=target.met_by(v.value), gap=target.value - v.value),
+            target=None if target is None else _progress(target, v, periods[v.label], baselines),
             change=None if v.unit not in previous else v.value - previous[v.unit],
+            evidence=v.evidence,
         ))
         previous[v.unit] = v.value
     return out

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 from iotgw.api.access import check_province
 from iotgw.api.deps import CurrentPrincipal, SessionDep
+from iotgw.api.params import PlanDateTime
 from iotgw.api.schemas import AccessLogPublic, AccessPublic
 from iotgw.registry import ApiRole, read_access_log
 from iotgw.registry.access_log import MAX_ROWS
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/access-log", tags=["registry"])
 @router.get("")
 def read_accesses(
     who: CurrentPrincipal, session: SessionDep, province: int | None = None,
-    since: Annotated[dt.datetime | None, Query(examples=["2026-03-01T00:00:00+07:00"])] = None,
+    since: Annotated[PlanDateTime | None, Query(examples=["2026-03-01T00:00:00+07:00"])] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100,
 ) -> AccessLogPublic:
     """Reads of households' meter readings and registry rows, newest first: of one

@@ -18,4 +18,5 @@ def read_gateways(who: CurrentPrincipal, session: SessionDep, settings: Settings
     """Gateways of a province: last seen and the last heartbeat's numbers."""
     readable_province(who, province)
     ids = gateways_in_province(session, province)
-    return GatewaysPublic(views.gateways(influx, settings.influx.database, session, ids))
+    return GatewaysPublic(views.gateways(influx, settings.influx.database, session, ids,
+                                         health_window_days=settings.health_window_days))

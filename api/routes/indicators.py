@@ -61,6 +61,7 @@ async def read_indicator_values(
         with sessions() as session:
             return IndicatorValuesPublic(
                 indicator=indicator_id, province=province, period=period, level=level,
+                areas=views.areas(session, indicator, province, level),
                 values=views.indicator_values(influx, database, session, indicator, province=province,
                                               period=period, level=level, first=first, last=last,
                                               rule=rule, unit=unit))

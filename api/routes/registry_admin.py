@@ -4,10 +4,12 @@ operators (every province) and a province's administrators (their own); and
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from iotgw.api.access import administered, check_province
 from iotgw.api.deps import CurrentPrincipal, SessionDep, SessionsDep
 from iotgw.api.schemas import (
@@ -17,10 +19,19 @@ from iotgw.api.schemas import (
     RegistryMovePublic,
     RegistryRowsPublic,
 )
-from iotgw.registry import NotFound, OutsideProvince, RegistryError, SubjectKind, move
+from iotgw.registry import (
+    NotFound,
+    OutsideProvince,
+    Reader,
+    RegistryError,
+    SubjectKind,
+    move,
+    record_household_rows,
+)
 from iotgw.registry.csv_export import records
 from iotgw.registry.csv_import import import_csv, import_rows
 from iotgw.registry.placements import outside_province
+from sqlalchemy.orm import Session, sessionmaker
 
 router = APIRouter(prefix="/v1/registry", tags=["registry"])
 
@@ -31,8 +42,10 @@ def _json_rows(text: str) -> list[tuple[int, dict[str, object]]]:
     """Rows of a JSON body, numbered from 1 as the error messages number them."""
     try:
         body = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # not JSON, or a number of more digits than int() takes
         raise HTTPException(422, f"not JSON: {exc}") from None
+    except RecursionError:  # json.loads recurses once per nesting level
+        raise HTTPException(422, "the body is nested too deeply") from None
     rows = body if isinstance(body, list) else [body]
     if not rows or not all(isinstance(row, dict) for row in rows):
         raise HTTPException(422, "expected a row (an object) or a list of rows")
@@ -93,15 +106,27 @@ def create_move(body: RegistryMoveCreate, who: CurrentPrincipal, sessions: Sessi
 def read_registry_rows(kind: RegistryKind, who: CurrentPrincipal, session: SessionDep,
                        province: int | None = None) -> RegistryRowsPublic:
     """The registry's current rows (the columns of ``iotgw registry export``), of one
-    province: operators see any, a province's administrators their own."""
+    province: operators see any, a province's administrators their own. Households'
+    rows are personal data: each one read is recorded (``/v1/access-log``)."""
     scope = administered(who, province)
     if scope is not None:
         check_province(scope)
-    return RegistryRowsPublic.model_validate(
-        {"kind": kind, "province": scope, "rows": list(records(session, kind, province=scope))})
+    rows = list(records(session, kind, province=scope))
+    if kind == "organisations" and record_household_rows(
+            session, Reader(who.token_id, who.role, "GET /v1/registry/organisations"), rows):
+        session.commit()
+    return RegistryRowsPublic.model_validate({"kind": kind, "province": scope, "rows": rows})
 
 
-@router.post("/{kind}")
+# The body is read by hand (bounded, CSV or JSON), so FastAPI cannot describe it: declared
+# here for clients and for the fuzzer (tests/api/test_fuzz.py), which sends what it declares.
+IMPORT_BODY = {"requestBody": {"required": True, "content": {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/json": {"schema": {"anyOf": [{"type": "object"},
+                                              {"type": "array", "items": {"type": "object"}}]}}}}}
+
+
+@router.post("/{kind}", openapi_extra=IMPORT_BODY)
 async def import_registry_rows(kind: RegistryKind, request: Request, who: CurrentPrincipal,
                                sessions: SessionsDep) -> RegistryImportPublic:
     """Add rows, all or none: a CSV (the columns of ``iotgw registry export``), or with
@@ -109,14 +134,24 @@ async def import_registry_rows(kind: RegistryKind, request: Request, who: Curren
     province's administrators add rows of their own province only (403 otherwise)."""
     scope = administered(who, None)
     text = await _read_body(request)
+    is_json = request.headers.get("content-type", "").startswith("application/json")
+    # Parsing and the registry's writes are blocking: on the event loop, a 5 MB import
+    # stalled every other request (``/healthz`` included) for as long as it ran.
+    count = await run_in_threadpool(_import, sessions, kind, text, is_json=is_json, scope=scope)
+    return RegistryImportPublic(imported=count, kind=kind)
+
+
+def _import(sessions: sessionmaker[Session], kind: RegistryKind, text: str, *, is_json: bool,
+            scope: int | None) -> int:
+    """Rows added, all or none (in the thread pool: parsing and writes block)."""
     with sessions() as session, session.begin():
         try:
-            if request.headers.get("content-type", "").startswith("application/json"):
-                count = import_rows(session, kind, _json_rows(text), source=f"{kind}.json", province=scope)
-            else:
-                count = import_csv(session, kind, io.StringIO(text), source=f"{kind}.csv", province=scope)
+            if is_json:
+                return import_rows(session, kind, _json_rows(text), source=f"{kind}.json", province=scope)
+            return import_csv(session, kind, io.StringIO(text), source=f"{kind}.csv", province=scope)
         except OutsideProvince as exc:
             raise HTTPException(403, str(exc)) from None
         except RegistryError as exc:  # ImportFailed names every bad line
             raise HTTPException(422, str(exc)) from None
-    return RegistryImportPublic(imported=count, kind=kind)
+        except csv.Error as exc:  # e.g. a field longer than the csv module reads
+            raise HTTPException(422, f"not CSV: {exc}") from None

@@ -46,7 +46,11 @@ def test_indicator_values_with_target_gap_and_denominator(stack: Stack) -> None:
     smes = stack.get("/v1/indicators/smes_applying_digital_technology/values", province=PROVINCE,
                      period="year", **{"from": DAY, "to": DAY}).json()["values"][0]
     assert smes["value"] == 0.0  # sme-1 has neither device nor API use
-    assert smes["target"] == {"value": 30.0, "comparator": ">=", "year": 2026, "met": False, "gap": 30.0}
+    assert smes["target"] == {"value": 30.0, "comparator": ">=", "year": 2026, "met": False, "gap": 30.0,
+                              "plan": "002", "line": 56, "evidence": ["declaration"], "measured": 0.0,
+                              "baseline_year": 2025, "baseline": None, "expected_on_path": None,
+                              "on_path": None}
+    assert smes["evidence"] == {"declaration": 0, "telemetry": 0, "platform_use": 0}
     communes = stack.get("/v1/indicators/active_iot_devices/values", province=PROVINCE, period="day",
                          level="commune", **{"from": DAY, "to": DAY}).json()["values"]
     # The households' commune: 2 households < 5, suppressed but for their own province.
@@ -216,7 +220,7 @@ def test_the_xlsx_report_has_the_api_s_figures(stack: Stack) -> None:
     assert "000_e9677575aa9b099a.txt dòng 32" in rows["farms_coops_using_platform"][11]
     assert "Định nghĩa" in load_workbook(io.BytesIO(response.content)).sheetnames
     csv = stack.get(f"/v1/provinces/{PROVINCE}/reports/2026/year.csv")
-    assert csv.content.decode("utf-8-sig").startswith("Mã chỉ tiêu,Tên chỉ tiêu")
+    assert "\r\nMã chỉ tiêu,Tên chỉ tiêu," in csv.content.decode("utf-8-sig")  # after the header rows
 
 
 def test_open_environmental_data_needs_no_token(stack: Stack) -> None:
