@@ -27,7 +27,7 @@ from iotgw.registry import (
 from iotgw.rollup import store
 from iotgw.rollup.catalogue import Indicator, Target
 from iotgw.rollup.period_data import load_period_data
-from iotgw.rollup.periods import Period, PeriodKind
+from iotgw.rollup.periods import VIETNAM, Period, PeriodKind
 from iotgw.rollup.registry_view import registry_view
 from iotgw.tsdb import InfluxClient
 from iotgw.tsdb.raw import read_last_health, read_readings
@@ -212,12 +212,19 @@ def readings(influx: InfluxClient, database: str, device: str, start_ms: int, en
                                         start_ms=start_ms, end_ms=end_ms)
 
 
-def gateways(influx: InfluxClient, database: str, session: Session,
-             gateway_ids: list[str], *, health_window_days: int) -> list[GatewayPublic]:
+def gateways(influx: InfluxClient, database: str, session: Session, province: int,
+             gateway_ids: list[str], *, health_window_days: int, rule: Rule) -> list[GatewayPublic]:
     """Registry's last-seen and the last heartbeat's numbers (of the last
     ``health_window_days``) per gateway, flagged when the last heartbeat reported another
-    client connected with the gateway's id."""
-    registered = gateways_by_id(session, gateway_ids)
+    client connected with the gateway's id. A gateway that serves households only, fewer
+    than the rule shows, is left out: its id and heartbeat point at them (a farm's gateway
+    that also reads a household's meter says nothing of the household by being listed)."""
+    view = registry_view(session, Period("day", dt.datetime.now(VIETNAM).date()))
+    home = household_of(view)
+    shared = {d.gateway for d in view.devices.values() if home(d) is None}
+    hidden = rule.hidden({gateway: homes for gateway, homes in device_households(
+        view, province, "gateway").items() if gateway not in shared})
+    registered = [g for g in gateways_by_id(session, gateway_ids) if g.id not in hidden]
     health = read_last_health(influx, database, [g.id for g in registered], within_days=health_window_days)
     out = []
     for g in registered:

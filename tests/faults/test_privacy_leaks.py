@@ -112,3 +112,14 @@ def test_the_report_of_a_province_under_k_households_leaves_their_figures_blank(
     ledger.refused("annual report: household figure of a province with 2 households",
                    ok=own != "" == ministry,
                    verdict=f"own province {own!r}, ministry {ministry!r}")
+
+
+def test_a_households_gateway_is_not_listed_to_others(homes: Homes) -> None:
+    """``gw-home`` serves one household's meters: its id, last seen and heartbeat point at it."""
+    def listed(who: str) -> set[str]:
+        body = homes.stack.get("/v1/gateways", who=who, province=PROVINCE).json()
+        return {g["gateway"] for g in body}
+    ministry, own = listed("ministry"), listed("dong_thap")
+    ok = "gw-home" not in ministry and "gw-1" in ministry and {"gw-home", "gw-1"} <= own
+    ledger.refused("gateways: a gateway of one household listed to the ministry", ok=ok,
+                   verdict=f"ministry sees {sorted(ministry)}, the own province {sorted(own)}")
