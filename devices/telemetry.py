@@ -10,7 +10,11 @@ JSON on the wire::
 ``ts`` is the device's read time in epoch milliseconds, UTC. ``seq`` increases with every
 batch a gateway sends, across restarts (numbers may be skipped, never reused). ``replay``
 marks batches of readings that waited in the gateway's buffer through an outage or a
-restart, so consumers can tell history from live data.
+restart, so consumers can tell history from live data. ``ack`` (optional, default false)
+asks ingest to confirm the batch once it is stored: ingest then publishes its ``seq`` in a
+``StoredAck`` on ``iot/v1/{gateway}/stored``, and only then does the gateway delete the
+readings. A batch without it (gateways of the earlier contract, SenML devices publishing
+directly) is done with once the broker acknowledged it (PUBACK).
 
 Every time in these messages is storable: InfluxDB keeps int64 nanoseconds, so a time
 after ``MAX_TS_MS`` (2262-04-11) is refused by the schema, like one at or before 1970.
@@ -28,6 +32,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 SCHEMA_VERSION = 1
 MAX_READINGS_PER_BATCH = 10_000
+MAX_STORED_SEQS = 100_000  # seqs in one StoredAck: more than one write batch ever holds
 MAX_TS_MS = (2**63 - 1) // 1_000_000  # the latest millisecond InfluxDB can store
 HEALTH_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 RESERVED_HEALTH_KEYS = frozenset({"time", "online"})  # line protocol's, and add_status's own
@@ -90,11 +95,26 @@ class TelemetryEnvelope(BaseModel):
     gateway: EntityId
     seq: Annotated[int, Field(ge=0)]
     replay: bool = False
+    ack: bool = False
     readings: Annotated[list[Any], Field(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
 
 
 class TelemetryBatch(TelemetryEnvelope):
     readings: Annotated[list[Reading], Field(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
+
+
+class StoredAck(BaseModel):
+    """The message on ``iot/v1/{gateway}/stored``: the ``seq`` of the gateway's batches that
+    asked for it (``ack``) and whose readings ingest has stored in InfluxDB or durably
+    dead-lettered, one message per gateway per write batch. Written only by ingest::
+
+        {"v": 1, "seq": [41, 42, 43]}
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    v: Literal[1] = SCHEMA_VERSION
+    seq: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1, max_length=MAX_STORED_SEQS)]
 
 
 class GatewayStatus(BaseModel):

@@ -1,4 +1,5 @@
-"""The MQTT topic scheme, version in the path: ``iot/v1/{gateway_id}/telemetry|status|cmd/{name}``,
+"""The MQTT topic scheme, version in the path: ``iot/v1/{gateway_id}/telemetry|status|cmd/{name}``
+(and ``stored``, ingest's confirmations to the gateway, ``result/{name}``, its answers),
 and the one rule for ids (gateways, devices, organisations, broker accounts, commands).
 
 An id is 1-64 ASCII letters, digits, ``_``, ``.`` and ``-``, starting with a letter or a
@@ -84,6 +85,12 @@ def status_topic(gateway_id: str) -> str:
 
 def cmd_topic(gateway_id: str, name: str) -> str:
     return f"{ROOT}/{check_id(gateway_id, 'gateway id')}/cmd/{check_id(name, 'command name')}"
+
+
+def stored_topic(gateway_id: str) -> str:
+    """Where ingest confirms which of a gateway's batches are stored (``StoredAck``); only
+    ingest's account may write it, only that gateway read it."""
+    return f"{ROOT}/{check_id(gateway_id, 'gateway id')}/stored"
 
 
 def result_topic(gateway_id: str, name: str) -> str:

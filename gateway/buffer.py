@@ -3,8 +3,9 @@
 SQLite in WAL mode. Readings are stored as their wire JSON in *chunks*: a group commit's
 readings, one per line (JSON never holds a raw newline), cut so that a chunk never holds
 more than one message may carry (``Limits.batch_readings`` and ``batch_bytes``, the agent's
-batch limits). A batch is whole chunks, joined without re-encoding, and a PUBACK deletes
-whole rows, so SQLite handles a reading once on its way out, not once per reading read and
+batch limits). A batch is whole chunks, joined without re-encoding, and its confirmation
+(ingest's ``stored``, or the PUBACK without end-to-end acknowledgement) deletes whole
+rows, so SQLite handles a reading once on its way out, not once per reading read and
 deleted: that is what bounds a backlog's drain rate (bench/gateway_footprint.py). Row ids
 come from AUTOINCREMENT, so they only grow: the publisher's cursor and the replay boundary
 compare ids across deletions and restarts. A buffer in the row-per-reading format (table
@@ -456,7 +457,8 @@ class Buffer:
             raise BufferUnavailable(f"cannot write buffer {self.path}: {exc}") from exc
 
     def delete(self, ids: Iterable[int]) -> None:
-        """Delete the chunks whose messages the broker acknowledged.
+        """Delete the chunks whose messages ingest confirmed stored (or, without end-to-end
+        acknowledgement, the broker acknowledged).
 
         Each statement is its own transaction, on a connection whose commits do not wait
         for the disk (``synchronous=NORMAL``): a kill -9 loses nothing, only a power cut can

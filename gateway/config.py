@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from iotgw.devices import QUANTITIES, Host, load_config
 from iotgw.devices.links import BrokerLink, Frozen
+from iotgw.devices.profiles import ProfileName
+from iotgw.devices.register_maps import library
 from iotgw.devices.telemetry import EntityId
 from pydantic import Field, field_validator, model_validator
 
@@ -38,6 +40,13 @@ class BufferConfig(Frozen):
     # Readings held in memory while the buffer cannot be written (read-only or failing SD
     # card); when full the oldest are dropped (counted, ``memory_dropped``). Lost on a power cut.
     memory_queue_readings: Annotated[int, Field(ge=0)] = 10_000
+    # End-to-end acknowledgement (gateway/handover.py): a reading is deleted once ingest
+    # says it is stored (iot/v1/{gateway}/stored), not on the broker's PUBACK; false is the
+    # PUBACK rule of the earlier contract. What the broker took and ingest has not confirmed
+    # within stored_timeout_s is sent again, flagged replay (it is also sent again on every
+    # reconnect).
+    stored_ack: bool = True
+    stored_timeout_s: Annotated[float, Field(gt=0)] = 600.0
 
 
 class PublishConfig(Frozen):
@@ -60,11 +69,19 @@ class ModbusLink(Frozen):
     unit_id: Annotated[int, Field(ge=0, le=247)] = 1
     # A dead device holds up the poll loop this long per try: keep it short.
     timeout_s: Annotated[float, Field(gt=0, le=10)] = 1.0
+    # The register map: a model of the device library (devices/library/, e.g.
+    # "eastron_sdm630m"), or the path of a map file of one's own (devices/library/README.md).
+    model: str | None = None
+    map: Path | None = None
 
     @model_validator(mode="after")
-    def _one_transport(self) -> ModbusLink:
+    def _one_transport_and_one_map(self) -> ModbusLink:
         if (self.host is None) == (self.serial_port is None):
             raise ValueError("give either host (Modbus TCP) or serial_port (Modbus RTU)")
+        if (self.model is None) == (self.map is None):
+            raise ValueError("give either model (of the device library) or map (a map file)")
+        if self.model is not None and self.model not in library():
+            raise ValueError(f"no model {self.model!r} in the device library; known: {sorted(library())}")
         return self
 
 
@@ -117,7 +134,7 @@ class FaultConfig(Frozen):
 class DeviceConfig(Frozen):
     id: EntityId
     driver: str
-    profile: str
+    profile: ProfileName  # of devices/profiles.toml
     interval_s: Annotated[float, Field(gt=0)]
     # Each read happens up to this long after its slot, at random, so that devices on one
     # bus or one gateway do not all read at the same instant (the rate stays interval_s).

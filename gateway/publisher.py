@@ -1,6 +1,8 @@
 """The agent's MQTT connection: paho-mqtt, MQTT 5, QoS 1, status with a Last Will.
 
-paho's network thread reports PUBACKs into a queue; the agent's own thread owns the
+paho's network thread reports PUBACKs, commands and ingest's confirmations that batches
+are stored (``iot/v1/{gateway}/stored``, subscribed QoS 1 when ``stored`` is asked for)
+into a queue; the agent's own thread owns the
 buffer and consumes them, so SQLite is only ever touched from one thread. paho keeps
 every unacknowledged QoS 1 message and re-sends it, same message id, after a reconnect,
 so an acknowledgement always maps back to the buffered rows it covers.
@@ -22,6 +24,8 @@ from typing import Literal
 
 import paho.mqtt.client as mqtt
 from iotgw.devices import GatewayStatus, cmd_topic, result_topic, status_topic
+from iotgw.devices.telemetry import StoredAck
+from iotgw.devices.topics import stored_topic
 from iotgw.gateway.config import BrokerConfig
 from iotgw.gateway.takeover import CONNECTION_LOST, SESSION_TAKEN_OVER, TakeoverWatch
 from paho.mqtt.enums import CallbackAPIVersion
@@ -64,7 +68,14 @@ class Command:
     correlation: bytes | None
 
 
-Event = Ack | Connected | Command
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """Ingest's word that the batches of these sequence numbers are stored."""
+
+    seqs: list[int]
+
+
+Event = Ack | Connected | Command | Stored
 
 _DIAGNOSE_EVERY_S = 60.0
 
@@ -110,12 +121,14 @@ def _status(state: Literal["online", "offline"], *, stamped: bool = True,
 
 
 class Publisher:
-    def __init__(self, gateway_id: str, broker: BrokerConfig, *, inflight_window: int) -> None:
+    def __init__(self, gateway_id: str, broker: BrokerConfig, *, inflight_window: int,
+                 stored: bool = False) -> None:
         self.events: queue.Queue[Event] = queue.Queue()
         self._connected = threading.Event()
         self._status_topic = status_topic(gateway_id)
         self._gateway_id = gateway_id
         self._commands = cmd_topic(gateway_id, "any").removesuffix("any") + "+"
+        self._stored_topic = stored_topic(gateway_id) if stored else None
         self._broker = broker
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=gateway_id, protocol=mqtt.MQTTv5,
@@ -207,7 +220,7 @@ class Publisher:
         self._connected_at = time.monotonic()
         conflict = {"id_conflicts": float(self.takeover.conflict)} if self.takeover.conflict else None
         client.publish(self._status_topic, _status("online", health=conflict), qos=1, retain=True)
-        client.subscribe(self._commands, qos=1)
+        client.subscribe([(topic, 1) for topic in (self._commands, self._stored_topic) if topic])
         self._connected.set()
         self.events.put(Connected())
 
@@ -255,6 +268,12 @@ class Publisher:
             log.error("cannot connect to the broker (retrying): %s", diagnose(self._broker))
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        if message.topic == self._stored_topic:
+            try:
+                self.events.put(Stored(StoredAck.model_validate_json(message.payload).seq))
+            except ValueError as exc:  # pydantic's ValidationError: said, and nothing deleted
+                log.warning("ignoring a malformed message on %s: %s", message.topic, exc)
+            return
         name = message.topic.rsplit("/", 1)[-1]
         correlation = getattr(message.properties, "CorrelationData", None)
         self.events.put(Command(name, message.payload, correlation))

@@ -1,16 +1,25 @@
-"""The edge agent's loop: poll on schedule, commit to the buffer, publish, delete on PUBACK.
+"""The edge agent's loop: poll on schedule, commit to the buffer, publish, delete once stored.
 
 One thread owns the buffer. Each turn of the loop:
 
 1. reads every source that is due and commits the readings and the sources' checkpoints
    in one transaction (a group commit: one fsync per turn, however many devices);
-2. applies the broker's PUBACKs: the chunks a message carried are deleted only now;
+2. applies the broker's PUBACKs and ingest's confirmations: with end-to-end
+   acknowledgement (``[buffer] stored_ack``, the default) a PUBACK only hands a message's
+   chunks over (``gateway.handover``) and they are deleted once ingest says, on
+   ``iot/v1/{gateway}/stored``, that the message's readings are stored; without it (the
+   earlier contract) the PUBACK deletes them;
 3. fills the in-flight window with batches of the oldest buffered readings.
+
+What was handed over and not confirmed is sent again after every reconnect (the broker
+may have lost it: a kill -9 of Mosquitto loses what it queued for an ingest worker that
+was down) and after ``[buffer] stored_timeout_s``; both are flagged ``replay``.
 
 A batch is flagged ``replay`` when its readings waited in the buffer through a restart or
 a broker outage (they were buffered before the current connection came up).
 
-Only a PUBACK with reason Success deletes rows. A message the broker refused (a failure
+Only a PUBACK with reason Success hands rows over (or deletes them, without end-to-end
+acknowledgement). A message the broker refused (a failure
 reason such as "Not authorized") or delivered to nobody ("No matching subscribers": no
 ingest worker has subscribed yet, e.g. right after a broker restart) keeps its rows; they
 are sent again after a capped exponential backoff (1 s doubling to 60 s), and each such
@@ -20,7 +29,8 @@ A buffer that cannot be written (read-only or failing SD card, disk full to the 
 never stops the agent, whether at open, on a group commit or on a delete: it publishes
 what it can read; a chunk acknowledged but not deletable is remembered in memory and not
 taken again, then deleted once the disk is back; new readings wait in a bounded memory
-queue (``gateway.memory_queue``, lost on a power cut) and are published from there. Every
+queue (``gateway.memory_queue``, lost on a power cut) and are published from there, done
+with at the PUBACK (they are in no buffer to hand over, and ask for no confirmation). Every
 ``_RECOVER_S`` the agent tries the disk again; once writable, the remembered chunks are
 deleted and the memory queue is committed to the buffer.
 """
@@ -41,10 +51,11 @@ from iotgw.gateway.clock import ClockWatch
 from iotgw.gateway.commands import Refused, Reloader, answer, request_id, unchangeable
 from iotgw.gateway.config import GatewayConfig
 from iotgw.gateway.errors import BufferUnavailable, DeviceReadError, GatewayError
+from iotgw.gateway.handover import Handed, Handover
 from iotgw.gateway.health import Stats, health
 from iotgw.gateway.memory_queue import MemoryQueue
 from iotgw.gateway.pipeline import Source
-from iotgw.gateway.publisher import Ack, Command, Connected, Publisher
+from iotgw.gateway.publisher import Ack, Command, Connected, Publisher, Stored
 from iotgw.gateway.report import ChangeFilter
 from iotgw.gateway.schedule import Schedule
 
@@ -58,11 +69,15 @@ _RESEND_MAX_S = 60.0
 _RECOVER_S = 5.0  # how often a buffer that cannot be written is tried again
 
 
-def encode_batch(gateway_id: str, seq: int, replay: bool, pending: Pending) -> bytes:
-    """The v1 telemetry message, built from the buffered rows' JSON without re-encoding."""
+def encode_batch(gateway_id: str, seq: int, replay: bool, pending: Pending, *,
+                 ack: bool = False) -> bytes:
+    """The v1 telemetry message, built from the buffered rows' JSON without re-encoding;
+    ``ack`` asks ingest to confirm it stored (the field is left out otherwise, as the
+    earlier contract sent it)."""
     head = f'{{"v":{SCHEMA_VERSION},"gateway":"{gateway_id}","seq":{seq},'
     replay_json = "true" if replay else "false"
-    return f'{head}"replay":{replay_json},"readings":[{pending.body}]}}'.encode()
+    ack_json = '"ack":true,' if ack else ""
+    return f'{head}"replay":{replay_json},{ack_json}"readings":[{pending.body}]}}'.encode()
 
 
 class Agent:
@@ -91,8 +106,12 @@ class Agent:
         self._next_recover = 0.0
         self._schedule = self._scheduled(config, sources, [])
         self._holding = self.buffer.untimed() > 0  # readings held before the clock was trusted
+        # Chunks the broker took, waiting for ingest's word that they are stored.
+        self._handover = Handover(buffer.stored_timeout_s) if buffer.stored_ack else None
+        self._released: set[int] = set()  # chunks sent again for want of a confirmation
         self.publisher = Publisher(
             config.gateway_id, config.broker, inflight_window=config.publish.inflight_window,
+            stored=buffer.stored_ack,
         )
         self._topic = telemetry_topic(config.gateway_id)
         self._seq = iter(())
@@ -100,6 +119,7 @@ class Agent:
         # Rows up to this id were buffered before the current connection: sent as replay.
         self._replay_below = self.buffer.max_id() + 1
         self._inflight: dict[int, Pending] = {}  # message id -> what it carries
+        self._inflight_seq: dict[int, int] = {}  # message id -> its batch sequence number
         self._started = time.monotonic()
         self._next_heartbeat = self._started
         self._resend_at: float | None = None
@@ -133,6 +153,7 @@ class Agent:
                 self._poll_due()
                 self._handle_events(self._wait_s())
                 self._resend_if_due()
+                self._release_unconfirmed()
                 self._heartbeat_if_due()
                 if self.publisher.connected:
                     self._fill_window()
@@ -151,11 +172,14 @@ class Agent:
         if now < self._next_heartbeat or not self.publisher.connected:
             return
         self._next_heartbeat = now + self.config.publish.heartbeat_s
-        self.publisher.heartbeat(health(self.buffer, started=self._started, read=self.stats.read,
-                                        read_errors=self.stats.read_errors,
-                                        suppressed=self.stats.suppressed, acked=self.stats.acked,
-                                        memory_queued=len(self._memory) + self._memory.in_flight,
-                                        now_ms=int(self._clock() * 1000)))
+        numbers = health(self.buffer, started=self._started, read=self.stats.read,
+                         read_errors=self.stats.read_errors,
+                         suppressed=self.stats.suppressed, acked=self.stats.acked,
+                         memory_queued=len(self._memory) + self._memory.in_flight,
+                         now_ms=int(self._clock() * 1000))
+        if self._handover is not None:  # readings the broker took, not yet confirmed stored
+            numbers["unconfirmed"] = float(self._handover.readings)
+        self.publisher.heartbeat(numbers)
 
     def _drained(self) -> bool:
         """Drained means on disk too: acknowledged chunks not yet deleted, or readings in
@@ -308,13 +332,21 @@ class Agent:
             event = self.publisher.events.get(timeout=timeout_s)
         except queue.Empty:
             return
-        acked: list[Pending] = []
+        acked: list[Pending | Handed] = []
         while True:
             if isinstance(event, Connected):
                 # Anything buffered now waited through an outage; unacknowledged messages are
                 # re-sent by paho itself, so start over from the oldest row not in flight.
+                # What the broker took but ingest never confirmed may be lost with a broker
+                # that restarted: it goes again too (all of it is below _replay_below).
                 self._replay_below = self.buffer.max_id() + 1
                 self._cursor = 0
+                if self._handover is not None and (released := self._handover.release_all()):
+                    log.info("reconnected: sending again %d chunks the broker took and ingest has"
+                             " not confirmed stored", len(released))
+            elif isinstance(event, Stored):
+                if self._handover is not None:
+                    acked.extend(self._handover.stored(event.seqs))
             elif isinstance(event, Command):
                 self._command(event)
             elif isinstance(event, Ack) and event.mid in self._memory_inflight:
@@ -326,8 +358,12 @@ class Agent:
                     self._schedule_resend(len(readings), event.reason)
             elif isinstance(event, Ack):
                 pending = self._inflight.pop(event.mid, None)
+                seq = self._inflight_seq.pop(event.mid, None)
                 if pending is not None and event.delivered:
-                    acked.append(pending)
+                    if self._handover is not None and seq is not None:
+                        self._handover.hand(seq, pending, time.monotonic())
+                    else:
+                        acked.append(pending)
                     self._resend_delay_s = _RESEND_MIN_S
                 elif pending is not None:
                     self._schedule_resend(pending.count, event.reason)
@@ -393,6 +429,19 @@ class Agent:
             self._resend_at = time.monotonic() + self._resend_delay_s
             self._resend_delay_s = min(_RESEND_MAX_S, self._resend_delay_s * 2)
 
+    def _release_unconfirmed(self) -> None:
+        """Send again, flagged replay, what ingest has not confirmed within
+        ``stored_timeout_s`` (its confirmation lost, or ingest down that long)."""
+        if self._handover is None:
+            return
+        released = self._handover.release_expired(time.monotonic())
+        if released:
+            log.warning("%d chunks handed to the broker were not confirmed stored by ingest within"
+                        " %.0f s ([buffer] stored_timeout_s): sending them again", len(released),
+                        self._handover.timeout_s)
+            self._released.update(released)
+            self._cursor = 0
+
     def _resend_if_due(self) -> None:
         """Rewind the cursor so undelivered rows (below it, not in flight) go out again."""
         if self._resend_at is not None and time.monotonic() >= self._resend_at:
@@ -410,8 +459,11 @@ class Agent:
         publish = self.config.publish
         # In flight chunks lie below the cursor, except after a rewind (reconnect, resend):
         # only then must ``take`` be told which to skip.
+        handed = self._handover.ids if self._handover is not None else set()
         above = any(p.ids[-1] > self._cursor for p in self._inflight.values())
         in_flight = {i for p in self._inflight.values() for i in p.ids} if above else set()
+        if handed and self._handover is not None and self._handover.last_id > self._cursor:
+            in_flight |= handed
         skip = in_flight | self._undeleted if self._undeleted else in_flight
         while len(self._inflight) + len(self._memory_inflight) < publish.inflight_window:
             try:
@@ -426,9 +478,15 @@ class Agent:
                 self._fill_from_memory()
                 return
             replay = pending.first_id < self._replay_below
-            payload = encode_batch(self.config.gateway_id, self._next_seq(), replay, pending)
+            if self._released and not self._released.isdisjoint(pending.ids):
+                replay = True
+                self._released.difference_update(pending.ids)
+            seq = self._next_seq()
+            payload = encode_batch(self.config.gateway_id, seq, replay, pending,
+                                   ack=self._handover is not None)
             mid = self.publisher.publish(self._topic, payload)
             self._inflight[mid] = pending
+            self._inflight_seq[mid] = seq
             self.stats.published_batches += 1
             self._cursor = pending.ids[-1]
 

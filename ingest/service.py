@@ -3,10 +3,12 @@
 Order of a flush, which is what makes "nothing lost" hold:
 
 1. dead letters of the batch are committed to the dead-letter store;
-2. the batch's lines are written to InfluxDB (retried while it is unavailable; meanwhile
+2. the batch's lines are written to InfluxDB, household meters' to the personal database
+   first, then the rest (retried while it is unavailable; meanwhile
    nothing is acknowledged, and the broker stops sending once ``receive_maximum`` messages
    are unacknowledged, which bounds memory);
-3. only then are the batch's messages acknowledged.
+3. only then are the batch's messages acknowledged, and the gateways whose batches asked
+   for it (``"ack": true``) told which are stored (``ingest.stored_acks``).
 
 A crash between any two steps means redelivery, and redelivery is harmless: points
 overwrite themselves, and a dead letter may be recorded twice. If InfluxDB rejects a batch
@@ -38,12 +40,13 @@ from iotgw.ingest.metrics import serve_metrics
 from iotgw.ingest.partial_writes import find_dropped
 from iotgw.ingest.points import Context, Decoded, Rejected, one_reading
 from iotgw.ingest.stats import Stats
+from iotgw.ingest.stored_acks import StoredAcks
 from iotgw.ingest.tag_lookup import decode_tagged
 from iotgw.registry import RegistryError, TagCache, make_engine, session_factory
 from iotgw.registry.placements import record_seen
 from iotgw.tsdb import Backoff, Point, Unavailable, WriteRejected, encode_point
 from iotgw.tsdb.errors import FieldTypeConflict, PartialWrite
-from iotgw.tsdb.schema import HOUR_MS, TOUCHED_HOURS, create_storage
+from iotgw.tsdb.schema import HOUR_MS, TOUCHED_HOURS, create_storage, personal_database
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,7 @@ class _Message:
     hours: set[int]
     origins: list[Reading | None]  # beside lines: the reading each encodes (Decoded.origins)
     batch: TelemetryBatch | None  # their envelope
+    personal: set[int] = field(default_factory=set)  # lines of household meters (Decoded.personal)
 
 
 @dataclass
@@ -77,7 +81,7 @@ class _Batch:
             self.started = time.monotonic()
         decoded = decode(delivery.topic, delivery.payload, ctx)
         self.messages.append(_Message(delivery, decoded.lines, decoded.newest_ms, decoded.hours,
-                                      decoded.origins, decoded.batch))
+                                      decoded.origins, decoded.batch, decoded.personal))
         self.lines += len(decoded.lines)
         self.dead.extend((delivery.topic, r) for r in decoded.rejected)
         for gateway, ts in decoded.seen.items():
@@ -93,6 +97,7 @@ class IngestService:
         self.influx = cfg.influx.client(Backoff(initial_s=0.2, max_s=5.0, max_attempts=4))
         self.dead_letters = DeadLetterStore(cfg.dead_letter_path, cfg.dead_letters)
         self.consumer = Consumer(cfg.mqtt)
+        self.stored_acks = StoredAcks(cfg.mqtt)
         self.tags = None
         self.registry = None
         if cfg.registry is not None:
@@ -118,6 +123,7 @@ class IngestService:
             serve_metrics(self.stats, lambda: self.influx.retries, host=self.cfg.metrics.host,
                           port=self.cfg.metrics.port)
         self.consumer.start()
+        self.stored_acks.start()
         batch = _Batch()
         last_stats = time.monotonic()
         # Decoding the next batch overlaps with writing this one. One writer, batches in
@@ -149,6 +155,7 @@ class IngestService:
                 writer.join()
             log.info("ingest final stats: %s", self.stats)
             self.consumer.stop()
+            self.stored_acks.stop()
             self.dead_letters.close()
             self.influx.close()
         if self._writer_error is not None:
@@ -229,14 +236,16 @@ class IngestService:
         """Store the batch, then acknowledge it. False if stopped before it was stored."""
         if batch.dead:
             self._dead_letter(batch.dead)
-        try:
-            if not self._write(batch.messages, stop):
-                return False
-        except WriteRejected as exc:
-            if not self._write_finding_dropped(batch.messages, exc, stop):
-                return False
+        for database, messages in self._by_database(batch.messages):
+            try:
+                if not self._write(database, messages, stop):
+                    return False
+            except WriteRejected as exc:
+                if not self._write_finding_dropped(database, messages, exc, stop):
+                    return False
         self._mark_seen(batch.seen)
         self.stats.acked += self.consumer.ack(m.delivery for m in batch.messages)
+        self.stored_acks.confirm((m.delivery.topic, m.delivery.payload, m.batch) for m in batch.messages)
         self.stats.batches += 1
         self.stats.batch_seconds += time.monotonic() - batch.started
         newest_ms = max((m.newest_ms for m in batch.messages if m.newest_ms is not None),
@@ -256,33 +265,42 @@ class IngestService:
         except RegistryError as exc:
             log.warning("%s", exc)
 
-    def _write(self, messages: list[_Message], stop: threading.Event) -> bool:
+    def _by_database(self, messages: list[_Message]) -> list[tuple[str, list[_Message]]]:
+        """The messages' household readings for the personal database, then the rest for
+        the main one with the hours all of them touched: the rollup learns of an hour only
+        once its readings are stored (see ``tsdb.schema``)."""
+        main = self.cfg.influx.database
+        personal = [_only(m, m.personal, hours=False) for m in messages if m.personal]
+        rest = [_only(m, set(range(len(m.lines))) - m.personal, hours=True) if m.personal else m
+                for m in messages]
+        return ([(personal_database(main), personal)] if personal else []) + [(main, rest)]
+
+    def _write(self, database: str, messages: list[_Message], stop: threading.Event) -> bool:
         """Write the messages' points, and in the same request the hours they touched (for
         the rollup, see ``tsdb.schema``)."""
-        body = "\n".join(line for m in messages for line in m.lines)
+        body = "\n".join([line for m in messages for line in m.lines] + _touched_hours(messages))
         if not body:
             return True
-        body += "".join("\n" + line for line in _touched_hours(messages))
-        if not self._post(body, len(messages), stop):
+        if not self._post(database, body, len(messages), stop):
             return False
         self.stats.written_points += sum(len(m.lines) for m in messages)
         return True
 
-    def _post(self, body: str, held: int, stop: threading.Event) -> bool:
+    def _post(self, database: str, body: str, held: int, stop: threading.Event) -> bool:
         """Write line protocol, waiting while InfluxDB is unavailable (``held`` messages
         stay unacknowledged meanwhile); False if stopped first. Raises ``WriteRejected``
         (``PartialWrite``) as ``tsdb`` does."""
         while True:
             try:
-                self.influx.write_lines(self.cfg.influx.database, body)
+                self.influx.write_lines(database, body)
                 return True
             except Unavailable as exc:
                 if stop.is_set():
                     return False
                 log.warning("InfluxDB unavailable, holding %d messages unacknowledged: %s", held, exc)
 
-    def _write_finding_dropped(self, messages: list[_Message], answer: WriteRejected,
-                               stop: threading.Event) -> bool:
+    def _write_finding_dropped(self, database: str, messages: list[_Message],
+                               answer: WriteRejected, stop: threading.Event) -> bool:
         """InfluxDB refused the batch (4xx) or stored only part of it (a partial write):
         find the lines it does not store by writing parts again (``ingest.partial_writes``),
         dead-letter only their readings (one per letter; a line of no reading, its message),
@@ -290,12 +308,13 @@ class IngestService:
         exactly the lines stored. False if stopped before all that was known."""
         owners = [(m, i) for m in messages for i in range(len(m.lines))]
         lines = [m.lines[i] for m, i in owners]
-        dropped = find_dropped(lines, answer, lambda part: self._post("\n".join(part), len(messages), stop))
+        dropped = find_dropped(lines, answer,
+                               lambda part: self._post(database, "\n".join(part), len(messages), stop))
         if dropped is None:
             return False
         try:
             touched = _touched_hours(messages)
-            if touched and not self._post("\n".join(touched), len(messages), stop):
+            if touched and not self._post(database, "\n".join(touched), len(messages), stop):
                 return False
         except WriteRejected as exc:  # the rollup will miss these hours until they are rewritten
             log.warning("InfluxDB refused the touched hours of a batch: %s", exc)
@@ -347,6 +366,14 @@ class IngestService:
             self.stats.dead_lettered_by_kind[rejected.kind] += 1
             by_gateway[gateway_label(topic, by_gateway)] += 1
             log.warning("dead letter from %s: %s", topic, rejected.reason)
+
+
+def _only(message: _Message, lines: set[int], *, hours: bool) -> _Message:
+    """The message with only the given lines (and its touched hours, or none)."""
+    keep = sorted(lines)
+    return _Message(message.delivery, [message.lines[i] for i in keep], message.newest_ms,
+                    message.hours if hours else set(),
+                    [message.origins[i] for i in keep], message.batch)
 
 
 def _touched_hours(messages: list[_Message]) -> list[str]:

@@ -2,8 +2,9 @@
 
 Passwords are hashed as ``mosquitto_passwd`` does in Mosquitto 2.0 (``$7$``: PBKDF2-HMAC-
 SHA512, 101 iterations, 12-byte salt), so the password file needs no Mosquitto tool. The
-ACL gives each gateway its own subtree, as DESIGN.md's wire contract says: write under
-``iot/v1/<id>/``, read only ``iot/v1/<id>/cmd/``. Both files are rewritten whole from the
+ACL gives each gateway its own subtree, as DESIGN.md's wire contract says: write its
+telemetry, status and command results under ``iot/v1/<id>/``, read only its ``cmd/`` and
+its ``stored`` (which only ingest's account may write). Both files are rewritten whole from the
 registry (atomically, by rename) on every change; Mosquitto reads them again on SIGHUP.
 
 A username is written unescaped into ``user:hash`` lines and ACL rules, so it must be an
@@ -150,8 +151,13 @@ def render_password_file(session: Session, roles: Collection[AccountRole] | None
 
 
 _RULES = {
-    AccountRole.GATEWAY: ("topic write iot/v1/{user}/#", "topic read iot/v1/{user}/cmd/#"),
-    AccountRole.INGEST: ("topic read iot/v1/+/telemetry", "topic read iot/v1/+/status"),
+    # A gateway writes its telemetry, status and command results, never its own ``stored``
+    # (ingest's word that its readings are stored, on which it deletes them), which it reads.
+    AccountRole.GATEWAY: ("topic write iot/v1/{user}/telemetry", "topic write iot/v1/{user}/status",
+                          "topic write iot/v1/{user}/result/#", "topic read iot/v1/{user}/cmd/#",
+                          "topic read iot/v1/{user}/stored"),
+    AccountRole.INGEST: ("topic read iot/v1/+/telemetry", "topic read iot/v1/+/status",
+                         "topic write iot/v1/+/stored"),
     AccountRole.ADMIN: ("topic readwrite iot/v1/#",),
 }
 

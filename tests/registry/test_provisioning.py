@@ -48,8 +48,11 @@ def test_acl_gives_each_gateway_its_own_subtree(session: Session) -> None:
     create_account(session, "gw-a", AccountRole.GATEWAY)
     create_account(session, "ingest", AccountRole.INGEST)
     acl = render_acl(session)
-    assert "user gw-a\ntopic write iot/v1/gw-a/#\ntopic read iot/v1/gw-a/cmd/#\n" in acl
-    assert "user ingest\ntopic read iot/v1/+/telemetry\ntopic read iot/v1/+/status\n" in acl
+    assert ("user gw-a\ntopic write iot/v1/gw-a/telemetry\ntopic write iot/v1/gw-a/status\n"
+            "topic write iot/v1/gw-a/result/#\ntopic read iot/v1/gw-a/cmd/#\n"
+            "topic read iot/v1/gw-a/stored\n") in acl
+    assert ("user ingest\ntopic read iot/v1/+/telemetry\ntopic read iot/v1/+/status\n"
+            "topic write iot/v1/+/stored\n") in acl
 
 
 @pytest.fixture
@@ -104,6 +107,18 @@ def test_provisioned_gateways_are_confined_and_revocation_locks_out(
     ledger.refused("gateway reads another gateway's commands",
                    ok=gw_a.messages == [("iot/v1/gw-a/cmd/ping", b"for a")], verdict="not delivered")
     assert ingest.messages == [("iot/v1/gw-a/telemetry", b"mine")]
+
+    # Only ingest writes a gateway's ``stored`` (its word that readings are stored, on which
+    # the gateway deletes them), and only that gateway reads it.
+    gw_a.subscribe("iot/v1/+/stored")
+    assert ingest.publish("iot/v1/gw-b/stored", b"for b") in {"Success", "No matching subscribers"}
+    assert ingest.publish("iot/v1/gw-a/stored", b"for a") == "Success"
+    time.sleep(0.5)
+    ledger.refused("gateway reads another gateway's stored confirmations",
+                   ok=gw_a.messages[1:] == [("iot/v1/gw-a/stored", b"for a")], verdict="not delivered")
+    forged = gw_a.publish("iot/v1/gw-a/stored", b"forged")
+    ledger.refused("gateway confirms its own readings stored (writes its stored topic)",
+                   ok=forged != "Success", verdict=forged)
     for probe in (gw_a, ingest, operator):
         probe.close()
 
