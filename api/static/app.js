@@ -104,7 +104,9 @@ function renderIndicators(values) {
     row.append(label);
     if (ind.unit === "%") {
       const bar = document.createElement("div");
-      bar.className = "bar" + (target && !target.met ? " behind" : "");
+      // Behind: short of the target in its own year, or of the straight path before it.
+      const behind = target && (target.met === false || (target.met == null && target.on_path === false));
+      bar.className = "bar" + (behind ? " behind" : "");
       const fill = document.createElement("span");
       fill.style.width = `${Math.min(100, value.value)}%`;
       bar.append(fill);

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 from iotgw.tsdb import InfluxClient
-from iotgw.tsdb.schema import ROLLUP_RP, create_storage
+from iotgw.tsdb.schema import ROLLUP_RP, create_storage, personal_database
 
 from iotgw.processes import Influxd
 
 pytestmark = pytest.mark.integration
+
+PERSONAL = personal_database("iotgw")  # households' readings: backed up beside the main one
 
 
 def influxd_tool(*args: str) -> None:
@@ -34,11 +36,15 @@ def test_influxdb_portable_backup_restores_raw_and_rollups_into_a_new_server(tmp
                                                   f"{start + i * 60_000}" for i in range(500)))
             influx.write_lines("iotgw", f"indicators,indicator=x value=42 {start}",
                                retention_policy=ROLLUP_RP)
-        influxd_tool("backup", "-portable", "-host", f"127.0.0.1:{source.rpc_port}", "-db", "iotgw",
-                     str(tmp_path / "backup"))
-        influxd_tool("restore", "-portable", "-host", f"127.0.0.1:{target.rpc_port}", "-db", "iotgw",
-                     str(tmp_path / "backup"))
+            influx.write_lines(PERSONAL, f"telemetry,device=meter-1 active_energy=7.5 {start}")
+        for db in ("iotgw", PERSONAL):  # the loop of docs/operations.md, section 3
+            influxd_tool("backup", "-portable", "-host", f"127.0.0.1:{source.rpc_port}", "-db", db,
+                         str(tmp_path / "backup" / db))
+            influxd_tool("restore", "-portable", "-host", f"127.0.0.1:{target.rpc_port}", "-db", db,
+                         str(tmp_path / "backup" / db))
         with InfluxClient(target.url) as influx:
+            [home] = influx.query(PERSONAL, 'SELECT "active_energy" FROM "telemetry"')
+            assert home.rows[0]["active_energy"] == 7.5
             [raw] = influx.query("iotgw", 'SELECT count("soil_moisture") FROM "telemetry"')
             assert raw.rows[0]["count"] == 500
             [rolled] = influx.query("iotgw", f'SELECT "value" FROM "{ROLLUP_RP}"."indicators"')
