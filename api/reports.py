@@ -1,6 +1,11 @@
 """A province's 6-monthly (H1/H2) and annual indicator report, as CSV and XLSX, with
 Vietnamese headings, the catalogue's definitions and each figure's source line.
 
+Both open with the same header rows (``ReportHeader``): period, as-of time and whether the
+period was complete then, area, the plan lines that ask for the report, sender, recipient,
+deadline, and whether it is filed. A report of a period still running says so there: an
+annual report filed before 15 December is a partial year, and reads as one.
+
 Both are made to be opened in a spreadsheet, so neither may carry a formula, whatever text
 the catalogue or the figures bring: CSV cells go through ``safe_cell`` (a quote in front),
 and in the XLSX a text that looks like a formula is stored as text (openpyxl would store
@@ -9,11 +14,15 @@ and in the XLSX a text that looks like a formula is stored as text (openpyxl wou
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+from dataclasses import dataclass
 
+from iotgw.api.report_schedule import Due
 from iotgw.api.schemas import IndicatorValuePublic
 from iotgw.registry.spreadsheet_cells import formula_like, safe_cell
 from iotgw.rollup.catalogue import Catalogue
+from iotgw.rollup.periods import VIETNAM
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -23,6 +32,45 @@ Cell = str | int | float | None
 HEADINGS = ["Mã chỉ tiêu", "Tên chỉ tiêu", "Kỳ báo cáo", "Giá trị", "Đơn vị", "Tử số", "Mẫu số",
             "Nguồn mẫu số", "Mục tiêu", "Năm mục tiêu", "Đạt", "Căn cứ (tệp, dòng)"]
 DEFINITION_HEADINGS = ["Khái niệm", "Định nghĩa"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportHeader:
+    """What a recipient needs to know about a report besides its figures."""
+
+    province: int
+    province_name: str
+    due: Due
+    as_of: dt.datetime
+    filed_by: str | None = None  # None: a draft, computed again at every download
+
+    @property
+    def complete(self) -> bool:
+        return self.as_of >= dt.datetime.combine(self.due.period.end, dt.time(), VIETNAM)
+
+    @property
+    def title(self) -> str:
+        return f"Báo cáo chỉ tiêu, tỉnh/thành phố {self.province_name}, kỳ {self.due.period.label}"
+
+    def rows(self) -> list[list[Cell]]:
+        period, as_of = self.due.period, self.as_of.astimezone(VIETNAM)
+        last_day = period.end - dt.timedelta(days=1)
+        complete = "có" if self.complete else (
+            f"chưa: kỳ chưa kết thúc, số liệu đến {as_of:%Y-%m-%d %H:%M} (giờ Việt Nam)")
+        status = (f"đã nộp lúc {as_of:%Y-%m-%d %H:%M} (giờ Việt Nam), bởi {self.filed_by}; không thay đổi"
+                  if self.filed_by else "bản nháp, chưa nộp: tính lại mỗi lần tải")
+        return [
+            ["Kỳ báo cáo", f"{period.label} ({period.start.isoformat()} đến {last_day.isoformat()})"],
+            ["Số liệu tính đến", as_of.isoformat(timespec="seconds")],
+            ["Kỳ đã kết thúc", complete],
+            ["Địa bàn", f"tỉnh/thành phố {self.province_name} (mã {self.province}), "
+                        "đơn vị hành chính từ 2025"],
+            ["Căn cứ kế hoạch", "; ".join(self.due.plan_lines)],
+            ["Đơn vị gửi", self.due.sender],
+            ["Nơi nhận", self.due.recipient],
+            ["Hạn nộp", f"{self.due.deadline.isoformat()}, {self.due.deadline_rule}"],
+            ["Trạng thái", status],
+        ]
 
 
 def report_rows(catalogue: Catalogue, values: dict[str, IndicatorValuePublic],
@@ -46,9 +94,12 @@ def report_rows(catalogue: Catalogue, values: dict[str, IndicatorValuePublic],
     return rows
 
 
-def as_csv(rows: list[list[Cell]], catalogue: Catalogue) -> bytes:
+def as_csv(rows: list[list[Cell]], catalogue: Catalogue, header: ReportHeader) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
+    writer.writerow([safe_cell(header.title)])
+    writer.writerows([safe_cell(cell) for cell in row] for row in header.rows())
+    writer.writerow([])
     writer.writerow(HEADINGS)
     writer.writerows([safe_cell(cell) for cell in row] for row in rows)
     writer.writerow([])
@@ -67,11 +118,14 @@ def _append_text(sheet: Worksheet, row: list[Cell]) -> None:
             cell.quotePrefix = True
 
 
-def as_xlsx(rows: list[list[Cell]], catalogue: Catalogue, title: str) -> bytes:
+def as_xlsx(rows: list[list[Cell]], catalogue: Catalogue, header: ReportHeader) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "Chỉ tiêu"
-    _append_text(sheet, [title])
+    _append_text(sheet, [header.title])
+    for row in header.rows():
+        _append_text(sheet, row)
+    sheet.append([])
     sheet.append(HEADINGS)
     for row in rows:
         _append_text(sheet, row)

@@ -21,7 +21,7 @@ Number = int | float
 Scalar = bool | int | float | str
 RegistryKind = Literal["organisations", "gateways", "devices", "reference_counts"]
 PeriodQuery = Literal["day", "month", "half", "year"]
-Level = Literal["province", "commune", "sector", "organisation_type", "gateway", "device"]
+Level = Literal["province", "commune", "sector", "organisation_type", "gateway", "device", "plan_area"]
 Resolution = Literal["raw", "hour", "day"]
 
 
@@ -47,13 +47,38 @@ class IndicatorsPublic(RootModel[list[IndicatorPublic]]):
 
 
 class TargetProgress(BaseModel):
-    """The province's target for a value's year and how far the value is from it."""
+    """The target of the value's area for its year (or the nearest later one), and where the
+    value stands: judged on ``measured``, the part of the value made of the target's own
+    evidence kinds (the plan's measure). ``met`` only in the target's year (null before);
+    before it, ``expected_on_path`` is the straight path from the area's value in the plan's
+    baseline year to the target (null without a stored baseline value)."""
 
     value: Number
     comparator: Literal[">=", ">", "<=", "<"]
     year: int
-    met: bool
-    gap: Number
+    plan: str
+    line: int  # the plan line that sets it
+    evidence: list[str]  # the kinds ``measured`` counts
+    measured: Number | None  # null when the stored value has no evidence mix
+    met: bool | None
+    gap: Number | None  # target minus measured
+    baseline_year: int
+    baseline: Number | None
+    expected_on_path: Number | None
+    on_path: bool | None  # measured is on or past the path (by the comparator)
+
+
+class AreaPublic(BaseModel):
+    """The area values of a level are computed over: today's province (2025 boundaries), or
+    a plan's area, the wards of today's province that made up a former province."""
+
+    level: Literal["province", "plan_area"]
+    unit: str  # the values' unit: the province code, or the plan's id
+    province: int
+    name: str
+    former_province: int | None = None  # the pre-2025 code
+    wards: int | None = None  # the plan area's 2025 wards
+    plan: str | None = None
 
 
 class IndicatorValuePublic(BaseModel):
@@ -65,6 +90,8 @@ class IndicatorValuePublic(BaseModel):
     denominator_source: str | None
     target: TargetProgress | None
     change: Number | None  # from the previous period of the same unit, when both are shown
+    # Evidence kind (telemetry, platform_use, declaration, aggregate) -> its part of the numerator.
+    evidence: dict[str, Number] = {}
     # Computed over too few households for this token (README, "Privacy of household
     # data"): every number above is null. A device or gateway is then not listed at all.
     suppressed: bool = False
@@ -75,6 +102,8 @@ class IndicatorValuesPublic(BaseModel):
     province: int
     period: PeriodQuery
     level: Level
+    # The area of the values (at level province or plan_area), or that the units are in.
+    areas: list[AreaPublic] = []
     values: list[IndicatorValuePublic]
 
 
@@ -134,6 +163,7 @@ class OrganisationRecord(_Record):
     sector: Sector
     ward_code: int
     since: dt.date
+    open_data: bool | None = None  # empty: by type (public bodies open, private ones closed)
 
 
 class GatewayRecord(_Record):
@@ -181,8 +211,14 @@ class EnvironmentPublic(BaseModel):
     province: int
     month: str
     licence: str
+    licence_url: str
+    attribution: str
+    # A station-day is published when its readings filled at least this share of the
+    # intervals expected of it that day (0-1).
+    min_availability: float
     data_dictionary: dict[str, str]
-    # station, commune, date (ISO day, Vietnam time) and one daily mean per quantity
+    # station, commune, date (ISO day, Vietnam time), availability (%) and one daily mean
+    # per quantity
     rows: list[dict[str, Scalar]]
 
 

@@ -1,7 +1,10 @@
 """Every authenticated request counts as platform use by its organisation (the
 platform-usage indicators read ``platform_use``). Counted in memory and written once a
 second by a thread, so a request never waits for InfluxDB; if InfluxDB is down the counts
-are kept and written later (held in memory: a restart of the API loses at most those)."""
+are kept and written later (held in memory: a restart of the API loses at most those).
+
+Written to the raw retention policy, like every other raw point: the rollup keeps a daily
+sum per organisation for good (``rollup.platform_use``), so the raw points may expire."""
 
 from __future__ import annotations
 

@@ -6,8 +6,9 @@ cooperatives, pangasius ponds, salinity stations, smart-city wards, households) 
 fresh registry, and runs an ingest worker as its own ``iotgw`` process. The fleet then
 sends 30 days of backdated readings (compressed time, through the gateways' real buffers
 and the broker) and runs live for ``--duration`` seconds. The rollup turns that into
-indicators; the demo prints what was stored, the province's indicator table for today
-and the dashboard's address, and serves the dashboard until Ctrl-C (or ``--serve-for``).
+indicators; the demo prints what was stored and where every acknowledged reading went
+(``iotgw.demo_ledger``), the province's indicator table for today and the dashboard's
+address, and serves the dashboard until Ctrl-C (or ``--serve-for``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from rich.table import Table
 
 from iotgw.api import ApiConfig
 from iotgw.api.auth import create_token
+from iotgw.demo_ledger import fleet_devices, ledger
 from iotgw.devices.links import RegistryLink
 from iotgw.gateway.config import BrokerConfig
 from iotgw.ingest import IngestConfig
@@ -153,6 +155,7 @@ def demo(
         stack.callback(ingest.stop)
         console.print(f"broker  mqtt://127.0.0.1:{broker.port}\ninfluxdb {influxd.url} "
                       f"(database {DATABASE})\nlogs    {workdir}")
+        report = None  # none when interrupted: no ledger then
         try:
             report = run_fleet(console, fleet, broker=BrokerConfig(port=broker.port),
                                workdir=workdir / "gateways", history_days=history_days,
@@ -164,6 +167,10 @@ def demo(
             console.print("interrupted: stopping the fleet")
         time.sleep(1.5)  # ingest's last batch
         console.print(f"readings stored in InfluxDB: {stored_readings(influx)}")
+        if report is not None:
+            books = ledger(influx, DATABASE, workdir / "ingest" / "dead-letters.sqlite",
+                           fleet_devices(registry_url), report.acked)
+            console.print("\n".join(books.lines()), soft_wrap=True)
         rollup = _rollup(console, influx_cfg, registry_url)
         wide = Console(width=max(console.width, 150))  # Vietnamese names are long
         wide.print(indicator_table(influx, rollup.catalogue, province, fleet.scenario.name,

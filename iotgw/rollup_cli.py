@@ -15,13 +15,15 @@ from iotgw.options import (
     EXIT_CONFIG,
     EXIT_RUNTIME,
     ConfigOption,
+    JsonOption,
     console,
     fail,
     load_or_exit,
+    print_json,
     stop_on_signals,
 )
-from iotgw.registry import RegistryError
-from iotgw.rollup.catalogue import CATALOGUE_PATH, load_catalogue
+from iotgw.registry import RegistryError, former_province_name
+from iotgw.rollup.catalogue import CATALOGUE_PATH, Target, load_catalogue
 from iotgw.rollup.config import load_rollup_config
 from iotgw.rollup.service import RollupService
 from iotgw.tsdb import TsdbError
@@ -99,20 +101,31 @@ def rollup_backfill(
     console.print(f"backfill: {summary}")
 
 
+def _target_area(target: Target) -> str:
+    """Where a target is scored: today's province, or a former province's wards in it."""
+    if target.former_province is None:
+        return f"province {target.province}"
+    return (f"former {former_province_name(target.former_province)} ({target.former_province})"
+            f" in province {target.province}: plan_area {target.unit}")
+
+
 @indicators_app.command("list")
 def indicators_list(
     catalogue: Annotated[Path, typer.Option(help="Catalogue file.")] = CATALOGUE_PATH,
+    as_json: JsonOption = False,
 ) -> None:
     """Every indicator: kind, unit, formula, targets and the plan lines it comes from."""
     loaded = load_or_exit(load_catalogue, catalogue)
+    if as_json:
+        print_json([ind.model_dump(mode="json") for ind in loaded.indicators])
+        return
     table = Table(show_lines=True)
-    for column in ("id", "name", "kind / unit", "formula", "targets", "sources"):
+    for column in ("id", "name", "kind / unit", "formula / evidence", "targets (area)", "sources"):
         table.add_column(column, overflow="fold")
     for ind in loaded.indicators:
-        targets = "\n".join(f"{t.comparator} {t.value:g} by {t.year}"
-                            + (f" (province {t.province})" if t.province else "")
-                            for t in ind.targets) or "-"
+        targets = "\n".join(f"{t.comparator} {t.value:g} by {t.year} ({_target_area(t)};"
+                            f" {t.plan} L{t.line})" for t in ind.targets) or "-"
         sources = "\n".join(f"{s.seed[:3]} L{s.line}" for s in ind.sources)
         table.add_row(ind.id, f"{ind.name_vi}\n{ind.name_en}", f"{ind.kind}\n{ind.unit}",
-                      ind.formula.kind, targets, sources)
-    Console(width=200).print(table)
+                      f"{ind.formula.kind}\n{', '.join(ind.formula.evidence)}", targets, sources)
+    Console().print(table)  # the terminal's width; --json for pipes and scripts

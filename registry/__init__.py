@@ -16,12 +16,16 @@ from iotgw.registry.admin_units import (
     seed_admin_units,
 )
 from iotgw.registry.db import make_engine, session_factory, upgrade
+from iotgw.registry.declarations import Aggregate, aggregates, declared
 from iotgw.registry.errors import ImportFailed, NotFound, OutsideProvince, RegistryError, RowError
+from iotgw.registry.former_provinces import former_province_name, wards_of_former_province
 from iotgw.registry.models import (
     AccountRole,
+    AggregateCount,
     ApiRole,
     ApiToken,
     BrokerAccount,
+    Declaration,
     Device,
     Gateway,
     Organisation,
@@ -64,9 +68,12 @@ from iotgw.registry.tag_cache import (
 __all__ = [
     "PROVINCE_CODES",
     "AccountRole",
+    "Aggregate",
+    "AggregateCount",
     "ApiRole",
     "ApiToken",
     "BrokerAccount",
+    "Declaration",
     "Device",
     "DeviceHistory",
     "DeviceOwner",
@@ -91,12 +98,15 @@ __all__ = [
     "TagCache",
     "Ward",
     "add_succession",
+    "aggregates",
+    "declared",
     "device_intervals",
     "device_organisation",
     "device_owner",
     "devices_by_id",
     "devices_in_province",
     "find_token",
+    "former_province_name",
     "gateways_by_id",
     "gateways_in_province",
     "get_province",
@@ -123,4 +133,5 @@ __all__ = [
     "upgrade",
     "ward_names",
     "ward_provinces",
+    "wards_of_former_province",
 ]

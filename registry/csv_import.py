@@ -1,5 +1,7 @@
-"""Bulk import of organisations, gateways, devices, reference counts and successions, from
-CSV (``iotgw registry import``, the API) or from JSON rows (the API).
+"""Bulk import of organisations, gateways, devices, reference counts, successions,
+declarations (what an organisation declared or an assessment found, with its source) and
+aggregates (an authoritative N of M per area and year, with its source), from CSV
+(``iotgw registry import``, the API) or from JSON rows (the API).
 
 All or nothing: every row is validated (types, enums, references to wards, organisations
 and gateways, duplicates within the file and against the registry) before anything is
@@ -24,9 +26,12 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Literal
 
 from iotgw.devices import check_gateway_id, check_id
+from iotgw.devices.profiles import ProfileName
 from iotgw.registry.admin_units import Succession, add_succession
 from iotgw.registry.errors import ImportFailed, OutsideProvince, RowError
 from iotgw.registry.models import (
+    AggregateCount,
+    Declaration,
     Device,
     Gateway,
     Organisation,
@@ -52,7 +57,8 @@ from sqlalchemy.orm import Session
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
 
-Kind = Literal["organisations", "gateways", "devices", "reference_counts", "successions"]
+Kind = Literal["organisations", "gateways", "devices", "reference_counts", "successions",
+               "declarations", "aggregates"]
 
 
 def _checked_id(value: str, info: ValidationInfo) -> str:
@@ -81,6 +87,9 @@ class OrganisationRow(_Row):
     sector: Sector
     ward_code: int
     since: dt.date
+    # Open data of its environmental stations: empty follows the type (public bodies open,
+    # private ones closed), true opts a private owner in, false opts out.
+    open_data: bool | None = None
 
 
 class GatewayRow(_Row):
@@ -102,7 +111,7 @@ class GatewayRow(_Row):
 class DeviceRow(GatewayRow):
     id: RowId
     gateway_id: GatewayRowId
-    profile: Annotated[str, Field(min_length=1, max_length=64)]
+    profile: ProfileName  # of devices/profiles.toml
     sector: Sector
     expected_interval_s: Annotated[int, Field(gt=0)]
 
@@ -114,6 +123,36 @@ class ReferenceCountRow(_Row):
     year: Annotated[int, Field(ge=2000, le=2100)]
     count: Annotated[int, Field(ge=0)]
     source: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class DeclarationRow(_Row):
+    """What an organisation declared, or an assessment found, on a date (with its source)."""
+
+    organisation_id: RowId
+    subject: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]  # e.g. mes, e_invoice
+    declared_on: dt.date
+    holds: bool
+    level: Annotated[int, Field(ge=0, le=10)] | None = None
+    source: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class AggregateRow(_Row):
+    """An authoritative N of M for an area and year; ``former_province`` is a pre-2025
+    province code (figures kept for the province as it was)."""
+
+    measure: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+    level: Literal["province", "ward", "former_province"]
+    unit_code: int
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    numerator: Annotated[int, Field(ge=0)]
+    denominator: Annotated[int, Field(gt=0)]
+    source: Annotated[str, Field(min_length=1, max_length=200)]
+
+    @model_validator(mode="after")
+    def _n_of_m(self) -> AggregateRow:
+        if self.numerator > self.denominator:
+            raise ValueError("numerator must not exceed denominator")
+        return self
 
 
 class SuccessionRow(_Row):
@@ -128,6 +167,7 @@ class SuccessionRow(_Row):
 ROW_MODELS: dict[str, type[_Row]] = {
     "organisations": OrganisationRow, "gateways": GatewayRow, "devices": DeviceRow,
     "reference_counts": ReferenceCountRow, "successions": SuccessionRow,
+    "declarations": DeclarationRow, "aggregates": AggregateRow,
 }
 
 
@@ -162,6 +202,11 @@ class _Known:
         self.counts = {tuple(row) for row in session.execute(select(
             ReferenceCount.level, ReferenceCount.unit_code, ReferenceCount.org_type,
             ReferenceCount.year))}
+        self.declarations = {tuple(row) for row in session.execute(select(
+            Declaration.organisation_id, Declaration.subject, Declaration.declared_on))}
+        self.aggregates = {tuple(row) for row in session.execute(select(
+            AggregateCount.measure, AggregateCount.level, AggregateCount.unit_code,
+            AggregateCount.year))}
         self.placed_in = {kind: _placed_provinces(session, kind) if scoped else {}
                           for kind in (SubjectKind.ORGANISATION, SubjectKind.GATEWAY)}
 
@@ -174,6 +219,23 @@ def _check(row: _Row, known: _Known) -> str | None:
         if row.retired_code in known.retired or row.retired_code == row.successor_code:
             return f"retired_code: {row.retired_code} is already retired or is its own successor"
         known.retired.add(row.retired_code)
+        return None
+    if isinstance(row, DeclarationRow):
+        key = (row.organisation_id, row.subject, row.declared_on)
+        if row.organisation_id not in known.organisations:
+            return f"organisation_id: no organisation {row.organisation_id!r}"
+        if key in known.declarations:
+            return f"duplicate declaration {key}"
+        known.declarations.add(key)
+        return None
+    if isinstance(row, AggregateRow):
+        key = (row.measure, row.level, row.unit_code, row.year)
+        if row.level != "former_province" and row.unit_code not in (
+                known.provinces if row.level == "province" else known.wards):
+            return f"unit_code: no current {row.level} {row.unit_code}"
+        if key in known.aggregates:
+            return f"duplicate aggregate {key}"
+        known.aggregates.add(key)
         return None
     if isinstance(row, ReferenceCountRow):
         units = known.provinces if row.level == "province" else known.wards
@@ -215,8 +277,13 @@ def _store(session: Session, row: _Row) -> None:
                                            row.successor_code, row.effective))
     elif isinstance(row, ReferenceCountRow):
         session.add(ReferenceCount(**row.model_dump()))
+    elif isinstance(row, DeclarationRow):
+        session.add(Declaration(**row.model_dump()))
+    elif isinstance(row, AggregateRow):
+        session.add(AggregateCount(**row.model_dump()))
     elif isinstance(row, OrganisationRow):
-        session.add(Organisation(id=row.id, name=row.name, type=row.type, sector=row.sector))
+        session.add(Organisation(id=row.id, name=row.name, type=row.type, sector=row.sector,
+                                 open_data=row.open_data))
         session.add(Placement(subject_kind=SubjectKind.ORGANISATION, subject_id=row.id,
                               ward_code=row.ward_code, valid_from=_midnight(row.since)))
     elif isinstance(row, DeviceRow):
@@ -236,6 +303,13 @@ def _province_problem(row: _Row, province: int, known: _Known) -> str | None:
     """Why a province's administrator may not write this row, if they may not."""
     if isinstance(row, SuccessionRow):
         return "successions are imported by operators"
+    if isinstance(row, AggregateRow):  # national figures (tax authority, traceability portal)
+        return "aggregates are imported by operators"
+    if isinstance(row, DeclarationRow):
+        where = known.placed_in[SubjectKind.ORGANISATION].get(row.organisation_id)
+        if where is not None and where != province:
+            return f"organisation_id: {row.organisation_id} is in province {where}, not {province}"
+        return None
     if isinstance(row, ReferenceCountRow):
         where = row.unit_code if row.level == "province" else known.province_of.get(row.unit_code)
         field, code = "unit_code", row.unit_code

@@ -314,3 +314,40 @@ class FiledReport(Base):
     xlsx_sha256: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (CheckConstraint("part IN ('H1', 'H2', 'year')", name="known_part"),)
+
+
+class Declaration(Base):
+    """What an organisation declared, or an assessment found, on a date: "uses MES",
+    "issues e-invoices", the Decision 1970/QĐ-BTTTT digital-transformation level. Evidence
+    that the platform cannot observe, kept with its source (survey, assessment, tax record)."""
+
+    __tablename__ = "declarations"
+
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)  # e.g. "mes", "e_invoice"
+    declared_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    holds: Mapped[bool] = mapped_column(Boolean)  # the declaration says yes, or no (stopped)
+    level: Mapped[int | None] = mapped_column(Integer)  # an assessment's level, when graded
+    source: Mapped[str] = mapped_column(String(200))
+
+
+class AggregateCount(Base):
+    """An authoritative N of M for an area and year (tax authority: enterprises issuing
+    e-invoices; the national traceability portal: barcoded products identified on it).
+    ``level`` "former_province" holds figures kept for a province as it was before 2025."""
+
+    __tablename__ = "aggregate_counts"
+
+    measure: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16), primary_key=True)
+    unit_code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    numerator: Mapped[int] = mapped_column(Integer)
+    denominator: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        CheckConstraint("numerator >= 0 AND denominator > 0 AND numerator <= denominator",
+                        name="n_of_m"),
+        CheckConstraint("level IN ('province', 'ward', 'former_province')", name="known_level"),
+    )

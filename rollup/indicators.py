@@ -2,22 +2,27 @@
 per-device activity. Pure: the definitions are in ``catalogue.toml``, and this follows them.
 
 Every value is reported per province; a breakdown's unit (a commune, a sector, an
-organisation type, a gateway, a device) carries its province too. A share whose
-denominator is zero has no value and is not reported.
+organisation type, a gateway, a device, a plan's area) carries its province too. A share
+whose denominator is zero has no value and is not reported. Every value carries its
+evidence mix (definitions.evidence): how much of the numerator each kind of evidence made.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
+from iotgw.registry import Aggregate, wards_of_former_province
 from iotgw.rollup.catalogue import Formula, Indicator
 from iotgw.rollup.periods import Period
 from iotgw.rollup.registry_view import DeviceView, OrganisationView, RegistryView
 
 REFERENCE = "reference_counts"
 REGISTERED = "registered"
+AGGREGATE = "aggregate_counts"
+# An organisation with several kinds of evidence is counted by the first of these it has.
+EVIDENCE_ORDER = ("declaration", "telemetry", "platform_use")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,7 @@ class Value:
     numerator: float
     denominator: float | None = None
     denominator_source: str | None = None
+    evidence: Mapping[str, float] = field(default_factory=dict)  # kind -> part of the numerator
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,10 @@ class PeriodData:
     activity: dict[str, Activity]  # device -> its readings and intervals in the period
     platform_users: frozenset[str]  # organisations with recorded API/dashboard use
     until_ms: int  # the end of what is expected: the period's end, or now if earlier
+    # subject -> organisations whose declaration on it holds in the period (registry.declared)
+    declared: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # (measure, level, unit code) -> the N of M of the period's year (registry.aggregates)
+    aggregates: Mapping[tuple[str, str, int], Aggregate] = field(default_factory=dict)
 
     def active(self, device: DeviceView) -> bool:
         activity = self.activity.get(device.id)
@@ -71,32 +81,71 @@ def _unit_of(level: str, subject: DeviceView | OrganisationView,
     return subject.sector
 
 
+PlanArea = tuple[str, int, frozenset[int]]  # plan id, today's province, its wards
+
+
+def _plan_areas(indicator: Indicator) -> list[PlanArea]:
+    return [(plan, province, wards_of_former_province(former, province=province))
+            for plan, province, former in indicator.plan_areas()]
+
+
+def _units(level: str, subject: OrganisationView, org_type: Callable[[DeviceView], str],
+           areas: list[PlanArea]) -> list[tuple[int, str]]:
+    """The (province, unit) groups a subject is counted in at ``level``: one, or for
+    ``plan_area`` those of the plan areas its ward is in (none, one, or more)."""
+    if level == "plan_area":
+        return [(province, plan) for plan, province, wards in areas
+                if subject.province == province and subject.ward in wards]
+    return [(subject.province, _unit_of(level, subject, org_type))]
+
+
+def _evidence_of(formula: Formula, data: PeriodData, orgs: Mapping[str, OrganisationView]) -> dict[str, str]:
+    """Organisation -> the kind of evidence it is counted by (the first in EVIDENCE_ORDER)."""
+    holds: dict[str, set[str]] = {
+        "declaration": set(data.declared.get(formula.declares or "", ())) & orgs.keys(),
+        "telemetry": {d.organisation for d in data.registry.devices.values()
+                      if d.organisation in orgs and _matches(d, formula) and data.active(d)},
+        "platform_use": set(data.platform_users & orgs.keys()),
+    }
+    counted: dict[str, str] = {}
+    for kind in EVIDENCE_ORDER:
+        if kind in formula.evidence:
+            for org in holds[kind]:
+                counted.setdefault(org, kind)
+    return counted
+
+
 def _organisation_share(indicator: Indicator, data: PeriodData) -> Iterable[Value]:
     formula, view = indicator.formula, data.registry
     types = {t.value for t in formula.organisation_types}
     orgs = {o.id: o for o in view.organisations.values() if o.type in types}
     org_type = _device_org_type(view)
-    using = {d.organisation for d in view.devices.values()
-             if d.organisation in orgs and _matches(d, formula) and data.active(d)}
-    if formula.platform_use:
-        using |= data.platform_users & orgs.keys()
+    counted = _evidence_of(formula, data, orgs)
+    areas = _plan_areas(indicator)
     for level in indicator.breakdowns:
         groups: dict[tuple[int, str], list[OrganisationView]] = defaultdict(list)
         for org in orgs.values():
-            groups[org.province, _unit_of(level, org, org_type)].append(org)
+            for key in _units(level, org, org_type, areas):
+                groups[key].append(org)
         for (province, unit), members in sorted(groups.items()):
-            numerator = sum(1 for o in members if o.id in using)
-            denominator, source = _denominator(view, level, province, unit, types, len(members))
+            mix = Counter(counted[o.id] for o in members if o.id in counted)
+            numerator = sum(mix.values())
+            area = next((wards for plan, _, wards in areas if plan == unit), frozenset())
+            denominator, source = _denominator(view, level, province, unit, types, len(members), area)
             if denominator:
                 yield Value(indicator.id, data.period, level, unit, province,
-                            100.0 * numerator / denominator, numerator, denominator, source)
+                            100.0 * numerator / denominator, numerator, denominator, source,
+                            {kind: float(mix[kind]) for kind in formula.evidence})
 
 
 def _denominator(view: RegistryView, level: str, province: int, unit: str, types: set[str],
-                 registered: int) -> tuple[float, str]:
-    """Reference counts where imported for every type counted, else registered ones."""
+                 registered: int, area: frozenset[int]) -> tuple[float, str]:
+    """Reference counts where imported for every type counted (for a plan area: for every
+    ward of it), else registered ones."""
     if level == "province":
         keys = [("province", province, t) for t in sorted(types)]
+    elif level == "plan_area":
+        keys = [("ward", ward, t) for ward in sorted(area) for t in sorted(types)]
     elif level == "commune":
         keys = [("ward", int(unit), t) for t in sorted(types)]
     elif level == "organisation_type":
@@ -119,12 +168,13 @@ def _ward_share(indicator: Indicator, data: PeriodData) -> Iterable[Value]:
         for province, members in sorted(by_province.items()):
             numerator = sum(1 for w in members if w in covered)
             yield Value(indicator.id, data.period, "province", str(province), province,
-                        100.0 * numerator / len(members), numerator, len(members), REGISTERED)
+                        100.0 * numerator / len(members), numerator, len(members), REGISTERED,
+                        {"telemetry": float(numerator)})
     if "commune" in indicator.breakdowns:
         for ward, province in sorted(wards.items()):
             numerator = 1 if ward in covered else 0
             yield Value(indicator.id, data.period, "commune", str(ward), province,
-                        100.0 * numerator, numerator, 1, REGISTERED)
+                        100.0 * numerator, numerator, 1, REGISTERED, {"telemetry": float(numerator)})
 
 
 def _active_devices(indicator: Indicator, data: PeriodData) -> Iterable[Value]:
@@ -136,7 +186,8 @@ def _active_devices(indicator: Indicator, data: PeriodData) -> Iterable[Value]:
             for level in indicator.breakdowns:
                 counts[level, device.province, _unit_of(level, device, org_type)] += data.active(device)
     for (level, province, unit), count in sorted(counts.items()):
-        yield Value(indicator.id, data.period, level, unit, province, count, count)
+        yield Value(indicator.id, data.period, level, unit, province, count, count,
+                    evidence={"telemetry": float(count)})
 
 
 def _device_org_type(view: RegistryView) -> Callable[[DeviceView], str]:
@@ -172,12 +223,40 @@ def _reporting(indicator: Indicator, data: PeriodData) -> Iterable[Value]:
                     min(100.0, 100.0 * have / want), have, want, REGISTERED)
 
 
+def _aggregate_share(indicator: Indicator, data: PeriodData) -> Iterable[Value]:
+    """N of M as imported: a province's row, a ward's row, a plan area's former province's
+    row (else the sum of its wards' rows when every ward has one)."""
+    measure = indicator.formula.measure or ""
+    rows = {(level, code): a for (m, level, code), a in data.aggregates.items() if m == measure}
+    found: list[tuple[str, str, int, Aggregate]] = []
+    for level in indicator.breakdowns:
+        if level == "province":
+            found += [(level, str(code), code, a) for (lvl, code), a in rows.items() if lvl == "province"]
+        elif level == "commune":
+            found += [(level, str(code), data.registry.wards[code], a) for (lvl, code), a in rows.items()
+                      if lvl == "ward" and code in data.registry.wards]
+        elif level == "plan_area":
+            for (plan, province, former), (_, _, wards) in zip(
+                    indicator.plan_areas(), _plan_areas(indicator), strict=True):
+                parts = [rows.get(("ward", w)) for w in sorted(wards)]
+                whole = rows.get(("former_province", former))
+                if whole is None and parts and all(parts):
+                    whole = Aggregate(sum(p.numerator for p in parts if p),
+                                      sum(p.denominator for p in parts if p), "sum of wards")
+                if whole is not None:
+                    found.append((level, plan, province, whole))
+    for level, unit, province, a in sorted(found, key=lambda f: f[:3]):
+        yield Value(indicator.id, data.period, level, unit, province, 100.0 * a.numerator / a.denominator,
+                    a.numerator, a.denominator, AGGREGATE, {"aggregate": float(a.numerator)})
+
+
 _FORMULAS: dict[str, Callable[[Indicator, PeriodData], Iterable[Value]]] = {
     "organisation_share": _organisation_share,
     "ward_share": _ward_share,
     "active_devices": _active_devices,
     "availability": _reporting,
     "completeness": _reporting,
+    "aggregate_share": _aggregate_share,
 }
 
 

@@ -9,6 +9,7 @@ from iotgw.api.routes import (
     health,
     indicators,
     me,
+    national,
     open_data,
     provinces,
     registry_admin,
@@ -17,8 +18,8 @@ from iotgw.api.routes import (
 from iotgw.api.routes.dashboard import mount_dashboard
 
 api_router = APIRouter()
-for _module in (health, me, provinces, indicators, devices, gateways, registry_admin, reports, open_data,
-                access_log):
+for _module in (health, me, provinces, indicators, national, devices, gateways, registry_admin, reports,
+                open_data, access_log):
     api_router.include_router(_module.router)
 
 __all__ = ["api_router", "mount_dashboard"]

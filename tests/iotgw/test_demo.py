@@ -60,6 +60,12 @@ def test_demo_prints_readings_and_indicators_and_serves_the_dashboard(tmp_path: 
         stored = int(re.search(r"readings stored in InfluxDB: (\d+)", output)[1])
         assert 2 * 96 * 49 * 0.9 < generated <= 2 * 96 * 49  # 2 days, every 15 min, 49 devices
         assert stored > 0.99 * generated and acked >= generated  # 1970 clocks and duplicates aside
+        books = re.search(r"ledger: readings acknowledged (\d+) = stored (\d+) \+ kept apart as bad (\d+)"
+                          r" \+ dead-lettered (\d+) \+ merged duplicates (-?\d+)", output)
+        assert books, output
+        ledger_acked, ledger_stored, bad, dead, merged = map(int, books.groups())
+        assert ledger_acked == acked and ledger_stored >= stored  # the ledger counts after the line above
+        assert acked == ledger_stored + bad + dead + merged and merged >= 0
         assert re.search(r"Số thiết bị IoT đang hoạt động\s+│\s+49\.0 devices", output), output
         assert re.search(r"Số phường đô thị thông minh.*│\s+100\.0 %\s+│\s+4 / 4", output), output
         assert proc.wait(90) == 0  # it stops its services by itself after --serve-for

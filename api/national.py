@@ -1,0 +1,69 @@
+"""An indicator across every province for one period: what a ministry compares.
+
+Two provinces' shares are comparable only when their denominators come from the same
+source: one province may have imported the statistics office's reference counts while
+another counts its registered organisations, and the same share then means different
+things. The comparison says so rather than leave it to the reader.
+
+Each province's value goes through the household privacy rule (``iotgw.api.privacy``)
+with that province's rule for the token, as the per-province views do.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from iotgw.api.privacy import Rule, indicator_households
+from iotgw.api.schemas import NationalComparisonPublic, ProvinceValuePublic
+from iotgw.registry import list_provinces
+from iotgw.rollup import store
+from iotgw.rollup.catalogue import Indicator
+from iotgw.rollup.periods import Period
+from iotgw.rollup.registry_view import RegistryView, registry_view
+from iotgw.tsdb import InfluxClient
+from sqlalchemy.orm import Session
+
+
+def area(name: str, code: int) -> str:
+    return f"tỉnh/thành phố {name} (mã {code}), đơn vị hành chính từ 2025"
+
+
+def _comparability(sources: dict[str, list[int]]) -> tuple[bool, str | None]:
+    """Comparable when every province with a value has its denominator from one source."""
+    if len(sources) <= 1:
+        return True, None
+    listed = "; ".join(f"{source} in {len(codes)} province(s) ({', '.join(map(str, sorted(codes)))})"
+                       for source, codes in sorted(sources.items()))
+    return False, f"denominators come from different sources: {listed}"
+
+
+def compare(influx: InfluxClient, database: str, session: Session, indicator: Indicator, period: Period,
+            rule_of: Callable[[int], Rule]) -> NationalComparisonPublic:
+    """Every province's value of ``indicator`` for ``period``, suppressed where ``rule_of``
+    its province hides its households, and whether the values are comparable."""
+    view: RegistryView | None = None  # loaded once, when some province's rule needs it
+    sources: dict[str, list[int]] = defaultdict(list)
+    rows = []
+    for province in list_provinces(session):
+        code, rule = province.code, rule_of(province.code)
+        found = store.read_values(influx, database, indicator.id, province=code, period=period.kind,
+                                  level="province", start_ms=period.start_ms, end_ms=period.end_ms,
+                                  unit=str(code))
+        value = found[0] if found else None
+        hidden = False
+        if value is not None and not rule.sees_households:
+            view = view or registry_view(session, period)  # where the households then were
+            hidden = str(code) in rule.hidden(indicator_households(view, indicator, code, "province"))
+        if value is not None and value.denominator_source:
+            sources[value.denominator_source].append(code)
+        shown = value if value is not None and not hidden else None
+        rows.append(ProvinceValuePublic(
+            province=code, name=province.name, area=area(province.name, code),
+            period=period.label if value is not None else None,
+            value=shown.value if shown else None, numerator=shown.numerator if shown else None,
+            denominator=shown.denominator if shown else None,
+            denominator_source=value.denominator_source if value else None, suppressed=hidden))
+    comparable, why = _comparability(sources)
+    return NationalComparisonPublic(indicator=indicator.id, period=period.label, comparable=comparable,
+                                    why=why, values=rows)
