@@ -1,6 +1,8 @@
-"""The device model: quantities, the telemetry schema and the topic scheme. Pure: no I/O."""
+"""The device model: quantities, the profile catalogue, the device library, the telemetry
+schema and the topic scheme. No I/O but reading its own data files (profiles, maps)."""
 
 from iotgw.devices.config_files import ConfigError, Host, load_config, parse_config, url_host
+from iotgw.devices.profiles import PROFILES, Profile, ProfileName, check_profile
 from iotgw.devices.quantities import QUANTITIES, Kind, Quantity
 from iotgw.devices.senml import SenmlDecoded, SenmlError, decode_senml
 from iotgw.devices.telemetry import SCHEMA_VERSION, GatewayStatus, Quality, Reading, TelemetryBatch
@@ -19,6 +21,7 @@ from iotgw.devices.topics import (
 )
 
 __all__ = [
+    "PROFILES",
     "QUANTITIES",
     "SCHEMA_VERSION",
     "STATUS_SUBSCRIPTION",
@@ -27,6 +30,8 @@ __all__ = [
     "GatewayStatus",
     "Host",
     "Kind",
+    "Profile",
+    "ProfileName",
     "Quality",
     "Quantity",
     "Reading",
@@ -37,6 +42,7 @@ __all__ = [
     "TopicError",
     "check_gateway_id",
     "check_id",
+    "check_profile",
     "cmd_topic",
     "decode_senml",
     "load_config",

@@ -53,6 +53,23 @@ _CATALOGUE = (
     Quantity("voltage", "V", 0, 500, Kind.GAUGE, "Điện áp", "Voltage"),
     Quantity("current", "A", 0, 1_000, Kind.GAUGE, "Dòng điện", "Current"),
     Quantity("water_volume", "m3", 0, 1e9, Kind.COUNTER, "Lượng nước", "Water volume"),
+    # Of the device library's models (devices/library/): 7-in-1 soil probes, energy meters,
+    # water meters and weather stations give these beside the quantities above.
+    Quantity("soil_ph", "pH", 0, 14, Kind.GAUGE, "Độ pH của đất", "Soil pH"),
+    Quantity("soil_nitrogen", "mg/kg", 0, 2_000, Kind.GAUGE, "Đạm (N) trong đất", "Soil nitrogen"),
+    Quantity("soil_phosphorus", "mg/kg", 0, 2_000, Kind.GAUGE, "Lân (P) trong đất", "Soil phosphorus"),
+    Quantity("soil_potassium", "mg/kg", 0, 2_000, Kind.GAUGE, "Kali (K) trong đất", "Soil potassium"),
+    Quantity("active_power", "W", -1e6, 1e6, Kind.GAUGE, "Công suất tác dụng", "Active power"),
+    Quantity("frequency", "Hz", 40, 70, Kind.GAUGE, "Tần số", "Frequency"),
+    Quantity("power_factor", "/", -1, 1, Kind.GAUGE, "Hệ số công suất", "Power factor"),
+    Quantity("water_flow", "m3/h", 0, 10_000, Kind.GAUGE, "Lưu lượng nước", "Water flow"),
+    Quantity("wind_speed", "m/s", 0, 80, Kind.GAUGE, "Tốc độ gió", "Wind speed"),
+    Quantity("wind_direction", "deg", 0, 360, Kind.GAUGE, "Hướng gió", "Wind direction"),
+    Quantity("air_pressure", "hPa", 300, 1_100, Kind.GAUGE, "Áp suất khí quyển", "Air pressure"),
+    Quantity("rainfall", "mm", 0, 1e7, Kind.COUNTER, "Lượng mưa", "Rainfall"),
+    Quantity("rain_detected", "/", 0, 1, Kind.GAUGE, "Đang mưa", "Rain detected"),
+    Quantity("leak_alarm", "/", 0, 1, Kind.GAUGE, "Cảnh báo rò rỉ", "Leak alarm"),
+    Quantity("insect_count", "count", 0, 1e6, Kind.GAUGE, "Số côn trùng bắt được", "Insects caught"),
 )
 
 QUANTITIES: dict[str, Quantity] = {q.name: q for q in _CATALOGUE}

@@ -1,5 +1,7 @@
-"""The Modbus driver: a device's profile names its register map (``devices.register_maps``);
-each read fetches the map's registers in as few requests as cover them, over TCP or RTU
+"""The Modbus driver: a device's ``[devices.modbus]`` section names its register map, a
+model of the device library (``model = "eastron_sdm630m"``) or a map file of the user's
+own (``map = "/etc/iotgw/my_meter.toml"``), see ``devices/register_maps.py``. Each read
+fetches the map's coils and registers in as few requests as cover them, over TCP or RTU
 (serial), with pymodbus, and decodes them into one reading.
 
 A failed read (no answer within ``timeout_s``, a refused connection, a Modbus exception)
@@ -9,12 +11,27 @@ reconnects by itself. Readings are stamped by the agent at read time.
 
 from __future__ import annotations
 
-from iotgw.devices import Reading
-from iotgw.devices.register_maps import REGISTER_MAPS, RegisterMap
-from iotgw.gateway.config import DeviceConfig
+from iotgw.devices import ConfigError, Reading
+from iotgw.devices.register_maps import RegisterMap, UnknownModel, library_map, load_map
+from iotgw.gateway.config import DeviceConfig, ModbusLink
 from iotgw.gateway.errors import DeviceReadError, GatewayError
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.exceptions import ModbusException
+
+
+def device_map(device_id: str, profile: str, link: ModbusLink) -> RegisterMap:
+    """The register map ``link`` names, checked to serve the device's profile.
+
+    Raises: GatewayError naming the device and, for a map file, its line.
+    """
+    try:
+        register_map = load_map(link.map) if link.map is not None else library_map(str(link.model))
+    except (ConfigError, UnknownModel) as exc:
+        raise GatewayError(f"device {device_id!r}: {exc.args[0]}") from exc
+    if register_map.profile != profile:
+        raise GatewayError(f"device {device_id!r} is of profile {profile}, but its map"
+                           f" ({register_map.vendor} {register_map.model}) serves {register_map.profile}")
+    return register_map
 
 
 class ModbusSource:
@@ -22,18 +39,14 @@ class ModbusSource:
     pushed = False
 
     def __init__(self, device: DeviceConfig, register_map: RegisterMap | None = None) -> None:
-        """``register_map``: for a device of no known profile; by default, the profile's."""
+        """``register_map``: instead of the one the device's configuration names (tests)."""
         link = device.modbus
         if link is None:
             raise GatewayError(f"device {device.id!r}: the modbus driver needs a [devices.modbus] section")
-        register_map = register_map or REGISTER_MAPS.get(device.profile)
-        if register_map is None:
-            raise GatewayError(f"device {device.id!r}: no register map for profile {device.profile!r};"
-                               f" known: {sorted(REGISTER_MAPS)}")
         self.device_id = device.id
         self.interval_s = device.interval_s
-        self.map: RegisterMap = register_map
-        self._blocks = register_map.blocks()
+        self.map: RegisterMap = register_map or device_map(device.id, device.profile, link)
+        self._blocks = self.map.blocks()
         self._unit = link.unit_id
         if link.host is not None:
             self._client: ModbusTcpClient | ModbusSerialClient = ModbusTcpClient(
@@ -45,23 +58,28 @@ class ModbusSource:
                                               parity=link.parity, timeout=link.timeout_s, retries=0)
             self._where = link.serial_port
 
+    def _read(self, function: int, first: int, count: int) -> list[int]:
+        """``count`` registers, or bits as 0 and 1, from ``first``."""
+        read = {1: self._client.read_coils, 2: self._client.read_discrete_inputs,
+                3: self._client.read_holding_registers, 4: self._client.read_input_registers}[function]
+        try:
+            response = read(first, count=count, device_id=self._unit)
+        except ModbusException as exc:
+            self._client.close()
+            raise DeviceReadError(f"device {self.device_id} at {self._where}: {exc}") from exc
+        if response.isError():
+            raise DeviceReadError(f"device {self.device_id} at {self._where}: function {function}"
+                                  f" from {first}: {response}")
+        return [int(b) for b in response.bits[:count]] if function in (1, 2) else response.registers
+
     def _words(self) -> dict[tuple[int, int], int]:
-        """Register contents by (function, address)."""
+        """Register (or bit) contents by (function, address)."""
         if not self._client.connected and not self._client.connect():
             raise DeviceReadError(f"device {self.device_id}: cannot connect to {self._where}")
         words = {}
         for function, first, count in self._blocks:
-            read = (self._client.read_holding_registers if function == 3
-                    else self._client.read_input_registers)
-            try:
-                response = read(first, count=count, device_id=self._unit)
-            except ModbusException as exc:
-                self._client.close()
-                raise DeviceReadError(f"device {self.device_id} at {self._where}: {exc}") from exc
-            if response.isError():
-                raise DeviceReadError(f"device {self.device_id} at {self._where}: function {function}"
-                                      f" from {first}: {response}")
-            words.update({(function, first + i): w for i, w in enumerate(response.registers)})
+            words.update({(function, first + i): w
+                          for i, w in enumerate(self._read(function, first, count))})
         return words
 
     def read(self, now_ms: int) -> list[Reading]:

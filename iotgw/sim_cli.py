@@ -20,11 +20,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from iotgw.devices import ConfigError
+from iotgw.devices.register_maps import UnknownModel, resolve_map
 from iotgw.gateway.config import BrokerConfig
-from iotgw.options import EXIT_CONFIG, EXIT_RUNTIME, fail
+from iotgw.options import EXIT_CONFIG, EXIT_RUNTIME, JsonOption, fail, print_json
 from iotgw.registry import RegistryError, make_engine, session_factory, upgrade
 from iotgw.scenario_registry import register_fleet
 from iotgw.simulators.history import DAY_MS
+from iotgw.simulators.modbus_device import ModbusDeviceSimulator, map_values, serve_until
 from iotgw.simulators.runner import FleetRunner, Report, RunFailed, live_samples, with_samples
 from iotgw.simulators.scenario import Fleet, build_fleet, bundled_scenarios, gateway_configs, load_scenario
 
@@ -139,13 +141,21 @@ def report_table(fleet: Fleet, report: Report) -> Table:
 
 
 @sim_app.command("list")
-def sim_list(scale: Scale = 1.0) -> None:
+def sim_list(scale: Scale = 1.0, as_json: JsonOption = False) -> None:
     """The bundled scenarios and the size of their fleets at ``--scale``."""
-    table = Table("scenario", "province", "organisations", "gateways", "devices")
+    rows = []
     for name in bundled_scenarios():
         fleet = load_fleet(name, scale)
-        table.add_row(name, f"{fleet.scenario.name} ({fleet.scenario.province})",
-                      str(len(fleet.organisations)), str(len(fleet.gateways)), str(fleet.devices))
+        rows.append({"scenario": name, "name": fleet.scenario.name, "province": fleet.scenario.province,
+                     "organisations": len(fleet.organisations), "gateways": len(fleet.gateways),
+                     "devices": fleet.devices})
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("scenario", "province", "organisations", "gateways", "devices")
+    for row in rows:
+        table.add_row(row["scenario"], f"{row['name']} ({row['province']})", str(row["organisations"]),
+                      str(row["gateways"]), str(row["devices"]))
     Console().print(table)
 
 
@@ -175,3 +185,36 @@ def sim_run(
     except RunFailed as exc:
         raise fail(exc, EXIT_RUNTIME) from exc
     out.print(report_table(fleet, report))
+
+
+@sim_app.command("modbus")
+def sim_modbus(
+    map_spec: Annotated[str, typer.Option("--map", help=(
+        "A model of the device library (devices/library/, e.g. eastron_sdm630m) or a map file."))],
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Serve Modbus TCP on this port.")] = None,
+    serial: Annotated[str | None, typer.Option(help="Serve Modbus RTU on this serial port.")] = None,
+    host: Annotated[str, typer.Option(help="TCP address to listen on (0.0.0.0: all).")] = "127.0.0.1",
+    baudrate: Annotated[int, typer.Option(min=1200, max=921_600)] = 9600,
+    unit_id: Annotated[int, typer.Option(min=1, max=247)] = 1,
+    duration: Annotated[float | None, typer.Option(
+        min=0, help="Seconds to serve (default: until Ctrl-C).")] = None,
+) -> None:
+    """Serve a register map with plausible changing values, for bench tests of a gateway's
+    Modbus reads over TCP or a real RS-485 adapter (--serial /dev/ttyUSB0)."""
+    if (port is None) == (serial is None):
+        raise typer.BadParameter("give either --port (Modbus TCP) or --serial (Modbus RTU)",
+                                 param_hint="--port/--serial")
+    try:
+        register_map = resolve_map(map_spec)
+    except (ConfigError, UnknownModel) as exc:
+        raise fail(exc, EXIT_CONFIG) from exc
+    device = ModbusDeviceSimulator(register_map, map_values(register_map), unit_id=unit_id, tcp_port=port,
+                                   serial_port=serial, baudrate=baudrate, host=host)
+    title = f"{register_map.vendor} {register_map.model} ({register_map.profile}), unit {unit_id}"
+    table = Table("function", "address", "type", "quantity", "unit", title=title)
+    for reg in register_map.registers:
+        table.add_row(str(reg.function), str(reg.address), reg.type, reg.quantity, reg.unit)
+    out = Console()
+    out.print(table)
+    out.print(f"serving on {f'{host}:{port}' if port else serial}", highlight=False)
+    serve_until(device, duration)

@@ -13,7 +13,7 @@ QUANTITIES = {
     "water_volume": "m3",
 }
 
-# devices/register_maps.py, profile soil_probe_3in1: (quantity, address, signed, scale)
+# devices/library/renke_rs_ecth_n01.toml (a soil_probe): (quantity, address, signed, scale)
 SOIL_PROBE_REGISTERS = (
     ("soil_moisture", 0, False, 0.1),
     ("soil_temperature", 1, True, 0.1),

@@ -62,7 +62,7 @@ def test_catalogue_covers_the_plans_sectors() -> None:
                 "active_energy", "voltage", "water_volume"}
     assert required <= QUANTITIES.keys()
     assert {q.name for q in QUANTITIES.values() if q.kind is Kind.COUNTER} == {
-        "active_energy", "water_volume"}
+        "active_energy", "water_volume", "rainfall"}
     assert QUANTITIES["pm2_5"].in_range(35.0) and not QUANTITIES["pm2_5"].in_range(-1.0)
 
 

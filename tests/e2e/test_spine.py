@@ -11,7 +11,7 @@ import time
 
 import httpx
 import pytest
-from iotgw.devices.register_maps import REGISTER_MAPS
+from iotgw.devices.register_maps import library_map
 from iotgw.gateway import GatewayConfig
 from iotgw.gateway.config import BrokerConfig, BufferConfig, DeviceConfig, ModbusLink, ReportConfig
 from iotgw.registry import Gateway, make_engine, session_factory
@@ -395,8 +395,9 @@ def test_modbus_readings_reach_influxdb_and_a_dead_device_is_counted(spine: Spin
     report-on-change, and a meter that never answers: the live one's readings are stored,
     the steady one is published once, and the dead one stalls nothing; both show in health."""
     meter_port = free_port()
-    meter = ModbusDeviceSimulator(REGISTER_MAPS["three_phase_meter"],
-                                  lambda: {"voltage": 231.0, "current": 2.5, "active_energy": 42.0},
+    meter = ModbusDeviceSimulator(library_map("eastron_sdm630m"),
+                                  lambda: {"voltage": 231.0, "current": 2.5, "active_energy": 42.0,
+                                           "active_power": 577.5, "power_factor": 1.0, "frequency": 50.0},
                                   tcp_port=meter_port)
     meter.start()
     try:
@@ -404,14 +405,17 @@ def test_modbus_readings_reach_influxdb_and_a_dead_device_is_counted(spine: Spin
         cfg = GatewayConfig(
             gateway_id=f"{spine.name}-mb", broker=BrokerConfig(port=spine.broker.port),
             buffer=BufferConfig(path=spine.workdir / "mb.sqlite"),
-            devices=[DeviceConfig(id=f"{spine.name}-meter", driver="modbus", profile="three_phase_meter",
-                                  interval_s=0.1, modbus=ModbusLink(host="127.0.0.1", port=meter_port)),
-                     DeviceConfig(id=f"{spine.name}-quiet", driver="modbus", profile="three_phase_meter",
-                                  interval_s=0.1, modbus=ModbusLink(host="127.0.0.1", port=meter_port),
+            devices=[DeviceConfig(id=f"{spine.name}-meter", driver="modbus", profile="electricity_meter",
+                                  interval_s=0.1, modbus=ModbusLink(host="127.0.0.1", port=meter_port,
+                                                                    model="eastron_sdm630m")),
+                     DeviceConfig(id=f"{spine.name}-quiet", driver="modbus", profile="electricity_meter",
+                                  interval_s=0.1, modbus=ModbusLink(host="127.0.0.1", port=meter_port,
+                                                                    model="eastron_sdm630m"),
                                   report=ReportConfig(max_silence_s=3600)),
                      DeviceConfig(id=f"{spine.name}-dead", driver="modbus", profile="water_meter",
                                   interval_s=0.5, modbus=ModbusLink(host="127.0.0.1", port=free_port(),
-                                                                    timeout_s=0.2))])
+                                                                    timeout_s=0.2,
+                                                                    model="generic_tuf_2000m"))])
         spine.start_gateway(cfg)
         spine.wait_until(lambda: spine.count() >= 20, what="20 Modbus readings stored")
         rows = spine.stored()[f"{spine.name}-meter"]

@@ -33,8 +33,8 @@ def test_unknown_driver_is_named() -> None:
 
 
 def test_unknown_simulated_profile_is_named() -> None:
-    with pytest.raises(UnknownProfile, match="no simulated profile 'lava_lamp'"):
-        build_sources([_device(profile="lava_lamp")], {"simulated": SimulatedSource})
+    with pytest.raises(UnknownProfile, match="no simulated profile 'pest_trap'"):  # a profile, no signal
+        build_sources([_device(profile="pest_trap")], {"simulated": SimulatedSource})
 
 
 def test_simulated_source_resumes_from_its_checkpoint() -> None:

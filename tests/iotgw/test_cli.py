@@ -26,7 +26,7 @@ def test_check_config_reports_field_and_line_with_exit_code_2(tmp_path: Path) ->
     config = tmp_path / "gw.toml"
     config.write_text('gateway_id = "gw-1"\n[buffer]\npath = "b.sqlite"\n\n[[devices]]\nid = "d1"\n'
                       'driver = "simulated"\nprofile = "soil_probe"\ninterval_s = -1\n')
-    result = iotgw("gateway", "check-config", str(config))
+    result = iotgw("gateway", "check-config", "--config", str(config))
     assert result.returncode == 2
     assert f"{config}: line 9, devices.0.interval_s: Input should be greater than 0" in result.stderr
 
@@ -35,7 +35,7 @@ def test_check_config_accepts_a_good_file(tmp_path: Path) -> None:
     config = tmp_path / "gw.toml"
     config.write_text('gateway_id = "gw-1"\n[buffer]\npath = "b.sqlite"\n\n[[devices]]\nid = "d1"\n'
                       'driver = "simulated"\nprofile = "soil_probe"\ninterval_s = 5\n')
-    result = iotgw("gateway", "check-config", str(config))
+    result = iotgw("gateway", "check-config", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "ok (1 devices)" in result.stderr
 
@@ -126,8 +126,8 @@ def test_dead_letters_from_a_store_that_cannot_be_opened_is_a_one_line_error(tmp
 def test_gateway_install_writes_a_hardened_unit_for_a_valid_config(tmp_path: Path) -> None:
     config = tmp_path / "gw.toml"
     config.write_text('gateway_id = "gw-1"\n[buffer]\npath = "/var/lib/iotgw/buffer.sqlite"\n\n'
-                      '[[devices]]\nid = "d1"\ndriver = "modbus"\nprofile = "three_phase_meter"\n'
-                      'interval_s = 60\nmodbus = { host = "10.0.0.5" }\n')
+                      '[[devices]]\nid = "d1"\ndriver = "modbus"\nprofile = "electricity_meter"\n'
+                      'interval_s = 60\nmodbus = { host = "10.0.0.5", model = "eastron_sdm630m" }\n')
     result = iotgw("gateway", "install", "--config", str(config), "--unit-dir", str(tmp_path / "units"))
     assert result.returncode == 0, result.stderr
     unit = (tmp_path / "units" / "iotgw-gateway.service").read_text()
@@ -141,8 +141,9 @@ def test_gateway_install_writes_a_hardened_unit_for_a_valid_config(tmp_path: Pat
 def test_gateway_install_refuses_a_bad_config_and_writes_nothing(tmp_path: Path) -> None:
     config = tmp_path / "gw.toml"
     config.write_text('gateway_id = "gw-1"\n[buffer]\npath = "b.sqlite"\n\n[[devices]]\nid = "d1"\n'
-                      'driver = "modbus"\nprofile = "three_phase_meter"\ninterval_s = 60\n'
-                      'modbus = { host = "10.0.0.5", serial_port = "/dev/ttyUSB0" }\n')
+                      'driver = "modbus"\nprofile = "electricity_meter"\ninterval_s = 60\n'
+                      'modbus = { host = "10.0.0.5", serial_port = "/dev/ttyUSB0",'
+                      ' model = "eastron_sdm630m" }\n')
     result = iotgw("gateway", "install", "--config", str(config), "--unit-dir", str(tmp_path / "units"))
     assert result.returncode == 2
     assert "give either host (Modbus TCP) or serial_port (Modbus RTU)" in result.stderr
