@@ -9,6 +9,7 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/iotgw
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY constraints constraints
 COPY devices devices
 COPY tsdb tsdb
 COPY gateway gateway
@@ -18,7 +19,11 @@ COPY rollup rollup
 COPY api api
 COPY simulators simulators
 COPY iotgw iotgw
-RUN /opt/iotgw/bin/pip install . && /opt/iotgw/bin/iotgw --help >/dev/null
+COPY deploy deploy
+# The versions every install of the server uses (constraints/server.txt): rebuilt, the
+# image gets the same libraries.
+RUN /opt/iotgw/bin/pip install -c constraints/server.txt '.[server]' \
+ && /opt/iotgw/bin/iotgw --version && /opt/iotgw/bin/iotgw sim list --json >/dev/null
 
 # -- run: the environment alone, as an unprivileged user -------------------------------------
 FROM python:3.11.11-slim-bookworm

@@ -4,13 +4,27 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test faults bench soak lint services clean
+.PHONY: demo test faults bench soak lint services clean wheelhouse constraints
 
-$(STAMP): pyproject.toml
+# The server's and the tests' libraries at the versions constraints/server.txt pins (the
+# Dockerfile installs from the same file); `make constraints` moves the pins forward.
+$(STAMP): pyproject.toml constraints/server.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -c constraints/server.txt -e '.[server,dev]'
 	touch $(STAMP)
+
+# What a field gateway installs offline (scripts/wheelhouse.sh): `iotgw provision gateway
+# ... --wheelhouse wheelhouse` puts it in the gateway's bundle.
+wheelhouse: $(STAMP)
+	PY=$(PY) ./scripts/wheelhouse.sh wheelhouse
+
+constraints: $(STAMP)
+	$(PY) -m pip install -q pip-tools
+	$(PY) -m piptools compile -q --upgrade --strip-extras --allow-unsafe --no-emit-index-url \
+	  --no-emit-find-links -o constraints/gateway.txt pyproject.toml
+	$(PY) -m piptools compile -q --upgrade --strip-extras --allow-unsafe --no-emit-index-url \
+	  --no-emit-find-links --extra server --extra dev -o constraints/server.txt pyproject.toml
 
 services:
 	./scripts/ensure-services.sh
@@ -40,4 +54,4 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache
+	rm -rf $(VENV) .demo .pytest_cache wheelhouse

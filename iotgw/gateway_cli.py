@@ -1,6 +1,6 @@
 """``iotgw gateway``: the edge agent's commands. Kept apart, with only what the agent
 needs imported, so that ``iotgw gateway run`` on a 1 GB field gateway loads the agent and
-not the API, the rollup or the registry (``iotgw/__main__.py`` dispatches here)."""
+not the API, the rollup or the registry (``iotgw/cli.py`` imports this module alone for it)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from iotgw.options import (
     EXIT_CONFIG,
     EXIT_RUNTIME,
     ConfigOption,
-    configure_logging,
     console,
     fail,
     stop_on_signals,
@@ -30,11 +29,6 @@ from iotgw.simulators import SimulatedSource
 DRIVERS = {"simulated": SimulatedSource, "modbus": ModbusSource, "mqtt_node": MqttNodeSource}
 
 gateway_app = typer.Typer(help="The edge agent that runs on field gateways.", no_args_is_help=True)
-
-# ``iotgw gateway ...`` alone: the same commands under the same name, nothing else loaded.
-app = typer.Typer(no_args_is_help=True)
-app.callback()(configure_logging)
-app.add_typer(gateway_app, name="gateway")
 
 
 @gateway_app.command("run")
@@ -91,7 +85,7 @@ def gateway_install(
 
 
 @gateway_app.command("check-config")
-def gateway_check_config(config: Annotated[Path, typer.Argument(help="TOML file to check.")]) -> None:
+def gateway_check_config(config: ConfigOption) -> None:
     """Validate a gateway configuration file without running anything."""
     try:
         cfg = load_gateway_config(config)

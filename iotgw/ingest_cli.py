@@ -14,9 +14,11 @@ from iotgw.options import (
     EXIT_CONFIG,
     EXIT_RUNTIME,
     ConfigOption,
+    JsonOption,
     console,
     fail,
     load_or_exit,
+    print_json,
     stop_on_signals,
 )
 from iotgw.supervisor import Supervisor
@@ -65,6 +67,7 @@ def ingest_retire(config: ConfigOption) -> None:
 def ingest_dead_letters(
     config: ConfigOption,
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 50,
+    as_json: JsonOption = False,
 ) -> None:
     """List what ingest could not store, oldest first, with the reason."""
     try:
@@ -74,6 +77,16 @@ def ingest_dead_letters(
         raise fail(exc, EXIT_CONFIG) from exc
     except IngestError as exc:
         raise fail(exc, EXIT_RUNTIME) from exc
+    if as_json:
+        print_json({"path": str(cfg.dead_letter_path), "count": store.count(),
+                    "per_gateway": store.per_gateway(),
+                    "letters": [{"id": letter.id, "received_ms": letter.received_ms, "topic": letter.topic,
+                                 "gateway": letter.gateway, "reason": letter.reason,
+                                 "size": letter.size or len(letter.payload), "cut": letter.cut,
+                                 "payload": letter.payload.decode("utf-8", errors="replace")}
+                                for letter in store.list(limit=limit)]})
+        store.close()
+        return
     out = Console()
     out.print(f"{store.count()} dead letters in {cfg.dead_letter_path}")
     gateways = store.per_gateway()

@@ -1,5 +1,5 @@
 """``iotgw registry``: create the schema, import and export rows, move one subject, reassign
-retired units."""
+retired units, read who saw households' personal data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
 
 from iotgw.options import DEFAULT_REGISTRY, EXIT_CONFIG, RegistryUrl, console, fail
 from iotgw.registry import (
@@ -17,11 +19,13 @@ from iotgw.registry import (
     SubjectKind,
     make_engine,
     move,
+    read_access_log,
     reassign_all_retired,
     seed_admin_units,
     session_factory,
     upgrade,
 )
+from iotgw.registry.access_log import MAX_ROWS
 from iotgw.registry.csv_export import export_csv
 from iotgw.registry.csv_import import import_csv
 
@@ -35,6 +39,8 @@ class ImportKind(StrEnum):
     DEVICES = "devices"
     REFERENCE_COUNTS = "reference_counts"
     SUCCESSIONS = "successions"
+    DECLARATIONS = "declarations"  # what an organisation declared or an assessment found
+    AGGREGATES = "aggregates"  # an authoritative N of M per area and year
 
 
 @registry_app.command("init")
@@ -88,15 +94,12 @@ def registry_export(
 
 @registry_app.command("reassign")
 def registry_reassign(
-    at: Annotated[dt.datetime | None, typer.Option(
+    at: Annotated[str | None, typer.Option(
         help="When the moves take effect (ISO 8601 with offset); default now.")] = None,
     url: RegistryUrl = DEFAULT_REGISTRY,
 ) -> None:
     """Move what is registered under retired units to their successors; history is kept."""
-    when = at or dt.datetime.now(dt.UTC)
-    if when.tzinfo is None:
-        raise fail(ValueError(f"--at {when.isoformat()} needs a UTC offset, e.g. +07:00"),
-                   EXIT_CONFIG)
+    when = _when(at)  # parsed here: the ISO forms typer's datetime type takes vary by version
     with session_factory(make_engine(url))() as session, session.begin():
         moved = reassign_all_retired(session, at=when)
     for code, count in moved.items():
@@ -164,3 +167,29 @@ def registry_move(
     console.print(f"{kind} {subject_id} from {placement.valid_from.isoformat()}: ward"
                   f" {placement.ward_code}, organisation {placement.organisation_id or '-'}{on}",
                   highlight=False)
+
+
+@registry_app.command("access-log")
+def registry_access_log(
+    province: Annotated[int | None, typer.Option(help="Only accesses to this province's households.")] = None,
+    since: Annotated[str | None, typer.Option(
+        help="Only from then (ISO 8601 with offset, e.g. 2026-03-01T00:00:00+07:00).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_ROWS, help="At most this many, newest first.")] = 100,
+    url: RegistryUrl = DEFAULT_REGISTRY,
+) -> None:
+    """Who read households' meter readings or registry rows (API tokens), newest first."""
+    try:
+        start = dt.datetime.fromisoformat(since) if since is not None else None
+    except ValueError:
+        raise fail(ValueError(f"--since {since!r} is not an ISO 8601 time, e.g. 2026-03-01T00:00:00+07:00"),
+                   EXIT_CONFIG) from None
+    if start is not None and start.tzinfo is None:
+        raise fail(ValueError(f"--since {since} needs a UTC offset, e.g. +07:00"), EXIT_CONFIG)
+    with session_factory(make_engine(url, must_exist=True))() as session:
+        rows = read_access_log(session, province=province, since=start, limit=limit)
+    table = Table("at (UTC)", "token", "role", "route", "device", "organisation", "province")
+    for row in rows:
+        table.add_row(row.at.isoformat(timespec="seconds"), row.token_id, row.role.value, row.route,
+                      row.device_id or "-", row.organisation_id or "-",
+                      "-" if row.province_code is None else str(row.province_code))
+    Console().print(table)
