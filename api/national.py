@@ -63,7 +63,8 @@ def compare(influx: InfluxClient, database: str, session: Session, indicator: In
             period=period.label if value is not None else None,
             value=shown.value if shown else None, numerator=shown.numerator if shown else None,
             denominator=shown.denominator if shown else None,
-            denominator_source=value.denominator_source if value else None, suppressed=hidden))
+            denominator_source=value.denominator_source if value else None,
+            evidence=shown.evidence if shown else {}, suppressed=hidden))
     comparable, why = _comparability(sources)
     return NationalComparisonPublic(indicator=indicator.id, period=period.label, comparable=comparable,
                                     why=why, values=rows)

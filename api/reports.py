@@ -19,7 +19,7 @@ import io
 from dataclasses import dataclass
 
 from iotgw.api.report_schedule import Due
-from iotgw.api.schemas import IndicatorValuePublic
+from iotgw.api.schemas import IndicatorValuePublic, TargetProgress
 from iotgw.registry.spreadsheet_cells import formula_like, safe_cell
 from iotgw.rollup.catalogue import Catalogue
 from iotgw.rollup.periods import VIETNAM
@@ -73,9 +73,25 @@ class ReportHeader:
         ]
 
 
+def _met(target: TargetProgress, year: int) -> str:
+    """The "Đạt" cell. A target is judged met or not only in its own year: before it, "chưa"
+    (not met) would fail a province on a 2030 target in 2026, so the cell says where the
+    figure stands against the straight path from the baseline to the target instead."""
+    if target.met is not None:
+        return "có" if target.met else "chưa"
+    if year >= target.year:  # the target's year, but no figure in the plan's measure
+        return "không đánh giá được: thiếu số liệu theo loại bằng chứng của mục tiêu"
+    if target.on_path is None or target.measured is None or target.expected_on_path is None:
+        return "chưa đến năm mục tiêu"  # no baseline value: no path to compare with
+    where = "đúng lộ trình" if target.on_path else "chậm so với lộ trình"
+    return (f"chưa đến năm mục tiêu; {where} (hiện {round(target.measured, 2):g},"
+            f" lộ trình {round(target.expected_on_path, 2):g})")
+
+
 def report_rows(catalogue: Catalogue, values: dict[str, IndicatorValuePublic],
                 label: str) -> list[list[Cell]]:
     """One row per indicator: its province-level value for the period (blank when none)."""
+    year = int(label[:4])
     rows = []
     for ind in catalogue.indicators:
         value = values.get(ind.id)
@@ -88,7 +104,7 @@ def report_rows(catalogue: Catalogue, values: dict[str, IndicatorValuePublic],
             None if value is None else value.denominator_source,
             None if target is None else f"{target.comparator} {target.value:g}",
             None if target is None else target.year,
-            None if target is None else ("có" if target.met else "chưa"),
+            None if target is None else _met(target, year),
             "; ".join(f"{s.seed} dòng {s.line}" for s in ind.sources),
         ])
     return rows

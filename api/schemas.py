@@ -19,7 +19,8 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, RootM
 Number = int | float
 # A value in a row whose columns are the stored fields (readings, heartbeats, open data).
 Scalar = bool | int | float | str
-RegistryKind = Literal["organisations", "gateways", "devices", "reference_counts"]
+RegistryKind = Literal["organisations", "gateways", "devices", "reference_counts", "declarations",
+                       "aggregates"]
 PeriodQuery = Literal["day", "month", "half", "year"]
 Level = Literal["province", "commune", "sector", "organisation_type", "gateway", "device", "plan_area"]
 Resolution = Literal["raw", "hour", "day"]
@@ -192,12 +193,32 @@ class ReferenceCountRecord(_Record):
     source: str
 
 
+class DeclarationRecord(_Record):
+    organisation_id: str
+    subject: str
+    declared_on: dt.date
+    holds: bool
+    level: int | None
+    source: str
+
+
+class AggregateRecord(_Record):
+    measure: str
+    level: str
+    unit_code: int
+    year: int
+    numerator: int
+    denominator: int
+    source: str
+
+
 class RegistryRowsPublic(BaseModel):
     """The registry's current rows of one kind, in the columns of ``iotgw registry export``."""
 
     kind: RegistryKind
     province: int | None
-    rows: list[OrganisationRecord | GatewayRecord | DeviceRecord | ReferenceCountRecord]
+    rows: list[OrganisationRecord | GatewayRecord | DeviceRecord | ReferenceCountRecord
+               | DeclarationRecord | AggregateRecord]
 
 
 class RegistryImportPublic(BaseModel):
@@ -357,9 +378,9 @@ class ProvinceValuePublic(BaseModel):
     numerator: Number | None
     denominator: Number | None
     denominator_source: str | None
-    # The indicator's evidence mix (telemetry, platform use, declarations, aggregates):
-    # null until the catalogue carries it.
-    evidence: str | None = None
+    # Evidence kind (telemetry, platform_use, declaration, aggregate) -> its part of the
+    # numerator, as in ``IndicatorValuePublic``; empty when no value is shown.
+    evidence: dict[str, Number] = {}
     suppressed: bool = False
 
 

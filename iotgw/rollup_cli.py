@@ -123,7 +123,9 @@ def indicators_list(
     for column in ("id", "name", "kind / unit", "formula / evidence", "targets (area)", "sources"):
         table.add_column(column, overflow="fold")
     for ind in loaded.indicators:
+        # A target's own evidence kinds are the plan's measure, judged apart from the formula's mix.
         targets = "\n".join(f"{t.comparator} {t.value:g} by {t.year} ({_target_area(t)};"
+                            f"{' measured by ' + ', '.join(t.evidence) + ';' if t.evidence else ''}"
                             f" {t.plan} L{t.line})" for t in ind.targets) or "-"
         sources = "\n".join(f"{s.seed[:3]} L{s.line}" for s in ind.sources)
         table.add_row(ind.id, f"{ind.name_vi}\n{ind.name_en}", f"{ind.kind}\n{ind.unit}",

@@ -106,8 +106,9 @@ def create_move(body: RegistryMoveCreate, who: CurrentPrincipal, sessions: Sessi
 def read_registry_rows(kind: RegistryKind, who: CurrentPrincipal, session: SessionDep,
                        province: int | None = None) -> RegistryRowsPublic:
     """The registry's current rows (the columns of ``iotgw registry export``), of one
-    province: operators see any, a province's administrators their own. Households'
-    rows are personal data: each one read is recorded (``/v1/access-log``)."""
+    province: operators see any, a province's administrators their own (declarations of
+    its organisations, aggregates of its units or of the former provinces it took in).
+    Households' rows are personal data: each one read is recorded (``/v1/access-log``)."""
     scope = administered(who, province)
     if scope is not None:
         check_province(scope)
@@ -131,7 +132,9 @@ async def import_registry_rows(kind: RegistryKind, request: Request, who: Curren
                                sessions: SessionsDep) -> RegistryImportPublic:
     """Add rows, all or none: a CSV (the columns of ``iotgw registry export``), or with
     ``Content-Type: application/json`` one row as an object or several as a list. A
-    province's administrators add rows of their own province only (403 otherwise)."""
+    province's administrators add rows of their own province only, declarations of their
+    own province's organisations only, and no aggregates (national figures, the
+    operators'): 403 otherwise."""
     scope = administered(who, None)
     text = await _read_body(request)
     is_json = request.headers.get("content-type", "").startswith("application/json")

@@ -59,8 +59,9 @@ def test_a_ministry_compares_every_province_and_learns_when_denominators_differ(
     assert len(body["values"]) == 34 and body["period"] == "2026-H1"
     here = next(v for v in body["values"] if v["province"] == PROVINCE)
     assert here["value"] == pytest.approx(100 / 3) and here["denominator_source"] == "registered"
-    assert "Đồng Tháp (mã 82)" in here["area"] and "evidence" in here
+    assert "Đồng Tháp (mã 82)" in here["area"] and here["evidence"] == {"telemetry": 1}
     assert body["comparable"] is True and body["why"] is None
+    assert all(v["evidence"] == {} for v in body["values"] if v["value"] is None)
 
     _farm_elsewhere_and_reference_counts_here(stack)
     after = stack.get(SENSORS, who="operator", period="year", **{"from": DAY}).json()
@@ -78,6 +79,18 @@ def test_household_figures_follow_the_privacy_rule(stack: Stack) -> None:
                      **{"from": DAY}).json()
     here = next(v for v in body["values"] if v["province"] == PROVINCE)
     assert here["suppressed"] is True and here["value"] is None and here["numerator"] is None
+    assert here["evidence"] == {}  # its mix would give the households' count away
+
+
+def test_each_value_carries_its_evidence_mix_as_the_province_view_does(stack: Stack) -> None:
+    """farm-1 counted by its active probe, coop-1 by its use of the platform, no declaration."""
+    indicator = "farms_coops_using_platform"
+    body = stack.get(f"/v1/indicators/{indicator}/provinces", period="day", **{"from": DAY}).json()
+    here = next(v for v in body["values"] if v["province"] == PROVINCE)
+    assert here["evidence"] == {"declaration": 0, "telemetry": 1, "platform_use": 1}
+    [own] = stack.get(f"/v1/indicators/{indicator}/values", province=PROVINCE, period="day",
+                      **{"from": DAY, "to": DAY}).json()["values"]
+    assert here["evidence"] == own["evidence"] and here["numerator"] == own["numerator"]
 
 
 def test_a_province_or_organisation_token_may_not_compare(stack: Stack) -> None:

@@ -9,14 +9,28 @@ import hashlib
 import io
 
 import pytest
+from iotgw.api.reports import report_rows
 from iotgw.api.routes.reports import clock
+from iotgw.api.schemas import IndicatorValuePublic, TargetProgress
 from iotgw.devices.links import RegistryLink
+from iotgw.registry import (
+    Organisation,
+    OrgType,
+    Sector,
+    SubjectKind,
+    Ward,
+    make_engine,
+    place,
+    session_factory,
+)
+from iotgw.rollup.catalogue import load_catalogue
 from iotgw.rollup.config import RollupConfig
 from iotgw.rollup.periods import VIETNAM, local_midnight_ms
 from iotgw.rollup.service import RollupService
 from iotgw.tsdb.config import InfluxConfig
 from iotgw.tsdb.schema import HOUR_MS
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from tests.api.conftest import DAY, MIN, PROVINCE, Stack
 
@@ -132,3 +146,54 @@ def test_only_the_province_s_token_or_an_operator_files(stack: Stack) -> None:
     assert _post(stack, f"/v1/provinces/{PROVINCE}/reports/2026/Q1/filing", "operator").status_code == 422
     assert _post(stack, "/v1/provinces/99/reports/2026/H1/filing", "operator").status_code == 404
     assert stack.get(f"{H1}.csv").headers.get("X-Report-Filed") is None
+
+
+def _met_cell(stack: Stack, province: int, indicator: str) -> list[str]:
+    """The target, its year and the "Đạt" cell of an indicator's row in the annual report."""
+    content = stack.get(f"/v1/provinces/{province}/reports/2026/year.csv", who="operator").content
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    return next(row for row in rows if row and row[0] == indicator)[8:11]
+
+
+def test_before_a_target_s_year_the_report_shows_the_path_not_a_failure(stack: Stack) -> None:
+    """Plan 000 (Đồng Nai) aims at 50% of farms declaring a production platform by 2030,
+    from its 2025 baseline: in 2026 the report shows the straight path, never "chưa"."""
+    _fix_clock(stack, dt.datetime(2026, 11, 20, tzinfo=VIETNAM))
+    # In its year, a target is met or not: Đồng Tháp's SMEs, 0% for a 30% target in 2026.
+    assert _met_cell(stack, PROVINCE, "smes_applying_digital_technology") == [">= 30", "2026", "chưa"]
+    with session_factory(make_engine(stack.registry_url))() as s, s.begin():
+        ward = s.scalars(select(Ward.code).where(Ward.province_code == 75, Ward.retired_on.is_(None))
+                         .order_by(Ward.code).limit(1)).one()
+        s.add(Organisation(id="farm-dn", name="farm-dn", type=OrgType.FARM, sector=Sector.AGRICULTURE))
+        s.flush()
+        place(s, SubjectKind.ORGANISATION, "farm-dn", at=dt.datetime(2025, 6, 1, tzinfo=VIETNAM),
+              ward_code=ward)
+    indicator = "farms_coops_using_platform"
+    roll_up_again(stack)
+    assert _met_cell(stack, 75, indicator) == [">= 50", "2030", "chưa đến năm mục tiêu"]  # no baseline yet
+
+    roll_up_again(stack, dt.date(2025, 6, 1), dt.date(2025, 6, 1))  # the baseline: 0 of 1 in 2025
+    # The path from 0 (end of 2025) to 50 (end of 2030) stands at 10 at the end of 2026.
+    assert _met_cell(stack, 75, indicator) == [
+        ">= 50", "2030", "chưa đến năm mục tiêu; chậm so với lộ trình (hiện 0, lộ trình 10)"]
+
+    declared = stack.client.post("/v1/registry/declarations", headers={
+        "Authorization": f"Bearer {stack.tokens['dong_nai']}"}, json={
+        "organisation_id": "farm-dn", "subject": "digital_platform_production",
+        "declared_on": "2026-02-01", "holds": True, "source": "Khảo sát Sở KH&CN"})
+    assert declared.status_code == 200, declared.text
+    roll_up_again(stack)
+    assert _met_cell(stack, 75, indicator) == [
+        ">= 50", "2030", "chưa đến năm mục tiêu; đúng lộ trình (hiện 100, lộ trình 10)"]
+
+
+def test_in_the_target_s_year_without_the_plan_s_measure_the_report_says_so() -> None:
+    """A value stored before its evidence mix was kept has no measure for the target."""
+    target = TargetProgress(value=30, comparator=">=", year=2026, plan="002", line=56,
+                            evidence=["declaration"], measured=None, met=None, gap=None,
+                            baseline_year=2025, baseline=None, expected_on_path=None, on_path=None)
+    value = IndicatorValuePublic(unit="82", period="2026", value=10, numerator=1, denominator=10,
+                                 denominator_source="registered", target=target, change=None)
+    [row] = [r for r in report_rows(load_catalogue(), {"smes_applying_digital_technology": value}, "2026")
+             if r[0] == "smes_applying_digital_technology"]
+    assert row[10] == "không đánh giá được: thiếu số liệu theo loại bằng chứng của mục tiêu"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,47 @@ def test_indicators_list_names_each_indicator_with_its_plan_lines() -> None:
     # Seed 004 is scored on former Bà Rịa - Vũng Tàu (77), not the whole of city 79.
     assert {(t["plan"], t["province"], t["former_province"], t["value"]) for t in smes["targets"]} >= {
         ("004", 79, 77, 70)}
+
+
+def _table_rows(table: str) -> dict[str, list[str]]:
+    """A rich table's rows by their first cell: each column's text, its lines joined."""
+    rows: dict[str, list[list[str]]] = {}
+    current: list[list[str]] = []
+    for line in table.splitlines():
+        if not line.startswith("│"):
+            current = []  # a rule between rows
+            continue
+        cells = [cell.strip() for cell in line.strip("│").split("│")]
+        if not current:
+            current = [[] for _ in cells]
+            rows[cells[0]] = current
+        for column, cell in zip(current, cells, strict=True):
+            column.append(cell)
+    return {key: [" ".join(filter(None, lines)) for lines in columns] for key, columns in rows.items()}
+
+
+def test_indicators_list_shows_each_indicator_s_evidence_and_each_target_s_area() -> None:
+    """The formula's evidence kinds, and for each target the area it is scored on and the
+    plan's own measure, in the table (wide enough not to fold) and in --json."""
+    wide = subprocess.run([sys.executable, "-m", "iotgw", "indicators", "list"], capture_output=True,
+                          text=True, timeout=60, env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"})
+    assert wide.returncode == 0, wide.stderr
+    rows = _table_rows(wide.stdout)
+    assert "formula / evidence" in wide.stdout and "targets (area)" in wide.stdout  # the headings
+    smes = rows["smes_using_platform"]
+    assert smes[3] == "organisation_share declaration, telemetry, platform_use"
+    assert "> 70 by 2030 (former Tỉnh Bà Rịa - Vũng Tàu (77) in province 79: plan_area 004;" \
+           " measured by declaration; 004 L129)" in smes[4]
+    assert rows["farms_with_field_sensors"][3] == "organisation_share telemetry"
+    assert rows["farms_coops_using_platform"][4] == \
+        ">= 50 by 2030 (province 75; measured by declaration; 000 L32)"
+    listed = {i["id"]: i for i in json.loads(iotgw("indicators", "list", "--json").stdout)}
+    assert listed.keys() == rows.keys()
+    smes_json = listed["smes_using_platform"]
+    assert smes_json["formula"]["evidence"] == ["declaration", "telemetry", "platform_use"]
+    assert {(t["province"], t["former_province"], tuple(t["evidence"]))
+            for t in smes_json["targets"]} == {(75, 75, ("declaration",)), (79, 77, ("declaration",))}
+    assert all(i["formula"]["evidence"] for i in listed.values())
 
 
 def test_backfill_refuses_a_reversed_range_and_a_bad_config(tmp_path: Path) -> None:

