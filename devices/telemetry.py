@@ -37,6 +37,8 @@ MAX_TS_MS = (2**63 - 1) // 1_000_000  # the latest millisecond InfluxDB can stor
 HEALTH_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 RESERVED_HEALTH_KEYS = frozenset({"time", "online"})  # line protocol's, and add_status's own
 MAX_HEALTH_KEYS = 64
+MAX_ERROR_DEVICES = 64  # devices whose read errors one status carries (the latest failing)
+MAX_ERROR_CHARS = 200  # of one device's last error message
 _HEALTH_KEY_RE = re.compile(HEALTH_KEY_PATTERN)
 
 EntityId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -117,13 +119,26 @@ class StoredAck(BaseModel):
     seq: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1, max_length=MAX_STORED_SEQS)]
 
 
+class DeviceReadErrors(BaseModel):
+    """One device's failed reads in a gateway's status: a dead meter shows by name, not
+    only in the gateway's total ``read_errors``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    count: Annotated[int, Field(ge=1)]
+    last: Annotated[str, Field(max_length=MAX_ERROR_CHARS)]  # the last error's message
+    last_ts: EpochMs | None = None  # when it failed (none while the clock is not trusted)
+
+
 class GatewayStatus(BaseModel):
     """The retained message on ``iot/v1/{gateway}/status``: the agent publishes ``online``
     when it connects and ``offline`` when it stops cleanly; the broker publishes the Last
     Will (``offline``, without ``ts``: nobody knows when the connection died) otherwise.
     ``health`` carries the heartbeat's numbers (uptime, memory, buffer depth, ...): at most
     ``MAX_HEALTH_KEYS`` finite numbers under identifier keys (``HEALTH_KEY_PATTERN``, not
-    ``time`` nor ``online``), since each becomes a field of the ``gateway_health`` point."""
+    ``time`` nor ``online``), since each becomes a field of the ``gateway_health`` point.
+    ``version`` (the agent's) and ``read_errors`` (per device: failed reads, the last
+    error and its time) are left out by agents older than iotgw 0.2."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
@@ -132,3 +147,8 @@ class GatewayStatus(BaseModel):
     ts: Annotated[EpochMs, Field(description="epoch ms UTC, when the agent said so")] | None = None
     health: Annotated[dict[str, float], Field(max_length=MAX_HEALTH_KEYS),
                       AfterValidator(_health_keys)] = Field(default_factory=dict)
+    # The agent's iotgw version, so an operator sees which gateways an upgrade reached.
+    version: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    # Devices whose reads failed since the agent started, at most MAX_ERROR_DEVICES.
+    read_errors: Annotated[dict[EntityId, DeviceReadErrors], Field(max_length=MAX_ERROR_DEVICES)] = \
+        Field(default_factory=dict)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Union, cast
 
-from iotgw.devices import QUANTITIES, Host, load_config
+from iotgw.devices import QUANTITIES, ConfigError, load_config
 from iotgw.devices.links import BrokerLink, Frozen
 from iotgw.devices.profiles import ProfileName
-from iotgw.devices.register_maps import library
 from iotgw.devices.telemetry import EntityId
+from iotgw.gateway.drivers import DRIVERS, driver_module
+
+# The drivers' option models, importable from here as before the drivers were plugins.
+from iotgw.gateway.drivers.modbus.options import ModbusLink as ModbusLink
+from iotgw.gateway.drivers.mqtt_node.options import MqttNodeLink as MqttNodeLink
+from iotgw.gateway.drivers.simulated.options import FaultConfig as FaultConfig
 from pydantic import Field, field_validator, model_validator
 
 
@@ -58,33 +65,6 @@ class PublishConfig(Frozen):
     heartbeat_s: Annotated[float, Field(gt=0)] = 60.0
 
 
-class ModbusLink(Frozen):
-    """How to reach a Modbus device: ``host`` (Modbus TCP) or ``serial_port`` (RTU)."""
-
-    host: str | None = None
-    port: Annotated[int, Field(ge=1, le=65535)] = 502
-    serial_port: str | None = None
-    baudrate: Annotated[int, Field(ge=1200, le=921_600)] = 9600
-    parity: Literal["N", "E", "O"] = "N"
-    unit_id: Annotated[int, Field(ge=0, le=247)] = 1
-    # A dead device holds up the poll loop this long per try: keep it short.
-    timeout_s: Annotated[float, Field(gt=0, le=10)] = 1.0
-    # The register map: a model of the device library (devices/library/, e.g.
-    # "eastron_sdm630m"), or the path of a map file of one's own (devices/library/README.md).
-    model: str | None = None
-    map: Path | None = None
-
-    @model_validator(mode="after")
-    def _one_transport_and_one_map(self) -> ModbusLink:
-        if (self.host is None) == (self.serial_port is None):
-            raise ValueError("give either host (Modbus TCP) or serial_port (Modbus RTU)")
-        if (self.model is None) == (self.map is None):
-            raise ValueError("give either model (of the device library) or map (a map file)")
-        if self.model is not None and self.model not in library():
-            raise ValueError(f"no model {self.model!r} in the device library; known: {sorted(library())}")
-        return self
-
-
 class ClockConfig(Frozen):
     """When the wall clock is trusted (see ``gateway/clock.py``). A time before 2025 never
     is. With ``require_sync``, the kernel must also say the clock is synchronised (NTP):
@@ -112,26 +92,20 @@ class ReportConfig(Frozen):
         return deadband
 
 
-class MqttNodeLink(Frozen):
-    """The gateway's local broker, where microcontroller nodes publish (firmware_stubs/)."""
+class _ByDriver(type(Frozen)):  # type: ignore[misc]
+    """``DeviceConfig(driver="modbus", ...)`` builds the modbus driver's device model, so
+    that code writing configurations (scenarios, provisioning, tests) names the driver the
+    way a file does."""
 
-    host: Host = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] = 1883
-
-
-class FaultConfig(Frozen):
-    """Simulated devices only: faults a field device shows, each a probability per reading
-    (drawn from the device's seed, so a run is repeatable) and counted by the simulator."""
-
-    dropout: Annotated[float, Field(ge=0, le=1)] = 0.0  # no reading this turn
-    stuck: Annotated[float, Field(ge=0, le=1)] = 0.0  # the previous values again
-    spike: Annotated[float, Field(ge=0, le=1)] = 0.0  # one value jumps to 5 times itself
-    duplicate: Annotated[float, Field(ge=0, le=1)] = 0.0  # the same reading sent twice
-    epoch_1970: Annotated[float, Field(ge=0, le=1)] = 0.0  # a clock that was never set
-    clock_skew_s: float = 0.0  # the device's clock runs this far ahead (negative: behind)
+    def __call__(cls, *args: Any, **data: Any) -> Any:
+        if cls is DeviceConfig and "driver" in data:
+            cls = device_model(data["driver"])
+        return super().__call__(*args, **data)
 
 
-class DeviceConfig(Frozen):
+class DeviceConfig(Frozen, metaclass=_ByDriver):
+    """The keys every device has; each driver's ``Options`` adds its own (gateway/drivers/)."""
+
     id: EntityId
     driver: str
     profile: ProfileName  # of devices/profiles.toml
@@ -139,12 +113,6 @@ class DeviceConfig(Frozen):
     # Each read happens up to this long after its slot, at random, so that devices on one
     # bus or one gateway do not all read at the same instant (the rate stays interval_s).
     jitter_s: Annotated[float, Field(ge=0)] = 0.0
-    # Simulated devices only: stop after this many samples (tests, demos).
-    samples: Annotated[int, Field(ge=1)] | None = None
-    seed: int = 0
-    faults: FaultConfig | None = None  # simulated devices only
-    modbus: ModbusLink | None = None  # the modbus driver's connection
-    mqtt_node: MqttNodeLink | None = None  # the mqtt_node driver's local broker
     report: ReportConfig | None = None  # None: every reading is published
 
     @model_validator(mode="after")
@@ -152,6 +120,31 @@ class DeviceConfig(Frozen):
         if self.jitter_s >= self.interval_s:
             raise ValueError(f"jitter_s ({self.jitter_s}) must be below interval_s ({self.interval_s})")
         return self
+
+    def relative_to(self, folder: Path) -> DeviceConfig:
+        """Paths of the driver's options anchored at the configuration file's ``folder`` (a
+        driver with paths overrides this)."""
+        return self
+
+
+@cache
+def device_model(driver: str) -> type[DeviceConfig]:
+    """The device model of ``driver``: its ``Options`` (first, so its ``driver`` literal is
+    the field) joined to ``DeviceConfig``.
+
+    Raises:
+        ValueError: no such driver (a configuration error where the name was written).
+    """
+    if driver not in DRIVERS:
+        raise ValueError(f"unknown driver {driver!r}; known: {sorted(DRIVERS)}")
+    options = driver_module(driver).Options
+    name = "".join(part.title() for part in driver.split("_")) + "Device"
+    return cast(type[DeviceConfig], type(name, (options, DeviceConfig), {"__module__": __name__}))
+
+
+# A [[devices]] table: the model its ``driver`` names, checked with that driver's options.
+AnyDevice = Annotated[Union[tuple(device_model(name) for name in DRIVERS)],  # noqa: UP007
+                      Field(discriminator="driver")]
 
 
 class GatewayConfig(Frozen):
@@ -161,7 +154,7 @@ class GatewayConfig(Frozen):
     buffer: BufferConfig
     publish: PublishConfig = PublishConfig()
     clock: ClockConfig = ClockConfig()
-    devices: Annotated[list[DeviceConfig], Field(min_length=1)]
+    devices: Annotated[list[AnyDevice], Field(min_length=1)]
 
     @field_validator("devices")
     @classmethod
@@ -175,9 +168,25 @@ class GatewayConfig(Frozen):
 
 
 def load_gateway_config(path: Path) -> GatewayConfig:
-    """Raises: ConfigError naming the file, the key and the line."""
-    config = load_config(path, GatewayConfig)
-    if config.broker.tls is None:
-        return config
-    tls = config.broker.tls.relative_to(path.parent)
-    return config.model_copy(update={"broker": config.broker.model_copy(update={"tls": tls})})
+    """Paths in the file (certificates, map files) are taken from the file's folder.
+
+    Raises: ConfigError naming the file, the key and the line.
+    """
+    try:
+        config = load_config(path, GatewayConfig)
+    except ConfigError as exc:
+        raise ConfigError(_without_tags(str(exc))) from exc
+    folder = path.parent
+    tls = config.broker.tls and config.broker.tls.relative_to(folder)
+    return config.model_copy(update={
+        "broker": config.broker.model_copy(update={"tls": tls}),
+        "devices": [device.relative_to(folder) for device in config.devices]})
+
+
+_TAG = re.compile(rf"(devices\.\d+)\.(?:{'|'.join(map(re.escape, DRIVERS))})\b(\.|:)")
+
+
+def _without_tags(message: str) -> str:
+    """pydantic puts the union's tag after the device's index (``devices.0.modbus.modbus.port``):
+    the key path as written in the file has none (``devices.0.modbus.port``)."""
+    return _TAG.sub(r"\1\2", message)

@@ -8,6 +8,8 @@ the buffer's limits dropped or refused, and whether the buffer can be written
 ``memory_held`` in all, ``memory_dropped`` those the full memory queue dropped;
 ``write_failed`` counts every reading lost for want of a writable buffer). These counters
 are kept in the buffer's ``meta`` (once it can be written), so they survive restarts.
+Beside the numbers, the status carries the agent's version and, per device, its failed
+reads (``ReadErrors``): how many, the last error and when.
 """
 
 from __future__ import annotations
@@ -16,8 +18,41 @@ import resource
 import shutil
 import time
 from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
 
+from iotgw.devices.telemetry import MAX_ERROR_CHARS, MAX_ERROR_DEVICES, DeviceReadErrors
 from iotgw.gateway.buffer import Buffer
+
+
+@cache
+def agent_version() -> str:
+    """The installed iotgw's version, as the status reports it."""
+    try:
+        return metadata.version("iotgw")
+    except metadata.PackageNotFoundError:  # run from a source tree never installed
+        return "unknown"
+
+
+class ReadErrors:
+    """Failed reads per device since the agent started: a count, the last error and its
+    time. Bounded: past ``limit`` devices, the one whose last failure is oldest is
+    forgotten (its failures stay in the total ``read_errors``)."""
+
+    def __init__(self, limit: int = MAX_ERROR_DEVICES) -> None:
+        self._limit = limit
+        self._by_device: dict[str, DeviceReadErrors] = {}  # least recently failed first
+
+    def record(self, device_id: str, error: str, ts_ms: int | None) -> None:
+        before = self._by_device.pop(device_id, None)
+        message = error if len(error) <= MAX_ERROR_CHARS else error[:MAX_ERROR_CHARS - 3] + "..."
+        self._by_device[device_id] = DeviceReadErrors(
+            count=(before.count if before else 0) + 1, last=message, last_ts=ts_ms)
+        if len(self._by_device) > self._limit:
+            del self._by_device[next(iter(self._by_device))]
+
+    def snapshot(self) -> dict[str, DeviceReadErrors]:
+        return dict(self._by_device)
 
 
 @dataclass

@@ -24,9 +24,10 @@ from typing import Literal
 
 import paho.mqtt.client as mqtt
 from iotgw.devices import GatewayStatus, cmd_topic, result_topic, status_topic
-from iotgw.devices.telemetry import StoredAck
+from iotgw.devices.telemetry import DeviceReadErrors, StoredAck
 from iotgw.devices.topics import stored_topic
 from iotgw.gateway.config import BrokerConfig
+from iotgw.gateway.health import agent_version
 from iotgw.gateway.takeover import CONNECTION_LOST, SESSION_TAKEN_OVER, TakeoverWatch
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -115,9 +116,11 @@ def diagnose(broker: BrokerConfig) -> str:
 
 
 def _status(state: Literal["online", "offline"], *, stamped: bool = True,
-            health: dict[str, float] | None = None) -> str:
+            health: dict[str, float] | None = None,
+            read_errors: dict[str, DeviceReadErrors] | None = None) -> str:
     ts = int(time.time() * 1000) if stamped else None
-    return GatewayStatus(state=state, ts=ts, health=health or {}).model_dump_json(exclude_none=True)
+    return GatewayStatus(state=state, ts=ts, health=health or {}, version=agent_version(),
+                         read_errors=read_errors or {}).model_dump_json(exclude_none=True)
 
 
 class Publisher:
@@ -173,10 +176,11 @@ class Publisher:
         info = self._client.publish(topic, payload, qos=1)
         return info.mid
 
-    def heartbeat(self, health: dict[str, float]) -> None:
+    def heartbeat(self, health: dict[str, float], *,
+                  read_errors: dict[str, DeviceReadErrors] | None = None) -> None:
         """Retained ``online`` status with the health numbers and ``id_conflicts`` (takeovers
-        in the current conflict, 0 when none); skipped while disconnected (the next one
-        carries current numbers, so a missed one loses nothing)."""
+        in the current conflict, 0 when none), and the devices' read errors; skipped while
+        disconnected (the next one carries current numbers, so a missed one loses nothing)."""
         if not self.connected:
             return
         if self.takeover.held(time.monotonic() - self._connected_at):
@@ -185,7 +189,8 @@ class Publisher:
                         time.monotonic() - self._connected_at, self._gateway_id)
             self._client.reconnect_delay_set(self._broker.reconnect_min_s, self._broker.reconnect_max_s)
         health = {**health, "id_conflicts": float(self.takeover.conflict)}
-        self._client.publish(self._status_topic, _status("online", health=health), qos=1, retain=True)
+        self._client.publish(self._status_topic, _status("online", health=health, read_errors=read_errors),
+                             qos=1, retain=True)
 
     def respond(self, command: Command, answer: bytes) -> None:
         """Answer a command on its result topic (QoS 1, not retained)."""

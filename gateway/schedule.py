@@ -8,23 +8,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from iotgw.gateway.config import DeviceConfig
+from iotgw.gateway.drivers import driver_module
 from iotgw.gateway.errors import UnknownDriver
 from iotgw.gateway.pipeline import Source, SourceFactory
 from iotgw.gateway.report import ChangeFilter
 
 
 def build_sources(
-    devices: Sequence[DeviceConfig], drivers: Mapping[str, SourceFactory],
+    devices: Sequence[DeviceConfig], drivers: Mapping[str, SourceFactory] | None = None,
 ) -> list[Source]:
-    """Raises: UnknownDriver for a device whose driver is not in ``drivers``."""
+    """Each device's source, by its driver's ``make_source`` (``gateway/drivers/``), or by
+    ``drivers`` when given (tests, tools that bring their own).
+
+    Raises: UnknownDriver for a device whose driver is not in ``drivers``; GatewayError
+    from a driver that cannot serve its device.
+    """
     sources = []
     for device in devices:
-        factory = drivers.get(device.driver)
-        if factory is None:
+        if drivers is None:
+            factory: SourceFactory = driver_module(device.driver).make_source
+        elif (given := drivers.get(device.driver)) is not None:
+            factory = given
+        else:
             raise UnknownDriver(device.id, device.driver, sorted(drivers))
         sources.append(factory(device))
     return sources
-
 
 
 @dataclass

@@ -52,7 +52,7 @@ from iotgw.gateway.commands import Refused, Reloader, answer, request_id, unchan
 from iotgw.gateway.config import GatewayConfig
 from iotgw.gateway.errors import BufferUnavailable, DeviceReadError, GatewayError
 from iotgw.gateway.handover import Handed, Handover
-from iotgw.gateway.health import Stats, health
+from iotgw.gateway.health import ReadErrors, Stats, health
 from iotgw.gateway.memory_queue import MemoryQueue
 from iotgw.gateway.pipeline import Source
 from iotgw.gateway.publisher import Ack, Command, Connected, Publisher, Stored
@@ -126,6 +126,7 @@ class Agent:
         self._resend_delay_s = _RESEND_MIN_S
         self._next_disk_warning = 0.0
         self.stats = Stats()
+        self.read_errors = ReadErrors()  # per device, for the heartbeat
 
     def _scheduled(self, config: GatewayConfig, sources: list[Source],
                    old: list[Schedule]) -> list[Schedule]:
@@ -179,7 +180,7 @@ class Agent:
                          now_ms=int(self._clock() * 1000))
         if self._handover is not None:  # readings the broker took, not yet confirmed stored
             numbers["unconfirmed"] = float(self._handover.readings)
-        self.publisher.heartbeat(numbers)
+        self.publisher.heartbeat(numbers, read_errors=self.read_errors.snapshot())
 
     def _drained(self) -> bool:
         """Drained means on disk too: acknowledged chunks not yet deleted, or readings in
@@ -255,8 +256,12 @@ class Agent:
                 result = item.source.read(stamp)
             except DeviceReadError as exc:
                 self.stats.read_errors += 1
+                self.read_errors.record(item.source.device_id, str(exc), stamp if clock.trusted else None)
                 log.warning("%s", exc)
             else:
+                for reading in result:  # what was read, before any filter: -v to see it
+                    log.debug("read %s at %d: %s %s", reading.device, reading.ts, reading.values,
+                              reading.quality.value)
                 if clock.trusted:  # an untrusted stamp must not hold later ones back
                     item.last_ms = stamp
                 checkpoints[item.source.device_id] = item.source.checkpoint()

@@ -9,24 +9,24 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from iotgw.devices import ConfigError
 from iotgw.gateway import Agent, GatewayConfig, GatewayError, build_sources, load_gateway_config
-from iotgw.gateway.modbus import ModbusSource
-from iotgw.gateway.mqtt_node import MqttNodeSource
 from iotgw.gateway.pipeline import Source
+from iotgw.gateway.readout import as_json, read_once, table_rows
 from iotgw.options import (
     DEPLOY,
     EXIT_CONFIG,
     EXIT_RUNTIME,
     ConfigOption,
+    JsonOption,
     console,
     fail,
+    print_json,
     stop_on_signals,
 )
-from iotgw.simulators import SimulatedSource
-
-DRIVERS = {"simulated": SimulatedSource, "modbus": ModbusSource, "mqtt_node": MqttNodeSource}
 
 gateway_app = typer.Typer(help="The edge agent that runs on field gateways.", no_args_is_help=True)
 
@@ -41,7 +41,7 @@ def gateway_run(
     """Poll the configured devices and publish their readings, buffering durably."""
     def load() -> tuple[GatewayConfig, list[Source]]:
         cfg = load_gateway_config(config)
-        return cfg, build_sources(cfg.devices, DRIVERS)
+        return cfg, build_sources(cfg.devices)
 
     try:
         agent = Agent(*load(), reloader=load)  # the reload command reads the file again
@@ -63,7 +63,7 @@ def gateway_install(
     agent then runs as user iotgw, restarts always, and writes only under /var/lib/iotgw."""
     try:
         cfg = load_gateway_config(config)
-        build_sources(cfg.devices, DRIVERS)
+        build_sources(cfg.devices)
     except (ConfigError, GatewayError) as exc:
         raise fail(exc, EXIT_CONFIG) from exc
     state = Path("/var/lib/iotgw")
@@ -89,7 +89,38 @@ def gateway_check_config(config: ConfigOption) -> None:
     """Validate a gateway configuration file without running anything."""
     try:
         cfg = load_gateway_config(config)
-        build_sources(cfg.devices, DRIVERS)
+        build_sources(cfg.devices)
     except (ConfigError, GatewayError) as exc:
         raise fail(exc, EXIT_CONFIG) from exc
     console.print(f"{config}: ok ({len(cfg.devices)} devices)")
+
+
+@gateway_app.command("test")
+def gateway_test(
+    config: ConfigOption,
+    device: Annotated[list[str] | None, typer.Option(
+        "--device", help="Only this device (repeat for more).")] = None,
+    wait_s: Annotated[float, typer.Option(
+        "--wait", min=0, help="Seconds to wait for a pushed device (MQTT node) to send.")] = 5.0,
+    json_out: JsonOption = False,
+) -> None:
+    """Read every configured device once and print the values, like `telegraf --test`:
+    nothing is buffered or published. Exit code 1 when a read failed."""
+    try:
+        cfg = load_gateway_config(config)
+    except ConfigError as exc:
+        raise fail(exc, EXIT_CONFIG) from exc
+    chosen = [d for d in cfg.devices if device is None or d.id in device]
+    if missing := sorted(set(device or ()) - {d.id for d in cfg.devices}):
+        raise fail(ValueError(f"--device: no device {', '.join(missing)} in {config};"
+                              f" known: {', '.join(d.id for d in cfg.devices)}"), EXIT_CONFIG)
+    results = read_once(chosen, wait_s=wait_s)
+    if json_out:
+        print_json(as_json(results))
+    else:
+        table = Table("device", "quantity", "value", "unit", "quality", "error")
+        for row in table_rows(results):
+            table.add_row(*row)
+        Console().print(table)  # stdout, as the other commands' tables
+    if not all(result.ok for result in results):
+        raise typer.Exit(EXIT_RUNTIME)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from iotgw.devices import TopicError, check_gateway_id
@@ -181,7 +182,8 @@ def provision_gateway(
     try:
         check_gateway_id(gateway_id)
         platforms = check(wheelhouse) if wheelhouse is not None else []
-    except (TopicError, WheelhouseError) as exc:
+        _check_driver(driver)
+    except (TopicError, WheelhouseError, ValueError) as exc:
         raise fail(exc, EXIT_CONFIG) from exc
     ca = _ca(ca_dir)
     if cert and ca is None:
@@ -232,6 +234,23 @@ def provision_gateway(
         script = add_to_bundle(wheelhouse, bundle_dir)
         console.print(f"offline install for {', '.join(platforms)}: {script}"
                       " (copy the bundle to the gateway, run it there as root)", highlight=False)
+
+
+def _check_driver(driver: str) -> None:
+    """Before any credential is made: the registry knows a device's profile and interval,
+    not how to reach it, so only a driver that needs nothing more can be written for it.
+
+    Raises: ValueError naming the driver and what to do instead.
+    """
+    try:
+        DeviceConfig(id="probe", driver=driver, profile="soil_probe", interval_s=60)
+    except ValidationError as exc:
+        missing = ".".join(str(part) for part in exc.errors()[0]["loc"])
+        raise ValueError(
+            f"--driver {driver}: each device needs its [devices.{missing}] settings; the registry "
+            "does not know how to reach "
+            "the devices (address, map): provision with --driver simulated or mqtt_node, then "
+            "edit the bundle's gateway.toml (`iotgw gateway check-config --config` checks it)") from None
 
 
 def _warn_weaker(cert: bool, port: int) -> None:

@@ -28,8 +28,9 @@ def _device(**changes) -> DeviceConfig:
 
 
 def test_unknown_driver_is_named() -> None:
-    with pytest.raises(UnknownDriver, match="device 'd1': unknown driver 'modbus'; known: \\['simulated'\\]"):
-        build_sources([_device(driver="modbus")], {"simulated": SimulatedSource})
+    known = r"known: \['simulated'\]"
+    with pytest.raises(UnknownDriver, match=rf"device 'd1': unknown driver 'mqtt_node'; {known}"):
+        build_sources([_device(driver="mqtt_node")], {"simulated": SimulatedSource})
 
 
 def test_unknown_simulated_profile_is_named() -> None:

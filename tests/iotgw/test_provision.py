@@ -202,6 +202,18 @@ def test_provisioning_an_unregistered_gateway_is_refused(tmp_path: Path) -> None
     assert not (tmp_path / "o").exists()
 
 
+def test_a_driver_that_needs_per_device_settings_is_refused_before_anything_changes(tmp_path: Path) -> None:
+    """The registry knows no Modbus address or map: such a bundle could not load."""
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    _ok("registry", "init", "--url", url)
+    result = iotgw("provision", "gateway", "gw-1", "--no-cert", "--driver", "modbus", "--url", url,
+                   "--broker-dir", str(tmp_path / "b"), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert "--driver modbus: each device needs its [devices.modbus] settings" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "b").exists() and not (tmp_path / "o").exists()
+
+
 def _tls_connects(port: int, ca: Path, username: str, password: str | None) -> bool:
     """Whether a TLS client without a certificate gets a successful CONNACK within 5 s."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="no-cert", protocol=mqtt.MQTTv5,

@@ -13,8 +13,8 @@ import pytest
 from iotgw.devices import QUANTITIES, Reading
 from iotgw.devices.register_maps import LIBRARY_DIR
 from iotgw.gateway.config import DeviceConfig, ModbusLink
+from iotgw.gateway.drivers.modbus.source import ModbusSource
 from iotgw.gateway.errors import DeviceReadError
-from iotgw.gateway.modbus import ModbusSource
 
 from iotgw.processes import IotgwProcess, free_port
 from tests.iotgw.test_cli import iotgw

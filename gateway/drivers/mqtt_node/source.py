@@ -20,6 +20,7 @@ import threading
 import paho.mqtt.client as mqtt
 from iotgw.devices import Reading, TelemetryBatch, telemetry_topic
 from iotgw.gateway.config import DeviceConfig
+from iotgw.gateway.drivers.mqtt_node.options import Options
 from iotgw.gateway.errors import GatewayError
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -34,9 +35,9 @@ class MqttNodeSource:
     pushed = True  # the node stamps its readings and keeps them until they are committed
 
     def __init__(self, device: DeviceConfig) -> None:
+        if not isinstance(device, Options):
+            raise GatewayError(f"device {device.id!r} is not configured for the mqtt_node driver")
         link = device.mqtt_node
-        if link is None:
-            raise GatewayError(f"device {device.id!r}: the mqtt_node driver needs an mqtt_node section")
         self.device_id = device.id
         self.interval_s = device.interval_s
         self.rejected = 0

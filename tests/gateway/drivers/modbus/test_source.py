@@ -15,8 +15,8 @@ import tomli_w
 from iotgw.devices import QUANTITIES
 from iotgw.devices.register_maps import library_map, load_map
 from iotgw.gateway.config import DeviceConfig, ModbusLink
+from iotgw.gateway.drivers.modbus.source import ModbusSource
 from iotgw.gateway.errors import DeviceReadError, GatewayError
-from iotgw.gateway.modbus import ModbusSource
 from iotgw.simulators.modbus_device import ModbusDeviceSimulator
 from pydantic import ValidationError
 from pymodbus.client import ModbusTcpClient
