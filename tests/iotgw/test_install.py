@@ -101,6 +101,9 @@ def test_the_wheel_installed_outside_the_checkout_runs_the_commands(tmp_path: Pa
     python = rf"{tmp_path / 'venv'}/bin/python[\d.]*"  # the venv's own Python runs the agent
     assert re.search(rf"^ExecStart={python} -P -m iotgw gateway run --config {config}$", unit,
                      flags=re.M), unit
+    # One read of every configured device, as a technician does before leaving the site.
+    readout = json.loads(iotgw_("gateway", "test", "--config", str(config), "--json").stdout)
+    assert [(row["device"], row["ok"], bool(row["readings"])) for row in readout] == [("d1", True, True)], readout
     # The demo, short: broker and database from the wheel's deploy files, the API's static files.
     demo = iotgw_("demo", "--scale", "0.05", "--history-days", "0", "--duration", "5", "--interval", "1",
                   "--serve-for", "0", "--workdir", str(tmp_path / "demo"))
