@@ -48,12 +48,31 @@ def _name_key(name: str) -> tuple[tuple[str, str], ...]:
     return tuple(words)
 
 
-def _data_dir() -> Path:
+def library_data() -> Path:
+    """The folder of ``vietnamadminunits``' data files (read as files, never imported)."""
     spec = importlib.util.find_spec("vietnamadminunits")
     if spec is None or not spec.submodule_search_locations:
         raise RegistryError("package vietnamadminunits is not installed: it provides the"
                             " legacy -> 2025 ward conversion")
     return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+@lru_cache(maxsize=1)
+def _registry_wards() -> dict[tuple[int, tuple[tuple[str, str], ...]], int]:
+    return {(w.province_code.value, _name_key(w.name)): w.code.value for w in VnWard.iter_all()}
+
+
+def registry_ward(province: int, name: str) -> int:
+    """The registry's code of a ``vietnamadminunits`` ward, matched by province and name.
+
+    Raises:
+        RegistryError: no ``vietnam-provinces`` ward of that province has that name.
+    """
+    code = _registry_wards().get((province, _name_key(name)))
+    if code is None:
+        raise RegistryError(f"vietnamadminunits ward {name!r} of province {province}"
+                            " matches no vietnam-provinces ward")
+    return code
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,20 +86,14 @@ class FormerProvinces:
 @lru_cache(maxsize=1)
 def former_provinces() -> FormerProvinces:
     """Built once per process from the library's data (about 0.2 s)."""
-    data = _data_dir()
+    data = library_data()
     conversion = json.loads((data / "converter_2025.json").read_text(encoding="utf-8"))
     with sqlite3.connect(f"file:{data / 'dataset.db'}?mode=ro", uri=True) as db:
         new_wards = db.execute("SELECT provinceKey, wardKey, provinceCode, ward FROM admin_units").fetchall()
         legacy = db.execute("SELECT DISTINCT provinceKey, provinceCode, province"
                             " FROM admin_units_legacy").fetchall()
-    ours = {(w.province_code.value, _name_key(w.name)): w.code.value for w in VnWard.iter_all()}
-    registry_code = {}
-    for province_key, ward_key, province_code, name in new_wards:
-        code = ours.get((int(province_code), _name_key(name)))
-        if code is None:
-            raise RegistryError(f"vietnamadminunits ward {name!r} of province {province_code}"
-                                " matches no vietnam-provinces ward")
-        registry_code[province_key, ward_key] = code
+    registry_code = {(province_key, ward_key): registry_ward(int(province_code), name)
+                     for province_key, ward_key, province_code, name in new_wards}
     legacy_code = {key: int(code) for key, code, _ in legacy}
     of_ward: dict[int, set[int]] = defaultdict(set)
     for province_key, wards in conversion["DICT_PROVINCE_WARD_NO_DIVIDED"].items():

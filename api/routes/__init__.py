@@ -8,6 +8,7 @@ from iotgw.api.routes import (
     gateways,
     health,
     indicators,
+    map,
     me,
     national,
     open_data,
@@ -18,7 +19,7 @@ from iotgw.api.routes import (
 from iotgw.api.routes.dashboard import mount_dashboard
 
 api_router = APIRouter()
-for _module in (health, me, provinces, indicators, national, devices, gateways, registry_admin, reports,
+for _module in (health, me, provinces, map, indicators, national, devices, gateways, registry_admin, reports,
                 open_data, access_log):
     api_router.include_router(_module.router)
 

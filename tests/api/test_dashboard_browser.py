@@ -29,8 +29,9 @@ from tests.faults import ledger
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def served(stack: Stack) -> Iterator[str]:
+def serve(stack: Stack) -> Iterator[str]:
+    """The API of ``stack`` in a uvicorn thread: its address, until the generator closes
+    (shared with the dashboard's page tests)."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(stack.cfg), host="127.0.0.1", port=port,
                                            log_level="warning"))
@@ -49,8 +50,8 @@ def served(stack: Stack) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture
-def browser() -> Iterator[webdriver.Chrome]:
+def chromium() -> Iterator[webdriver.Chrome]:
+    """Headless Chromium under chromedriver, its console logged (shared with the page tests)."""
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP refusals are logged there
@@ -60,6 +61,16 @@ def browser() -> Iterator[webdriver.Chrome]:
     driver.set_page_load_timeout(30)
     yield driver
     driver.quit()
+
+
+@pytest.fixture
+def served(stack: Stack) -> Iterator[str]:
+    yield from serve(stack)
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    yield from chromium()
 
 
 def _distinct_pixel_bytes(png: bytes) -> int:
@@ -74,7 +85,7 @@ def _distinct_pixel_bytes(png: bytes) -> int:
     return len(set(zlib.decompress(data)))
 
 
-def _sign_in(browser: webdriver.Chrome, token: str) -> None:
+def sign_in(browser: webdriver.Chrome, token: str) -> None:
     browser.find_element(By.ID, "token").send_keys(token)
     browser.find_element(By.ID, "signin-button").click()
 
@@ -90,7 +101,7 @@ def test_dashboard_language_sorting_filter_and_screenshot(
     wait = WebDriverWait(browser, 30)
     assert browser.find_element(By.ID, "status").text == "Nhập mã truy cập để đăng nhập"
     assert not browser.find_elements(By.CSS_SELECTOR, "#coverage tbody tr")
-    _sign_in(browser, token)
+    sign_in(browser, token)
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#coverage tbody tr")) > 3)
     assert token not in browser.current_url
     assert _session_token(browser) == token
@@ -100,7 +111,7 @@ def test_dashboard_language_sorting_filter_and_screenshot(
     assert not browser.find_element(By.ID, "signin").is_displayed()
     assert browser.find_element(By.TAG_NAME, "h1").text == "Chỉ tiêu kinh tế số và IoT"
     progress = browser.find_element(By.CSS_SELECTOR, "[data-indicator=farms_coops_using_platform]")
-    assert "66.7 %" in progress.text
+    assert "66,7 %" in progress.text
 
     browser.find_element(By.ID, "lang").click()
     assert browser.find_element(By.TAG_NAME, "h1").text == "Digital economy and IoT indicators"

@@ -18,21 +18,15 @@ from iotgw.devices.links import RegistryLink
 from iotgw.registry import (
     AggregateCount,
     ApiRole,
-    Device,
     ImportFailed,
-    Organisation,
     OrgType,
     Sector,
-    SubjectKind,
     make_engine,
-    place,
-    seed_admin_units,
     session_factory,
-    upgrade,
     wards_of_former_province,
 )
 from iotgw.registry.csv_import import import_csv
-from iotgw.registry.former_provinces import _data_dir, former_provinces
+from iotgw.registry.former_provinces import former_provinces, library_data
 from iotgw.rollup.catalogue import load_catalogue
 from iotgw.rollup.config import RollupConfig
 from iotgw.rollup.periods import Period, local_midnight_ms
@@ -44,6 +38,7 @@ from iotgw.tsdb.schema import HOUR_MS, RAW_RP
 from vietnam_provinces import Ward as VnWard
 
 from iotgw.processes import Influxd
+from tests import registry_setup as reg
 
 HCMC, BRVT, BINH_DUONG, DONG_NAI, BINH_PHUOC = 79, 77, 74, 75, 70
 DAY = dt.date(2025, 3, 10)
@@ -77,7 +72,7 @@ def test_every_2025_ward_is_mapped_with_the_registry_s_codes() -> None:
     mapping = former_provinces().of_ward
     current = _current()
     assert set(mapping) == set(current)
-    with sqlite3.connect(_data_dir() / "dataset.db") as db:
+    with sqlite3.connect(library_data() / "dataset.db") as db:
         theirs = {int(code) for (code,) in db.execute("SELECT wardCode FROM admin_units")}
     assert len(theirs & set(current)) > 3100
     # A ward formed from wards of two former provinces is in both areas.
@@ -91,11 +86,7 @@ def test_every_2025_ward_is_mapped_with_the_registry_s_codes() -> None:
 
 @pytest.fixture
 def registry_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
-    upgrade(make_engine(url))
-    with session_factory(make_engine(url))() as session, session.begin():
-        seed_admin_units(session)
-    return url
+    return reg.seeded_registry(tmp_path / "registry.sqlite")
 
 
 @pytest.fixture
@@ -115,14 +106,10 @@ def _register(url: str, orgs: list[tuple[str, OrgType, int]],
               devices: list[tuple[str, str, int, str]]) -> None:
     with session_factory(make_engine(url))() as session, session.begin():
         for org_id, org_type, ward in orgs:
-            session.add(Organisation(id=org_id, name=org_id, type=org_type, sector=Sector.INDUSTRY))
-            session.flush()
-            place(session, SubjectKind.ORGANISATION, org_id, at=PLACED, ward_code=ward)
+            reg.add_organisation(session, org_id, org_type, Sector.INDUSTRY, ward=ward, at=PLACED)
         for device_id, profile, ward, org_id in devices:
-            session.add(Device(id=device_id, profile=profile, sector=Sector.ENERGY,
-                               expected_interval_s=900, installed_on=PLACED.date()))
-            session.flush()
-            place(session, SubjectKind.DEVICE, device_id, at=PLACED, ward_code=ward, organisation_id=org_id)
+            reg.add_device(session, device_id, profile, Sector.ENERGY, ward=ward, at=PLACED, interval_s=900,
+                           organisation=org_id)
 
 
 def _reading(influx: InfluxClient, db: str, device: str) -> None:
