@@ -22,7 +22,7 @@ wheelhouse: $(STAMP)
 constraints: $(STAMP)
 	$(PY) -m pip install -q pip-tools
 	$(PY) -m piptools compile -q --upgrade --strip-extras --allow-unsafe --no-emit-index-url \
-	  --no-emit-find-links -o constraints/gateway.txt pyproject.toml
+	  --no-emit-find-links --extra gateway --extra opcua -o constraints/gateway.txt pyproject.toml
 	$(PY) -m piptools compile -q --upgrade --strip-extras --allow-unsafe --no-emit-index-url \
 	  --no-emit-find-links --extra server --extra dev -o constraints/server.txt pyproject.toml
 
