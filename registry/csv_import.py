@@ -211,6 +211,14 @@ class _Known:
                           for kind in (SubjectKind.ORGANISATION, SubjectKind.GATEWAY)}
 
 
+def _first(seen: set[tuple], key: tuple, what: str) -> str | None:
+    """Registers ``key`` in ``seen``: a row's natural key, once in the registry and the file."""
+    if key in seen:
+        return f"duplicate {what} {key}"
+    seen.add(key)
+    return None
+
+
 def _check(row: _Row, known: _Known) -> str | None:
     """The first broken reference or duplicate of a valid row; registers its id if none."""
     if isinstance(row, SuccessionRow):
@@ -221,31 +229,18 @@ def _check(row: _Row, known: _Known) -> str | None:
         known.retired.add(row.retired_code)
         return None
     if isinstance(row, DeclarationRow):
-        key = (row.organisation_id, row.subject, row.declared_on)
         if row.organisation_id not in known.organisations:
             return f"organisation_id: no organisation {row.organisation_id!r}"
-        if key in known.declarations:
-            return f"duplicate declaration {key}"
-        known.declarations.add(key)
-        return None
+        return _first(known.declarations, (row.organisation_id, row.subject, row.declared_on), "declaration")
     if isinstance(row, AggregateRow):
-        key = (row.measure, row.level, row.unit_code, row.year)
         if row.level != "former_province" and row.unit_code not in (
                 known.provinces if row.level == "province" else known.wards):
             return f"unit_code: no current {row.level} {row.unit_code}"
-        if key in known.aggregates:
-            return f"duplicate aggregate {key}"
-        known.aggregates.add(key)
-        return None
+        return _first(known.aggregates, (row.measure, row.level, row.unit_code, row.year), "aggregate")
     if isinstance(row, ReferenceCountRow):
-        units = known.provinces if row.level == "province" else known.wards
-        key = (row.level, row.unit_code, row.org_type, row.year)
-        if row.unit_code not in units:
+        if row.unit_code not in (known.provinces if row.level == "province" else known.wards):
             return f"unit_code: no current {row.level} {row.unit_code}"
-        if key in known.counts:
-            return f"duplicate reference count {key}"
-        known.counts.add(key)
-        return None
+        return _first(known.counts, (row.level, row.unit_code, row.org_type, row.year), "reference count")
     if row.ward_code not in known.wards:  # type: ignore[attr-defined]
         return f"ward_code: no current ward {row.ward_code}"  # type: ignore[attr-defined]
     if isinstance(row, OrganisationRow):

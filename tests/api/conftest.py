@@ -9,39 +9,26 @@ writes them, then rolled up by the real rollup service.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from iotgw.api import ApiConfig, create_app
-from iotgw.api.auth import create_token
 from iotgw.devices.links import RegistryLink
-from iotgw.registry import (
-    ApiRole,
-    Device,
-    Gateway,
-    Organisation,
-    OrgType,
-    Sector,
-    SubjectKind,
-    Ward,
-    make_engine,
-    place,
-    seed_admin_units,
-    session_factory,
-    upgrade,
-)
+from iotgw.registry import OrgType, Sector, make_engine, session_factory
 from iotgw.rollup.config import RollupConfig
 from iotgw.rollup.periods import local_midnight_ms
 from iotgw.rollup.service import RollupService
 from iotgw.tsdb import InfluxClient
 from iotgw.tsdb.config import InfluxConfig
 from iotgw.tsdb.schema import HOUR_MS, create_storage, personal_database
-from sqlalchemy import select
 
 from iotgw.processes import Influxd
+from tests import registry_setup as reg
 
 DAY = dt.date(2026, 3, 10)
 PLACED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -64,42 +51,29 @@ class Stack:
         return self.client.get(path, params=params, headers=headers)
 
 
-def _register(url: str) -> tuple[list[int], dict[str, str]]:
-    upgrade(make_engine(url))
+def register_province(path: Path) -> tuple[str, list[int], dict[str, str]]:
+    """The registry of the province above, in a new SQLite file at ``path``: its URL, the
+    four wards used, and the tokens by role."""
+    url = reg.seeded_registry(path)
     with session_factory(make_engine(url))() as s, s.begin():
-        seed_admin_units(s)
-        wards = list(s.scalars(select(Ward.code).where(Ward.province_code == PROVINCE)
-                               .order_by(Ward.code).limit(4)))
+        wards = reg.wards_of(s, PROVINCE, 4)
         orgs = [("farm-1", OrgType.FARM, wards[0]), ("farm-2", OrgType.FARM, wards[1]),
                 ("coop-1", OrgType.COOPERATIVE, wards[1]), ("sme-1", OrgType.SME, wards[2]),
                 ("home-1", OrgType.HOUSEHOLD_METER_POINT, wards[3]),
                 ("home-2", OrgType.HOUSEHOLD_METER_POINT, wards[3])]
         for org_id, org_type, ward in orgs:
-            s.add(Organisation(id=org_id, name=org_id, type=org_type, sector=Sector.AGRICULTURE))
-            s.flush()
-            place(s, SubjectKind.ORGANISATION, org_id, at=PLACED, ward_code=ward)
-        s.add(Gateway(id="gw-dt-1", installed_on=PLACED.date()))
-        s.flush()
-        place(s, SubjectKind.GATEWAY, "gw-dt-1", at=PLACED, ward_code=wards[0])
+            reg.add_organisation(s, org_id, org_type, Sector.AGRICULTURE, ward=ward, at=PLACED)
+        reg.add_gateway(s, "gw-dt-1", ward=wards[0], at=PLACED)
         devices = [("soil-1", "soil_probe", Sector.AGRICULTURE, wards[0], "farm-1"),
                    ("soil-2", "soil_probe", Sector.AGRICULTURE, wards[1], "farm-2"),
                    ("aq-1", "air_quality", Sector.ENVIRONMENT, wards[2], None),
                    ("meter-1", "electricity_meter", Sector.ENERGY, wards[3], "home-1"),
                    ("meter-2", "electricity_meter", Sector.ENERGY, wards[3], "home-2")]
         for device_id, profile, sector, ward, org in devices:
-            s.add(Device(id=device_id, profile=profile, sector=sector, expected_interval_s=600,
-                         installed_on=PLACED.date()))
-            s.flush()
-            place(s, SubjectKind.DEVICE, device_id, at=PLACED, ward_code=ward, organisation_id=org,
-                  gateway_id="gw-dt-1")
-        tokens = {
-            "ministry": create_token(s, "ministry", ApiRole.MINISTRY),
-            "dong_thap": create_token(s, "dong-thap", ApiRole.PROVINCE, province=PROVINCE,
-                                      organisation="coop-1"),
-            "dong_nai": create_token(s, "dong-nai", ApiRole.PROVINCE, province=75),
-            "operator": create_token(s, "operator", ApiRole.OPERATOR),
-        }
-    return wards, tokens
+            reg.add_device(s, device_id, profile, sector, ward=ward, at=PLACED, organisation=org,
+                           gateway="gw-dt-1")
+        tokens = reg.role_tokens(s, PROVINCE, organisation="coop-1")
+    return url, wards, tokens
 
 
 def _write_day(influx: InfluxClient, database: str) -> None:
@@ -121,18 +95,47 @@ def _write_day(influx: InfluxClient, database: str) -> None:
     influx.write_lines(database, "\n".join(lines))
 
 
-@pytest.fixture
-def stack(influxd: Influxd, influx: InfluxClient, database: str, tmp_path: Path) -> Iterator[Stack]:
-    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
-    wards, tokens = _register(url)
+def roll_up_again(stack: Stack, first: dt.date = DAY, last: dt.date = DAY) -> None:
+    """The real rollup over [first, last], as ``iotgw rollup backfill`` runs it."""
+    influx = InfluxConfig(url=stack.cfg.influx.url, database=stack.database)
+    rollup = RollupService(RollupConfig(influx=influx, registry=RegistryLink(url=stack.registry_url)))
+    try:
+        rollup.backfill(first, last)
+    finally:
+        rollup.influx.close()
+
+
+def report_late(stack: Stack, series: str, field: str) -> None:
+    """The device of ``series`` (its tags) sends ``field`` every 10 minutes of ``DAY``, written
+    the day after as ingest writes it; rolled up again."""
+    start = local_midnight_ms(DAY)
+    lines = [f'telemetry,{series} {field},quality="good" {start + m * MIN}' for m in range(0, 24 * 60, 10)]
+    lines += [f"touched_hours written_at={start + 26 * HOUR_MS}i {start + h * HOUR_MS}" for h in range(24)]
+    stack.influx.write_lines(stack.database, "\n".join(lines))
+    roll_up_again(stack)
+
+
+@contextmanager
+def serve(influxd: Influxd, influx: InfluxClient, database: str, url: str, tokens: dict[str, str],
+          wards: list[int], write_day: Callable[[InfluxClient, str], None],
+          **options: Any) -> Iterator[Stack]:
+    """The registry at ``url`` and ``write_day``'s readings, rolled up by the real rollup service,
+    behind the real API (``options`` are more of its ``ApiConfig``)."""
     create_storage(influx, database, raw_retention="INF")
-    _write_day(influx, database)
+    write_day(influx, database)
     rollup = RollupService(RollupConfig(influx=InfluxConfig(url=influxd.url, database=database),
                                         registry=RegistryLink(url=url)))
     rollup.prepare()
     rollup.backfill(DAY, DAY)
     rollup.influx.close()
     cfg = ApiConfig(influx=InfluxConfig(url=influxd.url, database=database), registry=RegistryLink(url=url),
-                    usage_flush_s=0.2)
+                    usage_flush_s=0.2, **options)
     with TestClient(create_app(cfg)) as client:
         yield Stack(client, tokens, wards, influx, database, url, cfg)
+
+
+@pytest.fixture
+def stack(influxd: Influxd, influx: InfluxClient, database: str, tmp_path: Path) -> Iterator[Stack]:
+    url, wards, tokens = register_province(tmp_path / "registry.sqlite")
+    with serve(influxd, influx, database, url, tokens, wards, _write_day) as built:
+        yield built

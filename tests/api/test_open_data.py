@@ -20,8 +20,7 @@ from iotgw.registry.csv_import import import_csv
 from iotgw.rollup.periods import VIETNAM, local_midnight_ms
 from iotgw.tsdb.schema import HOUR_MS
 
-from tests.api.conftest import DAY, MIN, PLACED, PROVINCE, Stack
-from tests.api.test_reports_filing import roll_up_again
+from tests.api.conftest import DAY, MIN, PLACED, PROVINCE, Stack, roll_up_again
 
 pytestmark = pytest.mark.integration
 

@@ -18,40 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
-from iotgw.api import ApiConfig, create_app
-from iotgw.api.auth import create_token
 from iotgw.api.privacy import Rule
-from iotgw.devices.links import RegistryLink
-from iotgw.registry import (
-    ApiRole,
-    Device,
-    Gateway,
-    Organisation,
-    OrgType,
-    Sector,
-    SubjectKind,
-    Ward,
-    make_engine,
-    place,
-    seed_admin_units,
-    session_factory,
-    upgrade,
-)
-from iotgw.rollup.config import RollupConfig
+from iotgw.registry import OrgType, Sector, make_engine, session_factory
 from iotgw.rollup.periods import local_midnight_ms
-from iotgw.rollup.service import RollupService
 from iotgw.tsdb import InfluxClient
-from iotgw.tsdb.config import InfluxConfig
-from iotgw.tsdb.schema import HOUR_MS, create_storage, personal_database
-from sqlalchemy import select
+from iotgw.tsdb.schema import HOUR_MS, personal_database
 
 from iotgw.processes import Influxd
-from tests.api.conftest import DAY, PLACED, PROVINCE, Stack
+from tests import registry_setup as reg
+from tests.api.conftest import DAY, MIN, PLACED, PROVINCE, Stack, serve
 
 pytestmark = pytest.mark.integration
 
-MIN = 60_000
 WHEN = {"from": DAY, "to": DAY}
 
 
@@ -73,33 +51,22 @@ class Homes:
 
 def _register(url: str) -> tuple[dict[str, int], dict[str, str], dict[str, str]]:
     """Returns the wards by role, the tokens, and each device's quantity."""
-    upgrade(make_engine(url))
     with session_factory(make_engine(url))() as s, s.begin():
-        seed_admin_units(s)
-        codes = list(s.scalars(select(Ward.code).where(Ward.province_code == PROVINCE)
-                               .order_by(Ward.code).limit(4)))
-        ward = dict(zip(["solo", "mixed", "six", "seven"], codes, strict=True))
+        ward = dict(zip(["solo", "mixed", "six", "seven"], reg.wards_of(s, PROVINCE, 4), strict=True))
 
         def org(org_id: str, org_type: OrgType, where: int) -> None:
-            s.add(Organisation(id=org_id, name=org_id, type=org_type, sector=Sector.ENERGY))
-            s.flush()
-            place(s, SubjectKind.ORGANISATION, org_id, at=PLACED, ward_code=where)
+            reg.add_organisation(s, org_id, org_type, Sector.ENERGY, ward=where, at=PLACED)
 
         quantity = {}
 
         def device(device_id: str, profile: str, sector: Sector, where: int, owner: str,
                    gateway: str, field: str) -> None:
-            s.add(Device(id=device_id, profile=profile, sector=sector, expected_interval_s=600,
-                         installed_on=PLACED.date()))
-            s.flush()
-            place(s, SubjectKind.DEVICE, device_id, at=PLACED, ward_code=where, organisation_id=owner,
-                  gateway_id=gateway)
+            reg.add_device(s, device_id, profile, sector, ward=where, at=PLACED, organisation=owner,
+                           gateway=gateway)
             quantity[device_id] = field
 
         for gateway, where in (("gw-home", ward["solo"]), ("gw-1", ward["mixed"])):
-            s.add(Gateway(id=gateway, installed_on=PLACED.date()))
-            s.flush()
-            place(s, SubjectKind.GATEWAY, gateway, at=PLACED, ward_code=where)
+            reg.add_gateway(s, gateway, ward=where, at=PLACED)
         home = OrgType.HOUSEHOLD_METER_POINT
         org("solo", home, ward["solo"])
         for n in range(5):
@@ -117,12 +84,7 @@ def _register(url: str) -> tuple[dict[str, int], dict[str, str], dict[str, str]]
                 org(f"{role}-{n}", home, ward[role])
                 device(f"{role}-{n}-m", "electricity_meter", Sector.ENERGY, ward[role], f"{role}-{n}",
                        "gw-1", "active_energy")
-        tokens = {
-            "ministry": create_token(s, "ministry", ApiRole.MINISTRY),
-            "dong_thap": create_token(s, "dong-thap", ApiRole.PROVINCE, province=PROVINCE),
-            "dong_nai": create_token(s, "dong-nai", ApiRole.PROVINCE, province=75),
-            "operator": create_token(s, "operator", ApiRole.OPERATOR),
-        }
+        tokens = reg.role_tokens(s, PROVINCE)
     return ward, tokens, quantity
 
 
@@ -145,19 +107,11 @@ def _write_day(influx: InfluxClient, database: str, quantity: dict[str, str]) ->
 def homes_stack(influxd: Influxd, influx: InfluxClient, database: str, tmp_path: Path) -> Iterator[Homes]:
     """The province above, rolled up by the real rollup, behind the real API (no view cache,
     so that each request is computed for its own token)."""
-    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    url = reg.seeded_registry(tmp_path / "registry.sqlite")
     ward, tokens, quantity = _register(url)
-    create_storage(influx, database, raw_retention="INF")
-    _write_day(influx, database, quantity)
-    rollup = RollupService(RollupConfig(influx=InfluxConfig(url=influxd.url, database=database),
-                                        registry=RegistryLink(url=url)))
-    rollup.prepare()
-    rollup.backfill(DAY, DAY)
-    rollup.influx.close()
-    cfg = ApiConfig(influx=InfluxConfig(url=influxd.url, database=database), registry=RegistryLink(url=url),
-                    usage_flush_s=0.2, cache_s=0)
-    with TestClient(create_app(cfg)) as client:
-        yield Homes(Stack(client, tokens, list(ward.values()), influx, database, url, cfg), ward)
+    with serve(influxd, influx, database, url, tokens, list(ward.values()),
+               lambda client, db: _write_day(client, db, quantity), cache_s=0) as stack:
+        yield Homes(stack, ward)
 
 
 @pytest.fixture

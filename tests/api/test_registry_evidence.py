@@ -12,7 +12,7 @@ from iotgw.devices.links import RegistryLink
 from iotgw.registry import Ward, make_engine, session_factory
 from sqlalchemy import select
 
-from tests.api.conftest import PROVINCE, Stack, _register
+from tests.api.conftest import PROVINCE, Stack, register_province
 
 pytestmark = pytest.mark.integration
 
@@ -70,8 +70,7 @@ def test_an_export_imports_back_into_a_fresh_registry(stack: Stack, tmp_path: Pa
         "holds": True, "level": 2, "source": "Khảo sát Sở KH&CN 2025"}
     assert exported["aggregates"][0]["numerator"] == 120
 
-    url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
-    _, tokens = _register(url)  # the same organisations, nothing declared
+    url, _, tokens = register_province(tmp_path / "fresh.sqlite")  # the same organisations, nothing declared
     cfg = ApiConfig(influx=stack.cfg.influx, registry=RegistryLink(url=url))
     with TestClient(create_app(cfg)) as fresh:
         for kind, rows in exported.items():

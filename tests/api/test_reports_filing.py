@@ -12,27 +12,13 @@ import pytest
 from iotgw.api.reports import report_rows
 from iotgw.api.routes.reports import clock
 from iotgw.api.schemas import IndicatorValuePublic, TargetProgress
-from iotgw.devices.links import RegistryLink
-from iotgw.registry import (
-    Organisation,
-    OrgType,
-    Sector,
-    SubjectKind,
-    Ward,
-    make_engine,
-    place,
-    session_factory,
-)
+from iotgw.registry import OrgType, Sector, make_engine, session_factory
 from iotgw.rollup.catalogue import load_catalogue
-from iotgw.rollup.config import RollupConfig
-from iotgw.rollup.periods import VIETNAM, local_midnight_ms
-from iotgw.rollup.service import RollupService
-from iotgw.tsdb.config import InfluxConfig
-from iotgw.tsdb.schema import HOUR_MS
+from iotgw.rollup.periods import VIETNAM
 from openpyxl import load_workbook
-from sqlalchemy import select
 
-from tests.api.conftest import DAY, MIN, PROVINCE, Stack
+from tests import registry_setup as reg
+from tests.api.conftest import PROVINCE, Stack, report_late, roll_up_again
 
 pytestmark = pytest.mark.integration
 
@@ -60,22 +46,7 @@ def _header(content: bytes) -> dict[str, str]:
 
 def _soil_2_reports(stack: Stack) -> None:
     """soil-2 (farm-2's probe, silent so far) sends the day's readings late; rolled up again."""
-    start = local_midnight_ms(DAY)
-    lines = [f'telemetry,device=soil-2,gateway=gw-dt-1 soil_moisture=40.0,quality="good" {start + m * MIN}'
-             for m in range(0, 24 * 60, 10)]
-    lines += [f"touched_hours written_at={start + 26 * HOUR_MS}i {start + h * HOUR_MS}" for h in range(24)]
-    stack.influx.write_lines(stack.database, "\n".join(lines))
-    roll_up_again(stack)
-
-
-def roll_up_again(stack: Stack, first: dt.date = DAY, last: dt.date = DAY) -> None:
-    """The real rollup over [first, last], as ``iotgw rollup backfill`` runs it."""
-    influx = InfluxConfig(url=stack.cfg.influx.url, database=stack.database)
-    rollup = RollupService(RollupConfig(influx=influx, registry=RegistryLink(url=stack.registry_url)))
-    try:
-        rollup.backfill(first, last)
-    finally:
-        rollup.influx.close()
+    report_late(stack, "device=soil-2,gateway=gw-dt-1", "soil_moisture=40.0")
 
 
 def test_a_draft_report_says_its_period_as_of_time_area_plans_sender_and_deadline(stack: Stack) -> None:
@@ -162,12 +133,9 @@ def test_before_a_target_s_year_the_report_shows_the_path_not_a_failure(stack: S
     # In its year, a target is met or not: Đồng Tháp's SMEs, 0% for a 30% target in 2026.
     assert _met_cell(stack, PROVINCE, "smes_applying_digital_technology") == [">= 30", "2026", "chưa"]
     with session_factory(make_engine(stack.registry_url))() as s, s.begin():
-        ward = s.scalars(select(Ward.code).where(Ward.province_code == 75, Ward.retired_on.is_(None))
-                         .order_by(Ward.code).limit(1)).one()
-        s.add(Organisation(id="farm-dn", name="farm-dn", type=OrgType.FARM, sector=Sector.AGRICULTURE))
-        s.flush()
-        place(s, SubjectKind.ORGANISATION, "farm-dn", at=dt.datetime(2025, 6, 1, tzinfo=VIETNAM),
-              ward_code=ward)
+        [ward] = reg.wards_of(s, 75, 1, current=True)
+        reg.add_organisation(s, "farm-dn", OrgType.FARM, Sector.AGRICULTURE, ward=ward,
+                             at=dt.datetime(2025, 6, 1, tzinfo=VIETNAM))
     indicator = "farms_coops_using_platform"
     roll_up_again(stack)
     assert _met_cell(stack, 75, indicator) == [">= 50", "2030", "chưa đến năm mục tiêu"]  # no baseline yet

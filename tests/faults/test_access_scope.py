@@ -7,20 +7,9 @@ from __future__ import annotations
 
 import pytest
 from iotgw.api.auth import create_token
-from iotgw.registry import (
-    ApiRole,
-    Gateway,
-    Organisation,
-    OrgType,
-    Sector,
-    SubjectKind,
-    Ward,
-    make_engine,
-    place,
-    session_factory,
-)
-from sqlalchemy import select
+from iotgw.registry import ApiRole, OrgType, Sector, make_engine, session_factory
 
+from tests import registry_setup as reg
 from tests.api import conftest as api
 from tests.api.conftest import DAY, PLACED, PROVINCE, Stack
 from tests.faults import ledger
@@ -35,14 +24,9 @@ WINDOW = {"from": f"{DAY}T00:00:00+07:00", "to": f"{DAY}T23:59:00+07:00", "resol
 def _elsewhere(stack: Stack) -> int:
     """A gateway and a household of province 75, placed there; returns their ward."""
     with session_factory(make_engine(stack.registry_url))() as s, s.begin():
-        ward = s.scalars(select(Ward.code).where(Ward.province_code == ELSEWHERE, Ward.retired_on.is_(None))
-                         .order_by(Ward.code).limit(1)).one()
-        s.add_all([Gateway(id="gw-dn-1", installed_on=PLACED.date()),
-                   Organisation(id="home-dn", name="a household", type=OrgType.HOUSEHOLD_METER_POINT,
-                                sector=Sector.ENERGY)])
-        s.flush()
-        place(s, SubjectKind.GATEWAY, "gw-dn-1", at=PLACED, ward_code=ward)
-        place(s, SubjectKind.ORGANISATION, "home-dn", at=PLACED, ward_code=ward)
+        [ward] = reg.wards_of(s, ELSEWHERE, 1, current=True)
+        reg.add_gateway(s, "gw-dn-1", ward=ward, at=PLACED)
+        reg.add_organisation(s, "home-dn", OrgType.HOUSEHOLD_METER_POINT, Sector.ENERGY, ward=ward, at=PLACED)
     return ward
 
 

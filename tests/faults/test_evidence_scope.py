@@ -5,18 +5,9 @@ with 403 naming the line, and nothing of the file is stored."""
 from __future__ import annotations
 
 import pytest
-from iotgw.registry import (
-    Organisation,
-    OrgType,
-    Sector,
-    SubjectKind,
-    Ward,
-    make_engine,
-    place,
-    session_factory,
-)
-from sqlalchemy import select
+from iotgw.registry import OrgType, Sector, make_engine, session_factory
 
+from tests import registry_setup as reg
 from tests.api import conftest as api
 from tests.api.conftest import PLACED, PROVINCE, Stack
 from tests.faults import ledger
@@ -51,11 +42,8 @@ def test_a_province_token_importing_aggregates(stack: Stack) -> None:
 
 def test_a_province_token_declaring_for_another_province_s_organisation(stack: Stack) -> None:
     with session_factory(make_engine(stack.registry_url))() as s, s.begin():
-        ward = s.scalars(select(Ward.code).where(Ward.province_code == ELSEWHERE, Ward.retired_on.is_(None))
-                         .order_by(Ward.code).limit(1)).one()
-        s.add(Organisation(id="sme-dn", name="sme-dn", type=OrgType.SME, sector=Sector.INDUSTRY))
-        s.flush()
-        place(s, SubjectKind.ORGANISATION, "sme-dn", at=PLACED, ward_code=ward)
+        [ward] = reg.wards_of(s, ELSEWHERE, 1, current=True)
+        reg.add_organisation(s, "sme-dn", OrgType.SME, Sector.INDUSTRY, ward=ward, at=PLACED)
     declared = {"subject": "digital_platform", "declared_on": "2026-02-01", "holds": True,
                 "source": "Tự khai"}
     answer = _post(stack, "dong_thap", "declarations", json=[

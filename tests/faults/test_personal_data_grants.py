@@ -7,8 +7,6 @@ refused; the farm's reading beside it stays readable to Grafana."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,32 +23,20 @@ from iotgw.processes import Influxd, IotgwProcess, Mosquitto
 from tests.e2e.spine import Spine
 from tests.e2e.test_personal_data import register_household_and_farm
 from tests.faults import ledger
+from tests.influx_accounts import ACCOUNTS, DB, create_admin, credentials, provision
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
-
-DB = "iotgw"
-ENV = {
-    "INFLUXDB_ADMIN_USER": "admin", "INFLUXDB_ADMIN_PASSWORD": "admin-pw",
-    "INFLUXDB_READ_USER": "grafana", "INFLUXDB_READ_USER_PASSWORD": "grafana-pw",
-    "IOTGW_INFLUX_INGEST_USER": "iotgw-ingest", "IOTGW_INFLUX_INGEST_PASSWORD": "ingest-pw",
-    "IOTGW_INFLUX_ROLLUP_USER": "iotgw-rollup", "IOTGW_INFLUX_ROLLUP_PASSWORD": "rollup-pw",
-    "IOTGW_INFLUX_API_USER": "iotgw-api", "IOTGW_INFLUX_API_PASSWORD": "api-pw",
-}
-
 
 @pytest.fixture
 def deployed(broker: Mosquitto, unique_name: str, tmp_path: Path) -> Iterator[Spine]:
     """The spine against influxd with auth, its accounts and grants made by the command."""
     influxd = Influxd(tmp_path / "influxd", auth=True)
     influxd.start()
-    admin = InfluxClient(influxd.url, auth=("admin", "admin-pw"))
+    admin = InfluxClient(influxd.url, auth=credentials("admin"))
     spine = Spine(broker, influxd, admin, DB, unique_name, tmp_path)
     try:
-        with InfluxClient(influxd.url) as anonymous:  # the first admin, as the InfluxDB image does
-            anonymous.query(None, "CREATE USER admin WITH PASSWORD 'admin-pw' WITH ALL PRIVILEGES")
-        result = subprocess.run(
-            [sys.executable, "-m", "iotgw", "provision", "influx", "--url", influxd.url, "--database", DB],
-            capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin", **ENV})
+        create_admin(influxd)
+        result = provision(influxd, ACCOUNTS)
         assert result.returncode == 0, result.stderr
         yield spine
     finally:
@@ -62,7 +48,7 @@ def deployed(broker: Mosquitto, unique_name: str, tmp_path: Path) -> Iterator[Sp
 def _grafana_query(influxd: Influxd, database: str, statement: str) -> httpx.Response:
     """As Grafana's InfluxQL data source asks: POST /query with its account (basic auth)."""
     return httpx.post(f"{influxd.url}/query", data={"db": database, "q": statement, "epoch": "ms"},
-                      auth=(ENV["INFLUXDB_READ_USER"], ENV["INFLUXDB_READ_USER_PASSWORD"]), timeout=10)
+                      auth=credentials("grafana"), timeout=10)
 
 
 def test_grafanas_account_cannot_read_a_household_reading(deployed: Spine) -> None:
@@ -71,9 +57,9 @@ def test_grafanas_account_cannot_read_a_household_reading(deployed: Spine) -> No
     gateway = f"{spine.name}-gw"
     register_household_and_farm(url, gateway)
     cfg = spine.ingest_config(registry_url=url)
+    ingest_user, ingest_password = credentials("ingest")
     cfg = cfg.model_copy(update={"influx": InfluxConfig(
-        url=spine.influxd.url, database=DB, username=ENV["IOTGW_INFLUX_INGEST_USER"],
-        password=ENV["IOTGW_INFLUX_INGEST_PASSWORD"])})
+        url=spine.influxd.url, database=DB, username=ingest_user, password=ingest_password)})
     ingest = IotgwProcess(spine.workdir, "ingest", ["ingest", "run", "--config",
                                                     str(write_config(cfg, spine.workdir / "ingest.toml"))],
                           ready_line=SUBSCRIBED)

@@ -12,18 +12,11 @@ from pathlib import Path
 import pytest
 from iotgw.devices.links import RegistryLink
 from iotgw.registry import (
-    Device,
-    Organisation,
     OrgType,
     ReferenceCount,
     Sector,
-    SubjectKind,
-    Ward,
     make_engine,
-    place,
-    seed_admin_units,
     session_factory,
-    upgrade,
 )
 from iotgw.rollup.catalogue import Catalogue, Indicator, load_catalogue
 from iotgw.rollup.config import RollupConfig
@@ -32,9 +25,9 @@ from iotgw.rollup.service import RollupService
 from iotgw.tsdb import InfluxClient
 from iotgw.tsdb.config import InfluxConfig
 from iotgw.tsdb.schema import HOUR_MS, INDICATORS, RAW_RP, ROLLUP_RP
-from sqlalchemy import select
 
 from iotgw.processes import Influxd
+from tests import registry_setup as reg
 
 pytestmark = pytest.mark.integration
 
@@ -59,17 +52,12 @@ class Clock:
 
 @pytest.fixture
 def registry_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
-    upgrade(make_engine(url))
-    with session_factory(make_engine(url))() as session, session.begin():
-        seed_admin_units(session)
-    return url
+    return reg.seeded_registry(tmp_path / "registry.sqlite")
 
 
 def _wards(url: str, n: int = 10) -> list[int]:
     with session_factory(make_engine(url))() as session:
-        return list(session.scalars(select(Ward.code).where(Ward.province_code == 75)
-                                    .order_by(Ward.code).limit(n)))
+        return reg.wards_of(session, 75, n)
 
 
 def _register(url: str, orgs: list[tuple[str, OrgType, int]],
@@ -77,15 +65,10 @@ def _register(url: str, orgs: list[tuple[str, OrgType, int]],
     """orgs: (id, type, ward); devices: (id, profile, ward, organisation, interval_s)."""
     with session_factory(make_engine(url))() as session, session.begin():
         for org_id, org_type, ward in orgs:
-            session.add(Organisation(id=org_id, name=org_id, type=org_type, sector=Sector.AGRICULTURE))
-            session.flush()
-            place(session, SubjectKind.ORGANISATION, org_id, at=PLACED, ward_code=ward)
+            reg.add_organisation(session, org_id, org_type, Sector.AGRICULTURE, ward=ward, at=PLACED)
         for device_id, profile, ward, org_id, interval_s in devices:
-            session.add(Device(id=device_id, profile=profile, sector=Sector.ENVIRONMENT,
-                               expected_interval_s=interval_s, installed_on=PLACED.date()))
-            session.flush()
-            place(session, SubjectKind.DEVICE, device_id, at=PLACED, ward_code=ward,
-                  organisation_id=org_id)
+            reg.add_device(session, device_id, profile, Sector.ENVIRONMENT, ward=ward, at=PLACED,
+                           interval_s=interval_s, organisation=org_id)
 
 
 def _readings(influx: InfluxClient, db: str, device: str, times: list[int], written_at: int,

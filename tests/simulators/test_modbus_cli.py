@@ -4,7 +4,6 @@ read by the gateway's own Modbus driver."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +16,11 @@ from iotgw.gateway.drivers.modbus.source import ModbusSource
 from iotgw.gateway.errors import DeviceReadError
 
 from iotgw.processes import IotgwProcess, free_port
+from tests import serial_line
 from tests.iotgw.test_cli import iotgw
 
 pytestmark = pytest.mark.integration
+pty_pair = serial_line.pty_pair  # socat's two pseudo-terminals, one per end of the line
 
 
 def _serve(tmp_path: Path, *args: str) -> Iterator[IotgwProcess]:
@@ -65,21 +66,6 @@ def test_a_library_model_over_tcp(tmp_path: Path) -> None:
         assert set(readings[0].values) == {"voltage", "current", "active_power", "power_factor",
                                            "frequency", "active_energy"}
         _plausible_and_moving(readings)
-
-
-@pytest.fixture
-def pty_pair(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    a, b = str(tmp_path / "ttyA"), str(tmp_path / "ttyB")
-    socat = subprocess.Popen(["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-                             stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 10
-    while not (Path(a).exists() and Path(b).exists()):
-        assert socat.poll() is None, socat.stderr.read() if socat.stderr else ""
-        assert time.monotonic() < deadline, "socat made no pseudo-terminals"
-        time.sleep(0.05)
-    yield a, b
-    socat.terminate()
-    socat.wait(10)
 
 
 def test_a_map_file_over_a_serial_line(tmp_path: Path, pty_pair: tuple[str, str]) -> None:

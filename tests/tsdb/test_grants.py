@@ -5,7 +5,6 @@ cannot read the personal database (household meters' readings)."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -15,35 +14,23 @@ from iotgw.tsdb.client import NotAuthorized
 from iotgw.tsdb.schema import RAW_RP, ROLLUP_RP, TELEMETRY, create_storage, personal_database
 
 from iotgw.processes import Influxd
+from tests.influx_accounts import ACCOUNTS, DB, create_admin, credentials, provision
 
 pytestmark = pytest.mark.integration
 
-DB = "iotgw"
 PERSONAL = personal_database(DB)
-ENV = {
-    "INFLUXDB_ADMIN_USER": "admin", "INFLUXDB_ADMIN_PASSWORD": "admin-secret",
-    "INFLUXDB_READ_USER": "grafana", "INFLUXDB_READ_USER_PASSWORD": "grafana-secret",
-    "IOTGW_INFLUX_INGEST_USER": "iotgw-ingest", "IOTGW_INFLUX_INGEST_PASSWORD": "ingest-secret",
-    "IOTGW_INFLUX_ROLLUP_USER": "iotgw-rollup", "IOTGW_INFLUX_ROLLUP_PASSWORD": "rollup-secret",
-    "IOTGW_INFLUX_API_USER": "iotgw-api", "IOTGW_INFLUX_API_PASSWORD": "api-secret",
-    "IOTGW_RAW_RETENTION": "400d",
-}
+ENV = {**ACCOUNTS, "IOTGW_RAW_RETENTION": "400d"}
 NOW_MS = int(time.time() * 1000)  # within the raw retention policy's 400 days
 LINE = f"telemetry,device=d1,organisation_type=household_meter_point energy_kwh=1 {NOW_MS}"
 
 
 def grant(influxd: Influxd, env: dict[str, str] = ENV) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "iotgw", "provision", "influx", "--url", influxd.url, "--database", DB],
-        capture_output=True, text=True, timeout=60,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", **env})
+    return provision(influxd, env)
 
 
 def account(influxd: Influxd, service: str) -> InfluxClient:
     """A client logged in as the service's account (its names as in secrets.env)."""
-    prefix = "INFLUXDB_READ_USER" if service == "grafana" else f"IOTGW_INFLUX_{service.upper()}_USER"
-    password = f"{prefix}_PASSWORD" if service == "grafana" else prefix.removesuffix("USER") + "PASSWORD"
-    return InfluxClient(influxd.url, auth=(ENV[prefix], ENV[password]))
+    return InfluxClient(influxd.url, auth=credentials(service))
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +39,7 @@ def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influxd]:
     influxd = Influxd(tmp_path_factory.mktemp("influxd-auth"), auth=True)
     influxd.start()
     try:
-        with InfluxClient(influxd.url) as anonymous:  # the first admin: as the InfluxDB image does
-            anonymous.query(None, "CREATE USER admin WITH PASSWORD 'admin-secret' WITH ALL PRIVILEGES")
+        create_admin(influxd)
         result = grant(influxd)
         assert result.returncode == 0, result.stderr
         with account(influxd, "ingest") as ingest:  # one reading in each database
@@ -110,7 +96,7 @@ def test_the_rollup_reads_and_writes_both(influxd: Influxd) -> None:
 
 
 def test_run_again_it_takes_back_a_wider_grant_and_sets_a_new_password(influxd: Influxd) -> None:
-    with InfluxClient(influxd.url, auth=("admin", "admin-secret")) as admin:
+    with InfluxClient(influxd.url, auth=credentials("admin")) as admin:
         admin.query(None, f'GRANT ALL ON "{PERSONAL}" TO "grafana"')  # a mistake by hand
     with account(influxd, "grafana") as grafana:
         assert _select(grafana, PERSONAL)

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from iotgw.devices import QUANTITIES
 from iotgw.devices.links import BrokerLink, Frozen
-from iotgw.devices.profiles import PROFILES
+from iotgw.gateway.drivers.profile_quantities import check_profile_quantities
 from pydantic import Field, field_validator, model_validator
 
 
@@ -57,12 +57,7 @@ class Options(Frozen):
 
     @model_validator(mode="after")
     def _quantities_of_the_profile(self) -> Options:
-        """Joined to ``DeviceConfig`` (gateway/config.py), the model has the device's profile:
-        a field mapped to a quantity the profile lacks is an error of the file's line."""
-        profile = PROFILES.get(getattr(self, "profile", ""))
-        quantities = {f.quantity for f in self.lorawan.fields.values()}
-        if profile is not None and (stray := sorted(quantities - set(profile.quantities))):
-            raise ValueError(f"profile {profile.name} has no {stray}; it has {profile.quantities}")
+        check_profile_quantities(self, (f.quantity for f in self.lorawan.fields.values()))
         return self
 
     def relative_to(self, folder: Path) -> Options:

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 import paho.mqtt.client as mqtt
 from iotgw.devices import Reading
 from iotgw.devices.links import BrokerLink
+from iotgw.gateway.drivers.acked_session import AckedAfterCommit, session_never_expires
 from iotgw.gateway.drivers.lorawan.uplink import FieldMap, Unmappable, Uplink, parse
 from iotgw.gateway.errors import DeviceReadError
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ class Refused:
     reason: str
 
 
-class LorawanSource:
+class LorawanSource(AckedAfterCommit):
     finished = False
     pushed = True  # ChirpStack stamps the uplinks and keeps them until they are committed
 
@@ -81,10 +80,8 @@ class LorawanSource:
 
     def _start(self) -> None:
         """Connect at the first read, so that checking a configuration connects nothing."""
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = 0xFFFFFFFF  # the session outlives the gateway
         self._client.connect_async(self._link.host, self._link.port, keepalive=self._link.keepalive_s,
-                                   clean_start=False, properties=props)
+                                   clean_start=False, properties=session_never_expires())
         self._client.loop_start()
         self._started = True
 
@@ -161,20 +158,3 @@ class LorawanSource:
             raise DeviceReadError(f"device {self.device_id}: {len(refused)} LoRaWAN uplink(s)"
                                   f" gave no reading: {refused[0]}")
         return readings
-
-    def committed(self) -> None:
-        """The agent has committed what ``read`` returned: ChirpStack's messages may go."""
-        with self._lock:
-            taken, self._taken = self._taken, []
-        for mid in taken:
-            self._client.ack(mid, 1)
-
-    def checkpoint(self) -> str:
-        return ""  # the frames taken are remembered in memory only (REPEAT_WINDOW)
-
-    def restore(self, checkpoint: str) -> None:
-        return None
-
-    def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()

@@ -20,17 +20,16 @@ import threading
 import paho.mqtt.client as mqtt
 from iotgw.devices import Reading, TelemetryBatch, telemetry_topic
 from iotgw.gateway.config import DeviceConfig
+from iotgw.gateway.drivers.acked_session import AckedAfterCommit, session_never_expires
 from iotgw.gateway.drivers.mqtt_node.options import Options
 from iotgw.gateway.errors import GatewayError
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
 log = logging.getLogger(__name__)
 
 
-class MqttNodeSource:
+class MqttNodeSource(AckedAfterCommit):
     finished = False
     pushed = True  # the node stamps its readings and keeps them until they are committed
 
@@ -55,7 +54,7 @@ class MqttNodeSource:
     def _start(self) -> None:
         """Connect at the first read, so that checking a configuration connects nothing."""
         self._client.connect_async(self._link.host, self._link.port, clean_start=False,
-                                   properties=_session_never_expires())
+                                   properties=session_never_expires())
         self._client.loop_start()
         self._started = True
 
@@ -89,26 +88,3 @@ class MqttNodeSource:
             with self._lock:
                 self._taken.append(mid)
             readings.extend(batch)
-
-    def committed(self) -> None:
-        """The agent has committed what ``read`` returned: the node's messages may go."""
-        with self._lock:
-            taken, self._taken = self._taken, []
-        for mid in taken:
-            self._client.ack(mid, 1)
-
-    def checkpoint(self) -> str:
-        return ""
-
-    def restore(self, checkpoint: str) -> None:
-        return None
-
-    def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
-
-
-def _session_never_expires() -> Properties:
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = 0xFFFFFFFF
-    return props

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from iotgw.devices import QUANTITIES
 from iotgw.devices.links import Frozen
-from iotgw.devices.profiles import PROFILES
+from iotgw.gateway.drivers.profile_quantities import check_profile_quantities
 from pydantic import Field, field_validator, model_validator
 
 # OPC UA's string form of a node id (Part 6, 5.3.1.10): "ns=2;s=Line1.Temperature",
@@ -79,11 +79,7 @@ class Options(Frozen):
 
     @model_validator(mode="after")
     def _quantities_of_the_profile(self) -> Options:
-        """Joined to ``DeviceConfig`` (gateway/config.py), the model has the device's profile:
-        a node mapped to a quantity the profile lacks is an error of the file's line."""
-        profile = PROFILES.get(getattr(self, "profile", ""))
-        if profile is not None and (stray := sorted(set(self.opcua.nodes) - set(profile.quantities))):
-            raise ValueError(f"profile {profile.name} has no {stray}; it has {profile.quantities}")
+        check_profile_quantities(self, self.opcua.nodes)
         return self
 
     def relative_to(self, folder: Path) -> Options:

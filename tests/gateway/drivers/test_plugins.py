@@ -4,24 +4,14 @@ code of the drivers it configures and no other."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import typing
 from pathlib import Path
 
 import pytest
 from iotgw.devices import ConfigError
-from iotgw.gateway import load_gateway_config
 from iotgw.gateway.drivers import DRIVERS, driver_module
 
-ROOT = Path(__file__).resolve().parents[3]
-HEADER = 'gateway_id = "gw-1"\n[buffer]\npath = "b.sqlite"\n\n'
-
-
-def _load(tmp_path: Path, devices: str):
-    path = tmp_path / "gateway.toml"
-    path.write_text(HEADER + devices)
-    return load_gateway_config(path)
+from tests.gateway.drivers import samples
 
 
 @pytest.mark.parametrize("name", sorted(DRIVERS))
@@ -29,12 +19,11 @@ def test_each_driver_is_a_plugin_whose_sample_loads_and_is_its_readme(tmp_path: 
     module = driver_module(name)
     assert typing.get_args(module.Options.model_fields["driver"].annotation) == (name,)
     assert callable(module.make_source)
-    folder = ROOT / "gateway" / "drivers" / name
-    sample = (folder / "sample.toml").read_text()
-    assert f"```toml\n{sample}```" in (folder / "README.md").read_text()
-    [device] = _load(tmp_path, sample).devices
+    text = samples.sample(name).read_text()
+    assert f"```toml\n{text}```" in (samples.sample(name).parent / "README.md").read_text()
+    [device] = samples.load(tmp_path, text).devices
     assert device.driver == name and isinstance(device, module.Options)
-    assert (ROOT / "tests" / "gateway" / "drivers" / name).is_dir()
+    assert (samples.ROOT / "tests" / "gateway" / "drivers" / name).is_dir()
 
 
 @pytest.mark.parametrize(("devices", "message"), [
@@ -54,33 +43,16 @@ def test_each_driver_is_a_plugin_whose_sample_loads_and_is_its_readme(tmp_path: 
 def test_a_drivers_options_are_checked_at_load_naming_file_line_and_key(
         tmp_path: Path, devices: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        _load(tmp_path, devices)
+        samples.load(tmp_path, devices)
     assert str(caught.value).startswith(f"{tmp_path / 'gateway.toml'}: ")
     assert message in str(caught.value)
 
 
-LOAD_AND_BUILD = """
-import sys
-from pathlib import Path
-from iotgw.gateway import build_sources, load_gateway_config
-sources = build_sources(load_gateway_config(Path(sys.argv[1])).devices)
-print(" ".join(sorted(m for m in sys.modules if m.startswith(("iotgw.", "pymodbus", "paho")))))
-"""
-
-
-def _modules(tmp_path: Path, devices: str) -> set[str]:
-    path = tmp_path / "gateway.toml"
-    path.write_text(HEADER + devices)
-    result = subprocess.run([sys.executable, "-c", LOAD_AND_BUILD, str(path)], capture_output=True,
-                            text=True, timeout=60, check=True)
-    return set(result.stdout.split())
-
-
 def test_a_modbus_only_gateway_loads_neither_the_simulators_nor_paho(tmp_path: Path) -> None:
-    modbus = (ROOT / "gateway" / "drivers" / "modbus" / "sample.toml").read_text()
-    loaded = _modules(tmp_path, modbus)
+    modbus = samples.sample("modbus").read_text()
+    loaded = samples.loaded_modules(tmp_path, modbus)
     assert "iotgw.gateway.drivers.modbus.source" in loaded and "pymodbus" in loaded
     assert not {m for m in loaded if m.startswith("iotgw.simulators")}, loaded
     assert "iotgw.gateway.drivers.mqtt_node.source" not in loaded
-    simulated = (ROOT / "gateway" / "drivers" / "simulated" / "sample.toml").read_text()
-    assert "iotgw.simulators.source" in _modules(tmp_path, modbus + "\n" + simulated)
+    simulated = samples.sample("simulated").read_text()
+    assert "iotgw.simulators.source" in samples.loaded_modules(tmp_path, modbus + "\n" + simulated)

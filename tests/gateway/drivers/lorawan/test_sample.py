@@ -8,21 +8,14 @@ from pathlib import Path
 
 import pytest
 from iotgw.devices import ConfigError
-from iotgw.gateway import load_gateway_config
 from iotgw.gateway.drivers.lorawan import make_source
 from iotgw.gateway.drivers.lorawan.source import LorawanSource
 
 from iotgw.processes import Mosquitto
+from tests.gateway.drivers import samples
 from tests.gateway.drivers.lorawan.chirpstack import publish, retire, uplink
 
-SAMPLE = Path(__file__).resolve().parents[4] / "gateway" / "drivers" / "lorawan" / "sample.toml"
-HEADER = 'gateway_id = "gw-1"\n[buffer]\npath = "b.sqlite"\n\n'
-
-
-def _load(tmp_path: Path, devices: str):
-    path = tmp_path / "gateway.toml"
-    path.write_text(HEADER + devices)
-    return load_gateway_config(path)
+SAMPLE = samples.sample("lorawan")
 
 
 @pytest.mark.integration
@@ -30,7 +23,7 @@ def test_the_sample_maps_the_documented_uplink(tmp_path: Path, broker: Mosquitto
     sample = SAMPLE.read_text().replace('id = "soil-probe-17"', f'id = "{unique_name}"').replace(
         "# [devices.lorawan.broker]\n# host = \"127.0.0.1\"\n# port = 1883",
         f"[devices.lorawan.broker]\nport = {broker.port}")
-    [device] = _load(tmp_path, sample).devices
+    [device] = samples.load(tmp_path, sample).devices
     source = make_source(device)
     assert isinstance(source, LorawanSource)
     try:
@@ -66,5 +59,5 @@ def test_a_wrong_mapping_is_an_error_of_the_files_line(
     sample = SAMPLE.read_text()
     assert change[0] in sample
     with pytest.raises(ConfigError) as caught:
-        _load(tmp_path, sample.replace(*change))
+        samples.load(tmp_path, sample.replace(*change))
     assert message in str(caught.value)

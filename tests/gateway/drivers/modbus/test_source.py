@@ -5,9 +5,7 @@ user-written map files, and a device that is down, then back."""
 from __future__ import annotations
 
 import re
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,9 +20,11 @@ from pydantic import ValidationError
 from pymodbus.client import ModbusTcpClient
 
 from iotgw.processes import free_port
+from tests import serial_line
 from tests.iotgw.test_cli import iotgw
 
 pytestmark = pytest.mark.integration
+pty_pair = serial_line.pty_pair  # socat's two pseudo-terminals, one per end of the line
 
 # Two models, as their users would write their map files: quantity, function, type, word
 # order, byte order, bit field (first bit, width), value, the registers (or bit) that carry it
@@ -143,21 +143,6 @@ def test_a_device_that_is_down_raises_then_is_read_when_back() -> None:
     finally:
         source.close()
         device.stop()
-
-
-@pytest.fixture
-def pty_pair(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    a, b = str(tmp_path / "ttyA"), str(tmp_path / "ttyB")
-    socat = subprocess.Popen(["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-                             stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 10
-    while not (Path(a).exists() and Path(b).exists()):
-        assert socat.poll() is None, socat.stderr.read() if socat.stderr else ""
-        assert time.monotonic() < deadline, "socat made no pseudo-terminals"
-        time.sleep(0.05)
-    yield a, b
-    socat.terminate()
-    socat.wait(10)
 
 
 def test_rtu_over_a_pseudo_terminal_pair(pty_pair: tuple[str, str]) -> None:

@@ -3,26 +3,17 @@ are taken from the configuration file's folder; a wrong option is an error of it
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from iotgw.devices import ConfigError
-from iotgw.gateway import load_gateway_config
 from iotgw.gateway.drivers.opcua import make_source
 
+from tests.gateway.drivers import samples
 from tests.gateway.drivers.opcua.server import LineServer
 
-SAMPLE = Path(__file__).resolve().parents[4] / "gateway" / "drivers" / "opcua" / "sample.toml"
-HEADER = 'gateway_id = "gw-1"\n[buffer]\npath = "b.sqlite"\n\n'
+SAMPLE = samples.sample("opcua")
 ENDPOINT = 'endpoint = "opc.tcp://192.168.1.60:4840/"'
-
-
-def _load(tmp_path: Path, devices: str):
-    path = tmp_path / "gateway.toml"
-    path.write_text(HEADER + devices)
-    return load_gateway_config(path)
 
 
 @pytest.mark.integration
@@ -31,7 +22,7 @@ def test_the_sample_reads_the_line_it_describes(tmp_path: Path) -> None:
     line.start()
     try:
         sample = SAMPLE.read_text().replace(ENDPOINT, f'endpoint = "{line.endpoint}"')
-        [device] = _load(tmp_path, sample).devices
+        [device] = samples.load(tmp_path, sample).devices
         source = make_source(device)
         try:
             [reading] = source.read(1_790_000_000_000)
@@ -47,7 +38,7 @@ def test_certificates_are_found_from_the_configuration_files_folder(tmp_path: Pa
     secured = SAMPLE.read_text().replace('# security_policy = "None"', 'security_policy = "Basic256Sha256"')
     for key in ("certificate", "private_key", "server_certificate", "application_uri"):
         secured = secured.replace(f"# {key} = ", f"{key} = ")
-    [device] = _load(tmp_path, secured).devices
+    [device] = samples.load(tmp_path, secured).devices
     assert device.opcua.certificate == tmp_path / "opcua" / "gateway-cert.der"
     assert device.opcua.private_key == tmp_path / "opcua" / "gateway-key.pem"
     assert device.opcua.server_certificate == tmp_path / "opcua" / "plc-cert.der"
@@ -71,26 +62,13 @@ def test_a_wrong_option_is_an_error_of_the_file(tmp_path: Path, change: tuple[st
     sample = SAMPLE.read_text()
     assert change[0] in sample
     with pytest.raises(ConfigError) as caught:
-        _load(tmp_path, sample.replace(*change))
+        samples.load(tmp_path, sample.replace(*change))
     assert str(caught.value).startswith(f"{tmp_path / 'gateway.toml'}: line ")
     assert message in str(caught.value)
 
 
-LOAD_AND_BUILD = """
-import sys
-from pathlib import Path
-from iotgw.gateway import build_sources, load_gateway_config
-build_sources(load_gateway_config(Path(sys.argv[1])).devices)
-print(" ".join(sorted(m.split(".")[0] for m in sys.modules)))
-"""
-
-
 def _top_modules(tmp_path: Path, driver: str) -> set[str]:
-    path = tmp_path / "gateway.toml"
-    path.write_text(HEADER + (SAMPLE.parent.parent / driver / "sample.toml").read_text())
-    result = subprocess.run([sys.executable, "-c", LOAD_AND_BUILD, str(path)], capture_output=True,
-                            text=True, timeout=60, check=True)
-    return set(result.stdout.split())
+    return {m.split(".")[0] for m in samples.loaded_modules(tmp_path, samples.sample(driver).read_text())}
 
 
 def test_asyncua_is_loaded_only_by_a_gateway_that_has_opc_ua_devices(tmp_path: Path) -> None:
