@@ -382,6 +382,10 @@ class ProvinceValuePublic(BaseModel):
     # numerator, as in ``IndicatorValuePublic``; empty when no value is shown.
     evidence: dict[str, Number] = {}
     suppressed: bool = False
+    # The province's own target for the period's year (or the nearest later one) and the
+    # progress to it, as in ``IndicatorValuePublic`` (measured, gap, met and on_path null
+    # without a value); null when the province has none or its value is suppressed.
+    target: TargetProgress | None = None
 
 
 class NationalComparisonPublic(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from iotgw.api.privacy import IDENTITY_LEVELS, Rule, device_households, household_of, indicator_households
@@ -68,15 +69,16 @@ def _on_path(target: Target, baseline: float | None, period: Period) -> float | 
     return baseline + (target.value - baseline) * share
 
 
-def _progress(target: Target, v: store.StoredValue, period: Period,
+def _progress(target: Target, v: store.StoredValue | None, period: Period,
               baselines: dict[tuple[str, int], float]) -> TargetProgress:
-    kinds = target.evidence or sorted(v.evidence)
-    measured: float | None = v.value
-    if target.evidence:
+    """Where ``v`` stands (None: an area without a value has its target and path, no progress)."""
+    kinds = target.evidence or sorted(v.evidence if v else ())
+    measured: float | None = v.value if v else None
+    if target.evidence and v is not None:
         parts = [v.evidence.get(k) for k in kinds]
         measured = (None if not v.denominator or any(p is None for p in parts)
                     else 100.0 * sum(p for p in parts if p is not None) / v.denominator)
-    baseline = baselines.get((v.unit, target.baseline_year))
+    baseline = baselines.get((target.unit, target.baseline_year))
     expected = _on_path(target, baseline, period)
     in_year = period.start.year == target.year
     return TargetProgress(
@@ -87,6 +89,38 @@ def _progress(target: Target, v: store.StoredValue, period: Period,
         baseline_year=target.baseline_year, baseline=baseline, expected_on_path=expected,
         on_path=None if expected is None or measured is None else (
             measured >= expected if target.comparator in (">=", ">") else measured <= expected))
+
+
+def area_targets(indicator: Indicator, level: str, province: int | None = None) -> list[Target]:
+    """The targets of the areas of ``level`` (of one province, or of every one), by year:
+    what ``target_progress`` picks from."""
+    return sorted((t for t in indicator.targets
+                   if t.level == level and (province is None or t.province == province)),
+                  key=lambda t: t.year)
+
+
+def read_baselines(targets: Iterable[Target], read: Callable[[int, int], Iterable[store.StoredValue]],
+                   hidden_in: Callable[[Period], set[str]]) -> dict[tuple[str, int], float]:
+    """Each area's value in its targets' baseline years, by (unit, year): ``read`` gives the
+    values of the year periods starting in [start_ms, end_ms). A baseline the privacy rule
+    hides in its year (``hidden_in``: the units hidden then) is left out, with the path it
+    would draw: a target's ``baseline`` would otherwise show a suppressed value."""
+    baselines: dict[tuple[str, int], float] = {}
+    for year in sorted({t.baseline_year for t in targets}):
+        period = Period("year", dt.date(year, 1, 1))
+        values = list(read(period.start_ms, period.start_ms + 1))
+        hidden = hidden_in(period) if values else set()
+        baselines.update({(b.unit, year): b.value for b in values if b.unit not in hidden})
+    return baselines
+
+
+def target_progress(targets: list[Target], unit: str, period: Period, v: store.StoredValue | None,
+                    baselines: dict[tuple[str, int], float]) -> TargetProgress | None:
+    """The progress of ``unit``'s value ``v`` (None: it has none) to its target for the
+    period's year, or the nearest later one (``targets`` by year, as ``area_targets`` gives
+    them); None when it has no target."""
+    target = next((t for t in targets if t.unit == unit and t.year >= int(period.label[:4])), None)
+    return None if target is None else _progress(target, v, period, baselines)
 
 
 def indicator_values(influx: InfluxClient, database: str, session: Session, indicator: Indicator, *,
@@ -106,14 +140,11 @@ def indicator_values(influx: InfluxClient, database: str, session: Session, indi
         for label in sorted({v.label for v in stored}):
             view = registry_view(session, periods[label])  # where the households then were
             hidden[label] = rule.hidden(indicator_households(view, indicator, province, level))
-    targets = sorted((t for t in indicator.targets if t.province == province and t.level == level),
-                     key=lambda t: t.year)
-    baselines: dict[tuple[str, int], float] = {}
-    for year in sorted({t.baseline_year for t in targets}):
-        start_ms = Period("year", dt.date(year, 1, 1)).start_ms
-        baselines.update({(b.unit, year): b.value for b in store.read_values(
-            influx, database, indicator.id, province=province, period="year", level=level,
-            start_ms=start_ms, end_ms=start_ms + 1, unit=unit)})
+    targets = area_targets(indicator, level, province)
+    baselines = read_baselines(targets, lambda start_ms, end_ms: store.read_values(
+        influx, database, indicator.id, province=province, period="year", level=level,
+        start_ms=start_ms, end_ms=end_ms, unit=unit), lambda year: set() if rule.sees_households else
+        rule.hidden(indicator_households(registry_view(session, year), indicator, province, level)))
     out = []
     previous: dict[str, float] = {}  # unit -> its previous period's value, when shown
     for v in stored:
@@ -124,11 +155,10 @@ def indicator_values(influx: InfluxClient, database: str, session: Session, indi
                     unit=v.unit, period=v.label, value=None, numerator=None, denominator=None,
                     denominator_source=None, target=None, change=None, suppressed=True))
             continue
-        target = next((t for t in targets if t.unit == v.unit and t.year >= int(v.label[:4])), None)
         out.append(IndicatorValuePublic(
             unit=v.unit, period=v.label, value=v.value, numerator=v.numerator,
             denominator=v.denominator, denominator_source=v.denominator_source,
-            target=None if target is None else _progress(target, v, periods[v.label], baselines),
+            target=target_progress(targets, v.unit, periods[v.label], v, baselines),
             change=None if v.unit not in previous else v.value - previous[v.unit],
             evidence=v.evidence,
         ))

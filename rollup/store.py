@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from iotgw.rollup.aggregates import Aggregates
 from iotgw.rollup.indicators import Value
@@ -96,11 +97,30 @@ def read_values(influx: InfluxClient, database: str, indicator: str | None, *, p
         where += f' AND "unit" = {quote_string(unit)}'
     series = influx.query(database, f'SELECT * FROM "{ROLLUP_RP}"."{INDICATORS}" WHERE {where}'
                                     ' GROUP BY "indicator", "unit"')
-    return [StoredValue(s.tags["indicator"], s.tags["unit"], row["label"], row["value"],
-                        row["numerator"], row.get("denominator"), row.get("denominator_source"),
-                        {k.removeprefix(EVIDENCE_PREFIX): n for k, n in row.items()
-                         if k.startswith(EVIDENCE_PREFIX) and n is not None})
-            for s in series for row in s.rows]
+    return [_stored(s.tags["indicator"], s.tags["unit"], row) for s in series for row in s.rows]
+
+
+def read_values_by_province(influx: InfluxClient, database: str, indicator: str, *, period: PeriodKind,
+                            level: str, start_ms: int, end_ms: int) -> dict[int, list[StoredValue]]:
+    """``read_values`` of every province in one query (one per province made the national
+    comparison cost 34 queries per indicator), by province, each by unit in time order."""
+    where = (f'"period" = {quote_string(period)} AND "level" = {quote_string(level)}'
+             f' AND "indicator" = {quote_string(indicator)}'
+             f" AND time >= {start_ms}ms AND time < {end_ms}ms")
+    series = influx.query(database, f'SELECT * FROM "{ROLLUP_RP}"."{INDICATORS}" WHERE {where}'
+                                    ' GROUP BY "province", "unit"')
+    out: dict[int, list[StoredValue]] = {}
+    for s in series:
+        out.setdefault(int(s.tags["province"]), []).extend(_stored(indicator, s.tags["unit"], row)
+                                                           for row in s.rows)
+    return out
+
+
+def _stored(indicator: str, unit: str, row: dict[str, Any]) -> StoredValue:
+    return StoredValue(indicator, unit, row["label"], row["value"], row["numerator"], row.get("denominator"),
+                       row.get("denominator_source"),
+                       {k.removeprefix(EVIDENCE_PREFIX): n for k, n in row.items()
+                        if k.startswith(EVIDENCE_PREFIX) and n is not None})
 
 
 def read_activity(influx: InfluxClient, database: str, *, start_ms: int,

@@ -156,19 +156,6 @@ async function route() {
 
 // -- national page ---------------------------------------------------------------------
 
-// The target a province's value is read against: its own (not a plan area's), the first
-// of this year or later, else the last one.
-function provinceTarget(ind, province, year) {
-  const own = ind.targets.filter((x) => x.province === province && x.former_province == null)
-    .sort((x, y) => x.year - y.year);
-  return own.find((x) => x.year >= year) ?? own[own.length - 1] ?? null;
-}
-
-function gapOf(target, value) {
-  if (!target || value === null || value === undefined) return null;
-  return target.value - value;
-}
-
 async function nationalPage(fresh) {
   show("national");
   const [catalogue, places, communes] = await fresh(Promise.all([
@@ -177,15 +164,12 @@ async function nationalPage(fresh) {
   const period = $("period").value, date = $("date").value;
   const compared = await fresh(Promise.all(catalogue.filter((ind) => ind.breakdowns.includes("province")).map(
     (ind) => api(`/v1/indicators/${ind.id}/provinces?period=${period}&from=${date}`))));
-  const year = Number(date.slice(0, 4));
   data.national = { places, communes, compared, rows: compared.flatMap((found) => {
     const ind = catalogue.find((i) => i.id === found.indicator);
-    return found.values.map((v) => {
-      const target = provinceTarget(ind, v.province, year);
-      return { ...v, indicator: ind, target, gap: gapOf(target, v.value),
-        plan_area_only: !target && ind.targets.some((x) => x.province === v.province),
-        comparable: found.comparable, why: found.why };
-    });
+    // The API's target of the province for the period's year and the gap to it.
+    return found.values.map((v) => ({ ...v, indicator: ind, gap: v.target?.gap ?? null,
+      plan_area_only: !v.target && ind.targets.some((x) => x.province === v.province && x.former_province != null),
+      comparable: found.comparable, why: found.why }));
   }) };
   const select = $("map-indicator");
   if (!select.options.length) {
@@ -203,6 +187,14 @@ function evidenceText(mix) {
   return parts.length ? parts.join(", ") : "–";
 }
 
+// The gap to the target and, judged by the API, whether it is met (in its year) or on the path.
+function gapText(target) {
+  if (!target || target.gap === null) return "–";
+  const state = target.met !== null ? t(target.met ? "met" : "not_met")
+    : target.on_path !== null ? t(target.on_path ? "on_path" : "behind") : null;
+  return state ? `${num(target.gap)} (${state})` : num(target.gap);
+}
+
 function nationalCells(row) {
   const ind = row.indicator;
   const evidence = evidenceText(row.suppressed ? {} : row.evidence);
@@ -211,7 +203,7 @@ function nationalCells(row) {
   return {
     province_name: row.name, indicator_name: indicatorName(ind),
     value: row.suppressed ? t("suppressed") : row.value === null ? t("none") : `${num(row.value)} ${unitText(ind.unit)}`,
-    target, gap: row.gap === null ? "–" : num(row.gap), area: row.area, evidence,
+    target, gap: gapText(row.target), area: row.area, evidence,
     denominator_source: row.denominator_source ?? "–",
   };
 }

@@ -147,6 +147,12 @@ def test_national_page_matches_the_api(served: str, browser: webdriver.Chrome, s
             assert row.find_element(By.CSS_SELECTOR, "td[data-key=evidence]").text == (mix or DASH)
             assert row.find_element(By.CSS_SELECTOR, "td[data-key=denominator_source]").text == (
                 value["denominator_source"] or DASH)
+            target = value["target"]  # the API's, and its gap: the page computes neither
+            if target:
+                shown_target = row.find_element(By.CSS_SELECTOR, "td[data-key=target]").text
+                assert vi_number(target["value"]) in shown_target and f"({target['year']})" in shown_target
+            gap = None if not target or target["gap"] is None else vi_number(target["gap"])
+            assert row.find_element(By.CSS_SELECTOR, "td[data-key=gap]").text.split(" (")[0] == (gap or DASH)
     # Đồng Tháp's own target for 2026 (seed plan), and the gap to it.
     row = browser.find_element(By.CSS_SELECTOR, "#national tr[data-province='82']"
                                                 "[data-indicator='smes_selling_on_ecommerce_platforms']")
