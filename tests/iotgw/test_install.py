@@ -103,7 +103,8 @@ def test_the_wheel_installed_outside_the_checkout_runs_the_commands(tmp_path: Pa
                      flags=re.M), unit
     # One read of every configured device, as a technician does before leaving the site.
     readout = json.loads(iotgw_("gateway", "test", "--config", str(config), "--json").stdout)
-    assert [(row["device"], row["ok"], bool(row["readings"])) for row in readout] == [("d1", True, True)], readout
+    assert [(row["device"], row["ok"], bool(row["readings"])) for row in readout] == [
+        ("d1", True, True)], readout
     # The demo, short: broker and database from the wheel's deploy files, the API's static files.
     demo = iotgw_("demo", "--scale", "0.05", "--history-days", "0", "--duration", "5", "--interval", "1",
                   "--serve-for", "0", "--workdir", str(tmp_path / "demo"))
