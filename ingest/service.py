@@ -30,7 +30,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from iotgw.devices import Reading, TelemetryBatch
 from iotgw.ingest.config import IngestConfig
 from iotgw.ingest.consumer import Consumer, Delivery
 from iotgw.ingest.dead_letters import DeadLetterStore, gateway_label
@@ -38,7 +37,7 @@ from iotgw.ingest.decode import decode_message
 from iotgw.ingest.errors import IngestError
 from iotgw.ingest.metrics import serve_metrics
 from iotgw.ingest.partial_writes import find_dropped
-from iotgw.ingest.points import Context, Decoded, Rejected, one_reading
+from iotgw.ingest.points import AnyBatch, AnyReading, Context, Decoded, Rejected, one_reading
 from iotgw.ingest.stats import Stats
 from iotgw.ingest.stored_acks import StoredAcks
 from iotgw.ingest.tag_lookup import decode_tagged
@@ -62,8 +61,8 @@ class _Message:
     lines: list[str]
     newest_ms: int | None
     hours: set[int]
-    origins: list[Reading | None]  # beside lines: the reading each encodes (Decoded.origins)
-    batch: TelemetryBatch | None  # their envelope
+    origins: list[AnyReading | None]  # beside lines: the reading each encodes (Decoded.origins)
+    batch: AnyBatch | None  # their envelope
     personal: set[int] = field(default_factory=set)  # lines of household meters (Decoded.personal)
 
 
@@ -83,7 +82,8 @@ class _Batch:
         self.messages.append(_Message(delivery, decoded.lines, decoded.newest_ms, decoded.hours,
                                       decoded.origins, decoded.batch, decoded.personal))
         self.lines += len(decoded.lines)
-        self.dead.extend((delivery.topic, r) for r in decoded.rejected)
+        if decoded.rejected:
+            self.dead.extend((delivery.topic, r) for r in decoded.rejected)
         for gateway, ts in decoded.seen.items():
             self.seen[gateway] = max(self.seen.get(gateway, 0), ts)
         return decoded.counts
@@ -200,9 +200,12 @@ class IngestService:
             delivery = self.consumer.deliveries.get(timeout=wait_s)
         except queue.Empty:
             return
+        # One clock reading per wake-up, not per message: it only bounds how far ahead of
+        # ingest a reading's time may be (minutes), and a drain lasts at most a batch.
+        ctx = Context(now_ms=int(time.time() * 1000), policy=self.cfg.policy)
         while True:
-            ctx = Context(now_ms=int(time.time() * 1000), policy=self.cfg.policy)
-            self.stats.outcomes.update(batch.add(delivery, ctx, self._decode_tagged))
+            if counts := batch.add(delivery, ctx, self._decode_tagged):
+                self.stats.outcomes.update(counts)
             self.stats.received += 1
             if batch.lines >= self.cfg.batch.max_lines:
                 return

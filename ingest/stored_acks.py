@@ -29,21 +29,23 @@ from collections.abc import Iterable
 
 from iotgw.devices import TelemetryBatch
 from iotgw.devices.telemetry import StoredAck
-from iotgw.devices.topics import TopicError, parse_topic, stored_topic
+from iotgw.devices.topics import TopicError, stored_topic
 from iotgw.ingest.config import MqttConfig
 from iotgw.ingest.consumer import mqtt_client
+from iotgw.ingest.decode import topic_parts
+from iotgw.ingest.wire import WireBatch
 
 log = logging.getLogger(__name__)
 
-Received = tuple[str, bytes, TelemetryBatch | None]  # topic, payload, its decoded envelope
+Received = tuple[str, bytes, TelemetryBatch | WireBatch | None]  # topic, payload, its decoded envelope
 
 
-def wanted(topic: str, payload: bytes, batch: TelemetryBatch | None) -> tuple[str, int] | None:
+def wanted(topic: str, payload: bytes, batch: TelemetryBatch | WireBatch | None) -> tuple[str, int] | None:
     """(gateway, seq) if the message asks to be confirmed, else None. ``batch`` is the
     decoded envelope when there is one; a message dead-lettered whole has none, and its
     own JSON is read for ``ack`` and ``seq`` (a malformed one asks nothing)."""
     try:
-        parsed = parse_topic(topic)
+        parsed = topic_parts(topic)
     except TopicError:
         return None
     if parsed.kind != "telemetry":

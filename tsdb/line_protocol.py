@@ -110,19 +110,31 @@ def series_key(measurement: str, tags: Mapping[str, str]) -> str:
     return _series_key(measurement, tuple(sorted(tags.items())))
 
 
-# Encoded ``key=`` of field keys seen: a plain dict lookup is most of what a reading's
-# field costs (ingest's hot path). Bounded: cleared when full, since keys come from input.
+# Encoded ``key=`` of field keys seen, and encoded string values seen: a plain dict lookup
+# is most of what a reading's field costs (ingest's hot path). Bounded: cleared when full,
+# since keys and strings come from input.
 _FIELD_PREFIXES: dict[str, str] = {}
-_MAX_FIELD_PREFIXES = 65_536
+_STRING_VALUES: dict[str, str] = {}
+_MAX_CACHED = 65_536
+_MAX_CACHED_STRING = 64
 
 
 def _field_prefix(key: str) -> str:
     if key == "time":
         raise LineProtocolError("'time' cannot be a field key")
-    if len(_FIELD_PREFIXES) >= _MAX_FIELD_PREFIXES:
+    if len(_FIELD_PREFIXES) >= _MAX_CACHED:
         _FIELD_PREFIXES.clear()
     prefix = _FIELD_PREFIXES[key] = _escape_name(key, _KEY_SPECIAL, "field key") + "="
     return prefix
+
+
+def _string_value(value: str) -> str:
+    encoded = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if len(value) <= _MAX_CACHED_STRING:  # short ones recur (a reading's quality); long ones not
+        if len(_STRING_VALUES) >= _MAX_CACHED:
+            _STRING_VALUES.clear()
+        _STRING_VALUES[value] = encoded
+    return encoded
 
 
 def encode_line(series: str, fields: Mapping[str, FieldValue], time: int) -> str:
@@ -133,15 +145,19 @@ def encode_line(series: str, fields: Mapping[str, FieldValue], time: int) -> str
     """
     if not fields:
         raise LineProtocolError(f"point of {series!r} has no fields")
-    encoded_fields = []
+    prefixes, strings = _FIELD_PREFIXES, _STRING_VALUES
+    encoded = []
     for key, value in fields.items():
-        prefix = _FIELD_PREFIXES.get(key) or _field_prefix(key)
+        prefix = prefixes.get(key) or _field_prefix(key)
+        kind = type(value)
         # A finite float (v - v is 0.0 only for those) is nearly every field: repr is its encoding.
-        if type(value) is float and value - value == 0.0:
-            encoded_fields.append(prefix + repr(value))
+        if kind is float and value - value == 0.0:
+            encoded.append(prefix + repr(value))
+        elif kind is str:
+            encoded.append(prefix + (strings.get(value) or _string_value(value)))
         else:
-            encoded_fields.append(prefix + _encode_field_value(key, value))
-    return f"{series} {','.join(encoded_fields)} {int(time)}"
+            encoded.append(prefix + _encode_field_value(key, value))
+    return f"{series} {','.join(encoded)} {int(time)}"
 
 
 def encode_point(point: Point) -> str:

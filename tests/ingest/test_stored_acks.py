@@ -12,7 +12,7 @@ import pytest
 from iotgw.devices import TelemetryBatch, telemetry_topic
 from iotgw.devices.telemetry import StoredAck
 from iotgw.devices.topics import stored_topic
-from iotgw.ingest import IngestService
+from iotgw.ingest import IngestService, decode_message
 from iotgw.ingest.consumer import SUBSCRIBED
 from iotgw.ingest.stored_acks import confirmations, wanted
 
@@ -55,6 +55,17 @@ def _decoded(payload: bytes) -> TelemetryBatch | None:
 def test_only_batches_that_ask_are_confirmed(topic: str, payload: bytes,
                                              expected: tuple[str, int] | None) -> None:
     assert wanted(topic, payload, _decoded(payload)) == expected
+
+
+def test_a_batch_with_a_reading_split_off_is_confirmed() -> None:
+    """Its valid reading is stored and its invalid one dead-lettered: all accounted for, so
+    the gateway is told (else it would send the batch again and again)."""
+    payload = json.dumps({"v": 1, "gateway": "gw-a", "seq": 11, "ack": True, "readings": [
+        {"device": "d1", "ts": NOW_MS, "values": {"voltage": 230.0}},
+        {"device": "d1", "ts": NOW_MS + 1, "values": {"voltage": "high"}}]}).encode()
+    decoded = decode_message(telemetry_topic("gw-a"), payload)
+    assert (len(decoded.lines), len(decoded.rejected)) == (1, 1)
+    assert wanted(telemetry_topic("gw-a"), payload, decoded.batch) == ("gw-a", 11)
 
 
 def test_one_compact_confirmation_per_gateway() -> None:
