@@ -228,6 +228,10 @@ def add_status(out: Decoded, gateway_id: str, status: GatewayStatus, received_ms
     an unstamped Last Will adds an ``offline`` point at that moment, which is then true."""
     ts = status.ts or received_ms
     fields: dict[str, float | str | bool] = {**status.health, "online": status.state == "online"}
+    if status.version is not None:  # a field, not a tag: an upgrade starts no new series
+        fields["version"] = status.version
+    if status.read_errors:  # the devices, each with its last error, are in the retained status
+        fields["devices_with_read_errors"] = len(status.read_errors)
     out.lines.append(encode_point(Point(GATEWAY_HEALTH, fields, ts, {"gateway": gateway_id})))
     out.origins.append(None)
     if status.state == "online":
