@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test faults bench soak lint services clean wheelhouse constraints
+.PHONY: demo test faults bench province soak lint services clean wheelhouse constraints
 
 # The server's and the tests' libraries at the versions constraints/server.txt pins (the
 # Dockerfile installs from the same file); `make constraints` moves the pins forward.
@@ -44,7 +44,13 @@ faults: $(STAMP)
 
 bench: $(STAMP)
 	./scripts/ensure-services.sh --bench
-	@for script in $(filter-out bench/soak.py,$(wildcard bench/*.py)); do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in $(filter-out bench/soak.py bench/province_scale.py bench/harness.py,$(wildcard bench/*.py)); do echo "== $$script"; $(PY) $$script || exit 1; done
+
+# A province's day (100,000 meters, 5,000 field sensors) through broker, ingest, rollup and
+# API: long, and not part of `make bench`; `$(PY) bench/province_scale.py --scale 0.1` for a tenth.
+province: $(STAMP)
+	./scripts/ensure-services.sh --bench
+	$(PY) bench/province_scale.py
 
 # Memory of gateway, ingest and API over 30 minutes (not part of `make bench`).
 soak: $(STAMP) services
