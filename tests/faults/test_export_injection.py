@@ -14,7 +14,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from iotgw.api.reports import HEADINGS, as_csv, as_xlsx
+from iotgw.api.report_schedule import due
+from iotgw.api.reports import HEADINGS, ReportHeader, as_csv, as_xlsx
 from iotgw.registry import Device, Sector, SubjectKind, make_engine, place, session_factory
 from iotgw.rollup.catalogue import load_catalogue
 from iotgw.rollup.periods import local_midnight_ms
@@ -61,20 +62,23 @@ def test_report_cells_in_csv_and_xlsx() -> None:
     rows: list[list[str | int | float | None]] = [
         [f"x{n}", text, "2026-H1", -3.5, "%", 1, 2, text, None, None, None, text]
         for n, text in enumerate(HOSTILE)]
-    table = list(csv.reader(io.StringIO(as_csv(rows, catalogue).decode("utf-8-sig"))))
-    cells = [table[1 + n][col] for n in range(len(HOSTILE)) for col in (1, 7, 11)]
-    numbers = [table[1 + n][3] for n in range(len(HOSTILE))]
-    book_bytes = as_xlsx(rows, catalogue, "=cmd|' /C calc'!A0")
+    header = ReportHeader(PROVINCE, "Đồng Tháp", due("Đồng Tháp", 2026, "H1"),
+                          dt.datetime(2026, 7, 1, tzinfo=dt.UTC), filed_by=HOSTILE[0])
+    table = list(csv.reader(io.StringIO(as_csv(rows, catalogue, header).decode("utf-8-sig"))))
+    first = table.index(HEADINGS) + 1  # the figures follow the header rows and the headings
+    cells = [table[first + n][col] for n in range(len(HOSTILE)) for col in (1, 7, 11)]
+    numbers = [table[first + n][3] for n in range(len(HOSTILE))]
+    book_bytes = as_xlsx(rows, catalogue, header)
     sheet = load_workbook(io.BytesIO(book_bytes))["Chỉ tiêu"]
-    texts = [sheet.cell(3 + n, col + 1) for n in range(len(HOSTILE)) for col in (1, 7, 11)]
+    start = next(r for r in range(1, sheet.max_row + 1) if sheet.cell(r, 1).value == HEADINGS[0]) + 1
+    texts = [sheet.cell(start + n, col + 1) for n in range(len(HOSTILE)) for col in (1, 7, 11)]
     with zipfile.ZipFile(io.BytesIO(book_bytes)) as book:
         formulas = sum(book.read(name).count(b"<f>") for name in book.namelist() if name.endswith(".xml"))
     csv_ok = all(map(_neutralised, cells)) and numbers == ["-3.5"] * len(HOSTILE)
-    xlsx_ok = (formulas == 0 and sheet["A1"].value == "=cmd|' /C calc'!A0"
+    xlsx_ok = (formulas == 0
                and [c.value for c in texts] == [text for text in HOSTILE for _ in range(3)]
                and all(c.data_type == "s" for c in texts)
-               and [sheet.cell(3 + n, 4).value for n in range(len(HOSTILE))] == [-3.5] * len(HOSTILE))
-    assert table[0] == HEADINGS
+               and [sheet.cell(start + n, 4).value for n in range(len(HOSTILE))] == [-3.5] * len(HOSTILE))
     ledger.refused("CSV formula injection: report CSV and XLSX cells", ok=csv_ok and xlsx_ok,
                    verdict=f"CSV: {sum(map(_neutralised, cells))} of {len(cells)} quoted, numbers "
                            f"{'kept' if numbers == ['-3.5'] * len(HOSTILE) else 'CHANGED'}; XLSX: "
@@ -90,7 +94,8 @@ def test_open_data_station_planted_past_every_check(stack: Stack) -> None:
         s.flush()
         place(s, SubjectKind.DEVICE, hostile, at=at, ward_code=stack.wards[2])
     write_aggregates(stack.influx, stack.database, DEVICE_DAILY,
-                     {(hostile, local_midnight_ms(DAY)): {"temperature_mean": -3.5, "readings": 144}})
+                     {(hostile, local_midnight_ms(DAY)): {"temperature_mean": -3.5, "readings": 144,
+                                                           "intervals": 144}})  # a full day: published
     response = stack.get(f"/v1/open/provinces/{PROVINCE}/environment", who=None,
                          month=DAY.strftime("%Y-%m"), format="csv")
     assert response.status_code == 200
