@@ -21,15 +21,9 @@ from pathlib import Path
 
 from harness import bench, options  # a sibling script: bench/ is on sys.path
 from iotgw.api import ApiConfig
-from iotgw.api.auth import create_token
 from iotgw.devices.links import RegistryLink
-from iotgw.registry import ApiRole, make_engine, session_factory
-from iotgw.rollup.config import RollupConfig
-from iotgw.rollup.service import RollupService
 from iotgw.simulators import write_config
-from iotgw.tsdb import InfluxClient
-from iotgw.tsdb.config import InfluxConfig
-from rollup_cost import DAY, register, write_day  # a sibling script: bench/ is on sys.path
+from rollup_cost import DAY, rolled_up_day  # a sibling script: bench/ is on sys.path
 
 from iotgw.processes import IotgwProcess, free_port
 
@@ -37,15 +31,19 @@ CLIENTS = 50
 LUA = Path(__file__).with_name("latency.lua")
 
 
-def measure(url: str, token: str, seconds: int) -> tuple[float, float, int]:
-    """p50 and p95 in ms, and the number of requests, of CLIENTS connections for ``seconds``.
+def measure(url: str, token: str, seconds: int, *, clients: int = CLIENTS,
+            timeout_s: int = 2) -> tuple[float, float, int]:
+    """p50 and p95 in ms, and the number of requests, of ``clients`` connections for
+    ``seconds``; a request slower than ``timeout_s`` (wrk's default 2 s) counts as failed.
 
     Raises:
         RuntimeError: wrk failed, or some request did not answer 2xx.
     """
     result = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(CLIENTS), "-d", f"{seconds}s", "-s", str(LUA), url],
-        capture_output=True, text=True, timeout=seconds + 60, env={**os.environ, "IOTGW_TOKEN": token})
+        ["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "--timeout", f"{timeout_s}s",
+         "-s", str(LUA), url],
+        capture_output=True, text=True, timeout=seconds + timeout_s + 60,
+        env={**os.environ, "IOTGW_TOKEN": token})
     found = re.search(r"RESULT p50_us=(\d+) p95_us=(\d+) requests=(\d+) errors=(\d+) non2xx=(\d+)",
                       result.stdout)
     if result.returncode != 0 or found is None:
@@ -62,16 +60,8 @@ def main() -> None:
         sys.exit("api_latency: needs wrk, which is not on PATH (Debian: apt-get install wrk;"
                  " `make bench` installs it)")
     with bench("api-bench", influxd=True) as running:
-        work, influxd = running.work, running.influxd
-        url = f"sqlite:///{work / 'registry.sqlite'}"
-        register(url, args.devices)
-        with session_factory(make_engine(url))() as session, session.begin():
-            token = create_token(session, "bench", ApiRole.MINISTRY)
-        write_day(InfluxClient(influxd.url, timeout_s=300), "bench", args.devices)
-        influx = InfluxConfig(url=influxd.url, database="bench", timeout_s=300)
-        rollup = RollupService(RollupConfig(influx=influx, registry=RegistryLink(url=url)))
-        rollup.prepare()
-        rollup.backfill(DAY, DAY)
+        work = running.work
+        url, token, influx = rolled_up_day(running, args.devices)
         port = free_port()
         # The load generator is one token: latency is measured, not the rate limits.
         config = write_config(ApiConfig(port=port, influx=influx, registry=RegistryLink(url=url),

@@ -24,16 +24,11 @@ from pathlib import Path
 import httpx
 from harness import Bench, bench, options  # a sibling script: bench/ is on sys.path
 from iotgw.api import ApiConfig
-from iotgw.api.auth import create_token
 from iotgw.devices.links import RegistryLink
-from iotgw.registry import ApiRole, make_engine, session_factory
 from iotgw.rollup.catalogue import load_catalogue
-from iotgw.rollup.config import RollupConfig
-from iotgw.rollup.service import RollupService
 from iotgw.simulators import write_config
-from iotgw.tsdb import InfluxClient
 from iotgw.tsdb.config import InfluxConfig
-from rollup_cost import DAY, register, write_day  # a sibling script: bench/ is on sys.path
+from rollup_cost import DAY, rolled_up_day  # a sibling script: bench/ is on sys.path
 
 from iotgw.processes import IotgwProcess, free_port
 
@@ -98,16 +93,8 @@ def start_api(running: Bench, work: Path, name: str, influx: InfluxConfig, url: 
 def main() -> None:
     args = options(__doc__, seconds=20, devices=200, users=10)
     with bench("dashboard-bench", influxd=True) as running:
-        work, influxd = running.work, running.influxd
-        url = f"sqlite:///{work / 'registry.sqlite'}"
-        register(url, args.devices)
-        with session_factory(make_engine(url))() as session, session.begin():
-            token = create_token(session, "bench", ApiRole.MINISTRY)
-        write_day(InfluxClient(influxd.url, timeout_s=300), "bench", args.devices)
-        influx = InfluxConfig(url=influxd.url, database="bench", timeout_s=300)
-        rollup = RollupService(RollupConfig(influx=influx, registry=RegistryLink(url=url)))
-        rollup.prepare()
-        rollup.backfill(DAY, DAY)
+        work = running.work
+        url, token, influx = rolled_up_day(running, args.devices)
         uncached = start_api(running, work, "uncached", influx, url, cache_s=0)
         cached = start_api(running, work, "cached", influx, url, cache_s=3600)
         page = national_page()

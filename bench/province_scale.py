@@ -35,7 +35,6 @@ import datetime as dt
 import multiprocessing as mp
 import os
 import queue
-import re
 import struct
 import subprocess
 import sys
@@ -47,7 +46,7 @@ from pathlib import Path
 
 import httpx
 import paho.mqtt.client as mqtt
-from api_latency import LUA  # sibling scripts: bench/ is on sys.path
+from api_latency import measure  # sibling scripts: bench/ is on sys.path
 from harness import Bench, bench, options
 from ingest_throughput import acknowledged
 from iotgw.api import ApiConfig
@@ -315,28 +314,6 @@ def cardinality(influx: InfluxClient, database: str) -> tuple[int, dict[str, int
             {s.name: int(s.rows[0]["count"]) for s in exact if s.rows})
 
 
-def latency(url: str, token: str, seconds: int, clients: int) -> tuple[float, float, int]:
-    """p50 and p95 in ms and the requests of ``clients`` wrk connections for ``seconds``,
-    as ``api_latency.measure`` but with a 120 s timeout: an uncached view under 50
-    clients can take longer than wrk's 2 s default, which would count as an error.
-
-    Raises:
-        RuntimeError: wrk failed, or some request did not answer 2xx.
-    """
-    result = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "--timeout", "120s",
-         "-s", str(LUA), url], capture_output=True, text=True, timeout=seconds + 300,
-        env={**os.environ, "IOTGW_TOKEN": token})
-    found = re.search(r"RESULT p50_us=(\d+) p95_us=(\d+) requests=(\d+) errors=(\d+) non2xx=(\d+)",
-                      result.stdout)
-    if result.returncode != 0 or found is None:
-        raise RuntimeError(f"wrk failed: {result.stdout}{result.stderr}")
-    p50, p95, requests, errors, non2xx = map(int, found.groups())
-    if errors or non2xx:
-        raise RuntimeError(f"{url}: {errors} failed and {non2xx} non-2xx of {requests} requests")
-    return p50 / 1000, p95 / 1000, requests
-
-
 def stats(influx: InfluxClient) -> dict[str, float]:
     """numSeries per database and the Go heap, from ``SHOW STATS``."""
     out: dict[str, float] = {}
@@ -517,7 +494,9 @@ def main() -> None:
                 t = time.perf_counter()
                 httpx.get(base + path, headers=auth, timeout=600).raise_for_status()
             alone = (time.perf_counter() - t) * 1000
-            p50, p95, requests = latency(base + path, token, args.seconds, args.clients)
+            # A 120 s timeout: an uncached view under 50 clients takes longer than wrk's 2 s.
+            p50, p95, requests = measure(base + path, token, args.seconds, clients=args.clients,
+                                         timeout_s=120)
             floor = floor or p95
             print(f"  {label:34} {alone:9.1f} {requests:9} {p50:9.1f} {p95:9.1f} {p95 / floor:14.1f}")
 

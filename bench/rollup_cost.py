@@ -15,9 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from harness import bench, options  # a sibling script: bench/ is on sys.path
+from harness import Bench, bench, options  # a sibling script: bench/ is on sys.path
+from iotgw.api.auth import create_token
 from iotgw.devices.links import RegistryLink
 from iotgw.registry import (
+    ApiRole,
     Device,
     Organisation,
     OrgType,
@@ -85,6 +87,22 @@ def write_day(influx: InfluxClient, database: str, devices: int) -> int:
             written += len(lines)
             lines = []
     return written
+
+
+def rolled_up_day(running: Bench, devices: int) -> tuple[str, str, InfluxConfig]:
+    """A registry of ``devices`` in ``running``'s folder, their day in its influxd (database
+    ``bench``) rolled up, and a ministry token: what the API benches serve. Returns the
+    registry's URL, the token and the InfluxDB settings."""
+    url = f"sqlite:///{running.work / 'registry.sqlite'}"
+    register(url, devices)
+    with session_factory(make_engine(url))() as session, session.begin():
+        token = create_token(session, "bench", ApiRole.MINISTRY)
+    write_day(InfluxClient(running.influxd.url, timeout_s=300), "bench", devices)
+    influx = InfluxConfig(url=running.influxd.url, database="bench", timeout_s=300)
+    rollup = RollupService(RollupConfig(influx=influx, registry=RegistryLink(url=url)))
+    rollup.prepare()
+    rollup.backfill(DAY, DAY)
+    return url, token, influx
 
 
 def main() -> None:
