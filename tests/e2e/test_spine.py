@@ -314,8 +314,9 @@ def test_gateway_status_becomes_health_and_last_seen(spine: Spine) -> None:
             seen = session.get(Gateway, gateway_id).last_seen_at
         return None if seen is None else int(seen.timestamp() * 1000)
 
-    spine.wait_until(lambda: last_seen_ms() == online[-1]["time"], timeout_s=10,
-                     what="last_seen_at at the last online status")
+    spine.wait_until(lambda: last_seen_ms() == online[-1]["time"], timeout_s=30,
+                     what=f"last_seen_at at the last online status {online[-1]['time']} "
+                          f"(it is {last_seen_ms()} now)")
 
 
 def _metric(port: int, name: str) -> float:
