@@ -282,7 +282,11 @@ def test_a_certificate_speaks_only_for_its_gateway(deployment: Deployment) -> No
     # gw-a's username (a certificate gateway has no password at all).
     verdicts = []
     for victim, password in ((LAB, _lab_password(deployment)), ("gw-a", "anything")):
-        probe = deployment.connect_tls(victim, "gw-b", username=victim, password=password)
+        for _ in range(3):  # a handshake dropped under load is tried again; a refusal stays one
+            probe = deployment.connect_tls(victim, "gw-b", username=victim, password=password)
+            if not probe.connect_reason.startswith(DROPPED):
+                break
+            probe.close()
         assert probe.connect_reason == "Success"
         verdicts.append((probe.publish("iot/v1/gw-b/telemetry", b"own"),
                          probe.publish(f"iot/v1/{victim}/telemetry", b"forged")))
