@@ -40,7 +40,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,21 +57,7 @@ from iotgw.ingest import IngestConfig
 from iotgw.ingest.config import InfluxConfig as IngestInflux
 from iotgw.ingest.config import MetricsConfig, MqttConfig
 from iotgw.ingest.consumer import SUBSCRIBED
-from iotgw.registry import (
-    ApiRole,
-    Device,
-    Gateway,
-    Organisation,
-    OrgType,
-    Placement,
-    Sector,
-    SubjectKind,
-    Ward,
-    make_engine,
-    seed_admin_units,
-    session_factory,
-    upgrade,
-)
+from iotgw.registry import ApiRole, OrgType, Sector, make_engine, session_factory
 from iotgw.rollup.config import RollupConfig
 from iotgw.rollup.periods import VIETNAM, local_midnight_ms
 from iotgw.simulators import SIGNALS, write_config
@@ -79,7 +65,7 @@ from iotgw.tsdb import InfluxClient
 from iotgw.tsdb.config import InfluxConfig
 from iotgw.tsdb.schema import HOUR_MS, RAW_RP, TELEMETRY, personal_database
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import insert, select
+from rollup_cost import Placed, register
 
 from iotgw.processes import IotgwProcess, free_port
 
@@ -88,7 +74,6 @@ DATABASE = "iotgw"
 METERS, SENSORS, GATEWAYS = 100_000, 5_000, 1_000  # at --scale 1
 METER_S, SENSOR_S = 900, 60
 SENSOR_PROFILES = ("soil_probe", "soil_probe", "air_quality", "water_quality")
-PLACED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 _HEADER = struct.Struct("<HI")  # topic and payload lengths of one pre-encoded message
 ALONE = 20_000  # messages per publisher timed without ingest: the publishers' own rate
 # Messages published ahead of ingest's acknowledgements: the broker queues them (its memory,
@@ -139,44 +124,17 @@ def sensor_id(s: int) -> str:
     return f"sensor-{s:05d}"
 
 
-def register(url: str, fleet: Fleet) -> None:
-    """Every gateway, household, farm and device with its placement (bulk inserts: the ORM
-    one row at a time would take minutes at 105,000 devices)."""
-    engine = make_engine(url)
-    upgrade(engine)
-    with session_factory(engine)() as session, session.begin():
-        seed_admin_units(session)
-        wards = list(session.scalars(select(Ward.code).where(Ward.province_code == PROVINCE,
-                                                             Ward.retired_on.is_(None))))
-        ward_of = [wards[g % len(wards)] for g in range(fleet.gateways)]
-        placement = {"valid_from": PLACED, "valid_to": None, "gateway_id": None,
-                     "organisation_id": None}
-        orgs = [{"id": f"household-{m:06d}", "name": f"household {m}", "open_data": None,
-                 "type": OrgType.HOUSEHOLD_METER_POINT, "sector": Sector.ENERGY}
-                for m in range(fleet.meters)]
-        orgs += [{"id": f"farm-{s // 2:05d}", "name": f"farm {s // 2}", "open_data": None,
-                  "type": OrgType.FARM, "sector": Sector.AGRICULTURE} for s in range(0, fleet.sensors, 2)]
-        devices = [{"id": meter_id(m), "profile": "electricity_meter", "sector": Sector.ENERGY,
-                    "expected_interval_s": METER_S, "installed_on": PLACED.date()}
-                   for m in range(fleet.meters)]
-        devices += [{"id": sensor_id(s), "profile": SENSOR_PROFILES[s % len(SENSOR_PROFILES)],
-                     "sector": Sector.AGRICULTURE, "expected_interval_s": SENSOR_S,
-                     "installed_on": PLACED.date()} for s in range(fleet.sensors)]
-        places = [{**placement, "subject_kind": SubjectKind.GATEWAY, "subject_id": gateway_id(g),
-                   "ward_code": ward_of[g]} for g in range(fleet.gateways)]
-        places += [{**placement, "subject_kind": SubjectKind.ORGANISATION, "subject_id": org["id"],
-                    "ward_code": ward_of[n % fleet.gateways]} for n, org in enumerate(orgs)]
-        places += [{**placement, "subject_kind": SubjectKind.DEVICE, "subject_id": meter_id(m),
-                    "ward_code": ward_of[m % fleet.gateways], "gateway_id": gateway_id(m % fleet.gateways),
-                    "organisation_id": f"household-{m:06d}"} for m in range(fleet.meters)]
-        places += [{**placement, "subject_kind": SubjectKind.DEVICE, "subject_id": sensor_id(s),
-                    "ward_code": ward_of[s % fleet.gateways], "gateway_id": gateway_id(s % fleet.gateways),
-                    "organisation_id": f"farm-{s // 2:05d}"} for s in range(fleet.sensors)]
-        session.execute(insert(Gateway), [{"id": gateway_id(g), "installed_on": PLACED.date()}
-                                          for g in range(fleet.gateways)])
-        session.execute(insert(Organisation), orgs)
-        session.execute(insert(Device), devices)
-        session.execute(insert(Placement), places)
+def devices(fleet: Fleet) -> Iterator[Placed]:
+    """Every meter under its own household meter point (so its readings go to the personal
+    database) and every sensor on a farm of two, each on its gateway and in its ward."""
+    for m in range(fleet.meters):
+        g = m % fleet.gateways
+        yield Placed(meter_id(m), "electricity_meter", Sector.ENERGY, METER_S, f"household-{m:06d}",
+                     OrgType.HOUSEHOLD_METER_POINT, g, gateway_id(g))
+    for s in range(fleet.sensors):
+        g = s % fleet.gateways
+        yield Placed(sensor_id(s), SENSOR_PROFILES[s % len(SENSOR_PROFILES)], Sector.AGRICULTURE, SENSOR_S,
+                     f"farm-{s // 2:05d}", OrgType.FARM, g, gateway_id(g))
 
 
 def _reading(device: str, profile: str, seed: int, ts: int) -> str:
@@ -416,7 +374,7 @@ def main() -> None:
         influx = InfluxClient(influxd.url, timeout_s=600)
         registry = f"sqlite:///{work / 'registry.sqlite'}"
         t = time.perf_counter()
-        register(registry, fleet)
+        register(registry, devices(fleet), PROVINCE)
         print(f"registry: {fleet.meters + fleet.sensors:,} devices placed in {time.perf_counter() - t:.0f} s")
 
         got = ingest_day(running, fleet, registry, args)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from harness import Bench, bench, options  # a sibling script: bench/ is on sys.path
 from iotgw.api.auth import create_token
@@ -21,6 +23,7 @@ from iotgw.devices.links import RegistryLink
 from iotgw.registry import (
     ApiRole,
     Device,
+    Gateway,
     Organisation,
     OrgType,
     Placement,
@@ -38,7 +41,7 @@ from iotgw.rollup.service import RollupService
 from iotgw.tsdb import InfluxClient
 from iotgw.tsdb.config import InfluxConfig
 from iotgw.tsdb.schema import HOUR_MS, RAW_RP
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 DAY = dt.date(2026, 3, 10)
 PLACED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -53,23 +56,61 @@ def _fields(profile: str, minute: int, n: int) -> str:
     return f"active_energy={1000 + n + minute * 0.02:.2f},voltage=229.0,current=1.5"
 
 
-def register(url: str, devices: int) -> None:
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A bench device as registered: from ``PLACED`` on, in the ``spot``-th ward of the
+    province (modulo their number), of its organisation, on its gateway if it has one. An
+    organisation or a gateway is registered, and placed, where its first device is."""
+
+    id: str
+    profile: str
+    sector: Sector  # the device's and its organisation's
+    interval_s: int
+    organisation: str
+    org_type: OrgType
+    spot: int
+    gateway: str | None = None
+
+
+def register(url: str, fleet: Iterable[Placed], province: int = 75) -> None:
+    """A new registry at ``url`` holding ``fleet`` (bulk inserts: the ORM one row at a time
+    would take minutes at the province bench's 105,000 devices)."""
     engine = make_engine(url)
     upgrade(engine)
     with session_factory(engine)() as session, session.begin():
         seed_admin_units(session)
-        wards = list(session.scalars(select(Ward.code).where(Ward.province_code == 75)))
-        for n in range(devices):
-            ward = wards[n % len(wards)]
-            org = f"farm-{n // 2}"
-            if n % 2 == 0:
-                session.add(Organisation(id=org, name=org, type=OrgType.FARM, sector=Sector.AGRICULTURE))
-                session.add(Placement(subject_kind=SubjectKind.ORGANISATION, subject_id=org,
-                                      ward_code=ward, valid_from=PLACED))
-            session.add(Device(id=f"d{n}", profile=PROFILES[n % 10], sector=Sector.AGRICULTURE,
-                               expected_interval_s=60, installed_on=PLACED.date()))
-            session.add(Placement(subject_kind=SubjectKind.DEVICE, subject_id=f"d{n}", ward_code=ward,
-                                  organisation_id=org, valid_from=PLACED))
+        wards = list(session.scalars(select(Ward.code).where(Ward.province_code == province,
+                                                             Ward.retired_on.is_(None))))
+        gateways: dict[str, dict] = {}
+        orgs: dict[str, dict] = {}
+        devices, places = [], []
+        for d in fleet:
+            ward = wards[d.spot % len(wards)]
+            place = {"ward_code": ward, "valid_from": PLACED, "valid_to": None, "gateway_id": None,
+                     "organisation_id": None}
+            if d.gateway and d.gateway not in gateways:
+                gateways[d.gateway] = {"id": d.gateway, "installed_on": PLACED.date()}
+                places.append({**place, "subject_kind": SubjectKind.GATEWAY, "subject_id": d.gateway})
+            if d.organisation not in orgs:
+                orgs[d.organisation] = {"id": d.organisation, "name": d.organisation, "open_data": None,
+                                        "type": d.org_type, "sector": d.sector}
+                places.append({**place, "subject_kind": SubjectKind.ORGANISATION,
+                               "subject_id": d.organisation})
+            devices.append({"id": d.id, "profile": d.profile, "sector": d.sector,
+                            "expected_interval_s": d.interval_s, "installed_on": PLACED.date()})
+            places.append({**place, "subject_kind": SubjectKind.DEVICE, "subject_id": d.id,
+                           "gateway_id": d.gateway, "organisation_id": d.organisation})
+        for model, rows in ((Gateway, list(gateways.values())), (Organisation, list(orgs.values())),
+                            (Device, devices), (Placement, places)):
+            if rows:
+                session.execute(insert(model), rows)
+
+
+def farms(devices: int) -> Iterator[Placed]:
+    """This bench's fleet: ``devices`` at one reading a minute, two to a farm, spread over
+    the wards (the profiles of ``PROFILES``, all counted in agriculture)."""
+    for n in range(devices):
+        yield Placed(f"d{n}", PROFILES[n % 10], Sector.AGRICULTURE, 60, f"farm-{n // 2}", OrgType.FARM, n)
 
 
 def write_day(influx: InfluxClient, database: str, devices: int) -> int:
@@ -94,7 +135,7 @@ def rolled_up_day(running: Bench, devices: int) -> tuple[str, str, InfluxConfig]
     ``bench``) rolled up, and a ministry token: what the API benches serve. Returns the
     registry's URL, the token and the InfluxDB settings."""
     url = f"sqlite:///{running.work / 'registry.sqlite'}"
-    register(url, devices)
+    register(url, farms(devices))
     with session_factory(make_engine(url))() as session, session.begin():
         token = create_token(session, "bench", ApiRole.MINISTRY)
     write_day(InfluxClient(running.influxd.url, timeout_s=300), "bench", devices)
@@ -115,7 +156,7 @@ def main() -> None:
         first = None
         for size in (int(s) for s in args.sizes.split(",")):
             database, url = f"bench{size}", f"sqlite:///{work / f'registry{size}.sqlite'}"
-            register(url, size)
+            register(url, farms(size))
             readings = write_day(influx, database, size)
             start_ms = local_midnight_ms(DAY)
             t = time.perf_counter()

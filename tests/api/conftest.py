@@ -9,13 +9,17 @@ writes them, then rolled up by the real rollup service.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from iotgw.api import ApiConfig, create_app
 from iotgw.devices.links import RegistryLink
@@ -26,8 +30,10 @@ from iotgw.rollup.service import RollupService
 from iotgw.tsdb import InfluxClient
 from iotgw.tsdb.config import InfluxConfig
 from iotgw.tsdb.schema import HOUR_MS, create_storage, personal_database
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
 
-from iotgw.processes import Influxd
+from iotgw.processes import Influxd, free_port
 from tests import registry_setup as reg
 
 DAY = dt.date(2026, 3, 10)
@@ -139,3 +145,46 @@ def stack(influxd: Influxd, influx: InfluxClient, database: str, tmp_path: Path)
     url, wards, tokens = register_province(tmp_path / "registry.sqlite")
     with serve(influxd, influx, database, url, tokens, wards, _write_day) as built:
         yield built
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+def served(stack: Stack) -> Iterator[str]:
+    """The API of ``stack`` over real HTTP (uvicorn in a thread), for the dashboard's browser
+    tests: its address. Function-scoped like ``stack``, whose data the tests change."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(stack.cfg), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while not _healthy(url):
+        if time.monotonic() > deadline:
+            pytest.fail(f"the API at {url} did not answer /healthz within 20 s")
+        time.sleep(0.1)
+    yield url
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    """Debian's headless Chromium under chromedriver, its console logged (CSP refusals are
+    logged there). A new one per test: the tests read its log and set its window and
+    downloads, which must not carry over."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1400"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()

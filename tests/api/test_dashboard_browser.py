@@ -2,75 +2,27 @@
 signed in through its form, it loads a province, switches language, sorts and filters the
 coverage table, and its screenshot is not blank; under the API's Content-Security-Policy,
 with nothing refused. The token never appears in an address: one given as ``?token=`` is
-not used and is taken out of the address bar (a fault row)."""
+not used and is taken out of the address bar (a fault row). Its labels have both languages:
+one without stops the labels' module as it loads."""
 
 from __future__ import annotations
 
 import struct
-import threading
-import time
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import iotgw.api
 import pytest
-import uvicorn
-from iotgw.api import create_app
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from iotgw.processes import free_port
 from tests.api.conftest import DAY, PROVINCE, Stack
 from tests.faults import ledger
 
 pytestmark = pytest.mark.integration
 
-
-def serve(stack: Stack) -> Iterator[str]:
-    """The API of ``stack`` in a uvicorn thread: its address, until the generator closes
-    (shared with the dashboard's page tests)."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(stack.cfg), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-def chromium() -> Iterator[webdriver.Chrome]:
-    """Headless Chromium under chromedriver, its console logged (shared with the page tests)."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP refusals are logged there
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1400"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture
-def served(stack: Stack) -> Iterator[str]:
-    yield from serve(stack)
-
-
-@pytest.fixture
-def browser() -> Iterator[webdriver.Chrome]:
-    yield from chromium()
+LABELS = Path(iotgw.api.__file__).parent / "static" / "i18n.js"
 
 
 def _distinct_pixel_bytes(png: bytes) -> int:
@@ -164,3 +116,24 @@ def test_a_token_in_the_address_is_not_used_and_is_removed(
     ledger.refused("API token in the dashboard's address (?token=)", ok=ok,
                    verdict=f"address now {address.removeprefix(served)!r}, {len(fetched)} API requests, "
                            f"{loaded} rows loaded, token {'KEPT' if kept else 'not kept'}")
+
+
+def _import_labels(browser: webdriver.Chrome, source: str) -> dict:
+    """What Chromium makes of ``source`` as the labels' module: ``{"text": TEXT}``, or
+    ``{"error": ...}`` where it stopped as it loaded."""
+    browser.get("about:blank")
+    return browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "import('data:text/javascript;charset=utf-8,' + encodeURIComponent(arguments[0]))"
+        ".then((m) => done({text: m.TEXT}), (e) => done({error: String(e)}));", source)
+
+
+def test_every_label_has_both_languages_and_one_without_stops_the_labels(browser: webdriver.Chrome) -> None:
+    source = LABELS.read_text()
+    text = _import_labels(browser, source)["text"]
+    assert set(text) == {"vi", "en"} and text["vi"].keys() == text["en"].keys()
+    assert (text["vi"]["mean"], text["en"]["mean"]) == ("trung bình", "mean")
+    for broken in (" }", ', en: "" }', ', en: "mean", fr: "moyenne" }'):  # none, empty, one more
+        edited = source.replace(', en: "mean" }', broken)
+        assert edited != source
+        assert '"mean" needs a text in each of vi,en' in _import_labels(browser, edited).get("error", "")

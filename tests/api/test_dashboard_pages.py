@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.api.conftest import DAY, PROVINCE, Stack
-from tests.api.test_dashboard_browser import chromium, serve, sign_in
+from tests.api.test_dashboard_browser import sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -36,16 +36,6 @@ SUPPRESSED_VI = "ẩn (quá ít hộ gia đình)"
 EVIDENCE_VI = {"telemetry": "đo tự động", "platform_use": "dùng nền tảng", "declaration": "kê khai",
                "aggregate": "số tổng hợp"}
 WAIT_S = 60
-
-
-@pytest.fixture
-def served(stack: Stack) -> Iterator[str]:
-    yield from serve(stack)
-
-
-@pytest.fixture
-def browser() -> Iterator[webdriver.Chrome]:
-    yield from chromium()
 
 
 def vi_number(value: float | None, digits: int = 1) -> str:
