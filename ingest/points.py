@@ -32,7 +32,16 @@ from iotgw.devices import QUANTITIES, GatewayStatus, Quality, Reading, Telemetry
 from iotgw.ingest.config import PolicyConfig
 from iotgw.ingest.wire import WireBatch, WireReading
 from iotgw.registry import DeviceHistory, DeviceTags
-from iotgw.tsdb import FieldValue, LineProtocolError, Point, encode_line, encode_point, series_key
+from iotgw.tsdb import (
+    FieldValue,
+    LineProtocolError,
+    Point,
+    encode_fields,
+    encode_float_line,
+    encode_line,
+    encode_point,
+    series_key,
+)
 from iotgw.tsdb.schema import GATEWAY_HEALTH, HOUR_MS, HOUSEHOLD, TELEMETRY, TELEMETRY_BAD
 
 TagLookup = Callable[[str], DeviceHistory | None]
@@ -78,6 +87,7 @@ class Context:
 
 _RANGES = {name: (q.minimum, q.maximum) for name, q in QUANTITIES.items()}
 _QUALITY_FIELDS = {q: q.value for q in Quality}  # the enum's ``.value`` is slow on a hot path
+_QUALITY_ENCODED = {q: encode_fields({"quality": q.value}) for q in Quality}  # every line has one
 
 
 def _implausible(reading: AnyReading, ctx: Context, tags: DeviceTags | None) -> tuple[str, str] | None:
@@ -167,6 +177,7 @@ def add_readings(out: Decoded, batch: AnyBatch, ctx: Context) -> None:
         reason: str | None = None
         kind = ""
         flags: dict[str, FieldValue] = {}
+        in_ranges = False  # values checked to be within their ranges (so finite floats)
         unregistered = lookup is not None and history is None
         if unregistered and policy.unregistered == "dead_letter":
             kind, reason = "unregistered", f"device {reading.device}: not in the registry"
@@ -179,7 +190,7 @@ def add_readings(out: Decoded, batch: AnyBatch, ctx: Context) -> None:
                 reading = _flagged(reading)
                 tags, flags, reason = None, {"foreign": True}, None
                 out.counts["flagged"] += 1
-        elif ((not _in_ranges(reading.values) or ts > latest_ms
+        elif ((not (in_ranges := _in_ranges(reading.values)) or ts > latest_ms
                or (tags is not None and ts < tags.installed_ms))
               and (problem := _implausible(reading, ctx, tags)) is not None):  # said in words
             kind, reason = problem
@@ -190,13 +201,16 @@ def add_readings(out: Decoded, batch: AnyBatch, ctx: Context) -> None:
                 reason = None
         if reason is None:
             quality = reading.quality
-            fields: dict[str, FieldValue] = {**reading.values, "quality": _QUALITY_FIELDS[quality], **flags}
             if unregistered:
                 out.counts["unregistered_accepted"] += 1
-                fields["unregistered"] = True
+                flags["unregistered"] = True
             try:
                 series = _reading_series(gateway, reading.device, tags, quality is Quality.BAD)
-                line = encode_line(series, fields, ts)
+                if in_ranges and not flags:  # the usual reading: values checked finite
+                    line = encode_float_line(series, reading.values, _QUALITY_ENCODED[quality], ts)
+                else:
+                    line = encode_line(series, {**reading.values, "quality": _QUALITY_FIELDS[quality],
+                                                **flags}, ts)
             except LineProtocolError as exc:
                 kind, reason = "unencodable", f"cannot encode: {exc}"
             else:

@@ -5,6 +5,8 @@ from iotgw.tsdb.errors import LineProtocolError, QueryFailed, TsdbError, Unavail
 from iotgw.tsdb.line_protocol import (
     FieldValue,
     Point,
+    encode_fields,
+    encode_float_line,
     encode_line,
     encode_point,
     encode_points,
@@ -22,6 +24,8 @@ __all__ = [
     "TsdbError",
     "Unavailable",
     "WriteRejected",
+    "encode_fields",
+    "encode_float_line",
     "encode_line",
     "encode_point",
     "encode_points",

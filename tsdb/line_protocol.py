@@ -160,6 +160,34 @@ def encode_line(series: str, fields: Mapping[str, FieldValue], time: int) -> str
     return f"{series} {','.join(encoded)} {int(time)}"
 
 
+def encode_fields(fields: Mapping[str, FieldValue]) -> str:
+    """A field set, ``key=value,...``, for fields that many lines share (a reading's
+    quality): encoded once, then given to ``encode_float_line``.
+
+    Raises:
+        LineProtocolError: the fields have no faithful encoding.
+    """
+    return ",".join((_FIELD_PREFIXES.get(k) or _field_prefix(k)) + _encode_field_value(k, v)
+                    for k, v in fields.items())
+
+
+def encode_float_line(series: str, values: Mapping[str, float], more: str, time: int) -> str:
+    """``encode_line`` of the common point: ``values`` finite floats the caller has checked
+    (ingest's range check does), then the already encoded fields ``more`` (from
+    ``encode_fields``; empty for none). Without ``encode_line``'s per-value type dispatch
+    and field dict, which were a third of an ingest worker's time. ``values`` must not be
+    empty unless ``more`` is not.
+
+    Raises:
+        LineProtocolError: a field key has no faithful encoding.
+    """
+    prefixes = _FIELD_PREFIXES
+    parts = [(prefixes.get(key) or _field_prefix(key)) + repr(value) for key, value in values.items()]
+    if more:
+        parts.append(more)
+    return f"{series} {','.join(parts)} {time}"
+
+
 def encode_point(point: Point) -> str:
     """One line of line protocol, without the trailing newline.
 

@@ -4,7 +4,18 @@ test_line_protocol_influxd.py)."""
 from __future__ import annotations
 
 import pytest
-from iotgw.tsdb import LineProtocolError, Point, encode_point, encode_points
+from hypothesis import given
+from hypothesis import strategies as st
+from iotgw.tsdb import (
+    LineProtocolError,
+    Point,
+    encode_fields,
+    encode_float_line,
+    encode_line,
+    encode_point,
+    encode_points,
+    series_key,
+)
 
 CASES = [
     (Point("m", {"v": 1.5}, 1), "m v=1.5 1"),
@@ -53,3 +64,25 @@ def test_rejects_what_has_no_faithful_encoding(point: Point, message: str) -> No
 def test_points_are_newline_separated() -> None:
     points = [Point("a", {"v": 1.0}, 1), Point("b", {"v": 2.0}, 2)]
     assert encode_points(points) == "a v=1.0 1\nb v=2.0 2"
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+keys = st.text(alphabet=st.characters(blacklist_characters="\\\n\r"), min_size=1, max_size=12).filter(
+    lambda k: k != "time" and not k.startswith("#"))
+extra = st.dictionaries(keys, st.one_of(st.booleans(), st.text(max_size=8), finite,
+                                        st.integers(-(2**63), 2**63 - 1)), max_size=3)
+
+
+@given(values=st.dictionaries(keys, finite, min_size=1, max_size=5), more=extra,
+       time=st.integers(0, 2**62))
+def test_the_float_line_is_the_general_line(values: dict[str, float], more: dict, time: int) -> None:
+    """Ingest's fast encoding writes exactly what ``encode_line`` writes for the same point."""
+    more = {k: v for k, v in more.items() if k not in values}
+    series = series_key("telemetry", {"device": "d-1"})
+    fast = encode_float_line(series, values, encode_fields(more), time)
+    assert fast == encode_line(series, {**values, **more}, time)
+
+
+def test_the_float_line_refuses_a_key_without_encoding() -> None:
+    with pytest.raises(LineProtocolError, match="backslash"):
+        encode_float_line("m", {"bad\\": 1.0}, "", 1)
