@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from iotgw.api.auth import Principal
 from iotgw.registry import OrgType
 from iotgw.rollup.catalogue import Indicator
+from iotgw.rollup.indicators import PERSONAL_LEVELS
 from iotgw.rollup.registry_view import DeviceView, OrganisationView, RegistryView
 
 HOUSEHOLD = OrgType.HOUSEHOLD_METER_POINT.value
-# Levels whose units are things rather than areas: a suppressed one is left out.
-IDENTITY_LEVELS = frozenset({"device", "gateway"})
+# Levels whose units are things rather than areas: a suppressed one is left out (and a
+# household's unit is stored in the personal database, ``rollup.store``).
+IDENTITY_LEVELS = frozenset(PERSONAL_LEVELS)
 
 # Per unit of a breakdown, the households its number is computed over.
 Households = Mapping[str, frozenset[str]]

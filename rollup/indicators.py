@@ -5,15 +5,20 @@ Every value is reported per province; a breakdown's unit (a commune, a sector, a
 organisation type, a gateway, a device, a plan's area) carries its province too. A share
 whose denominator is zero has no value and is not reported. Every value carries its
 evidence mix (definitions.evidence): how much of the numerator each kind of evidence made.
+
+A value at a level whose units are things (``PERSONAL_LEVELS``: a device, a gateway) that
+is computed over a household's meter is personal data, like the meter's readings:
+``personal_units`` names those units, and the rollup stores their values apart
+(``rollup.store``).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from iotgw.registry import Aggregate, wards_of_former_province
+from iotgw.registry import Aggregate, OrgType, wards_of_former_province
 from iotgw.rollup.catalogue import Formula, Indicator
 from iotgw.rollup.periods import Period
 from iotgw.rollup.registry_view import DeviceView, OrganisationView, RegistryView
@@ -23,6 +28,10 @@ REGISTERED = "registered"
 AGGREGATE = "aggregate_counts"
 # An organisation with several kinds of evidence is counted by the first of these it has.
 EVIDENCE_ORDER = ("declaration", "telemetry", "platform_use")
+# Levels whose units are things, not areas: such a unit's value over a household's meter
+# is that household's (a gateway's: its other devices' values are shown beside it, so the
+# difference would give the household's back however many farms it also serves).
+PERSONAL_LEVELS = ("device", "gateway")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +69,18 @@ class PeriodData:
     def active(self, device: DeviceView) -> bool:
         activity = self.activity.get(device.id)
         return activity is not None and activity.readings > 0
+
+
+def personal_units(view: RegistryView, with_personal_data: Collection[str]) -> dict[str, frozenset[str]]:
+    """Per level of ``PERSONAL_LEVELS``, the units whose values are personal data: the
+    devices placed under a household as the period counts them, and those with readings in
+    the personal database in it (``with_personal_data``: a meter moved away from a household
+    during the period still has the household's readings in its value); the gateways (or
+    "none") such a device is counted under."""
+    homes = {o.id for o in view.organisations.values() if o.type == OrgType.HOUSEHOLD_METER_POINT.value}
+    devices = {d.id for d in view.devices.values() if d.organisation in homes} | set(with_personal_data)
+    gateways = {view.devices[d].gateway or "none" for d in devices if d in view.devices}
+    return {"device": frozenset(devices), "gateway": frozenset(gateways)}
 
 
 def _matches(device: DeviceView, formula: Formula) -> bool:

@@ -9,8 +9,10 @@ after a run succeeded, so a run that fails (InfluxDB or the registry down) is si
 again by the next one: nothing is skipped.
 
 Household meters' readings and their per-device aggregates are in the personal database
-(``tsdb.schema``): each day is aggregated in both databases, each into itself; indicator
-values, aggregates over many organisations, and the watermark are in the main one.
+(``tsdb.schema``): each day is aggregated in both databases, each into itself. So are the
+indicator values of a household's meter and of a gateway serving one (``level`` device or
+gateway, ``indicators.personal_units``); the other indicator values, aggregates over many
+organisations, and the watermark are in the main one.
 
 Registry changes do not touch hours: after correcting the registry for a past period, run
 ``iotgw rollup backfill`` over it.
@@ -30,7 +32,7 @@ from iotgw.registry import RegistryError, device_intervals, make_engine, session
 from iotgw.rollup import aggregates, platform_use, store
 from iotgw.rollup.catalogue import Catalogue, load_catalogue
 from iotgw.rollup.config import RollupConfig
-from iotgw.rollup.indicators import PeriodData, compute
+from iotgw.rollup.indicators import PeriodData, compute, personal_units
 from iotgw.rollup.period_data import load_period_data
 from iotgw.rollup.periods import Period, local_day, local_midnight_ms, periods_of
 from iotgw.rollup.platform_use import days_between
@@ -153,9 +155,11 @@ class RollupService:
         values = 0
         periods = periods_of(set(by_day))
         for period in periods:
-            values += store.write_values(
-                self.influx, self.db, compute(self.catalogue.indicators, self.period_data(period)),
-                computed_at_ms=int(self.clock() * 1000))
+            data = self.period_data(period)
+            personal = personal_units(data.registry, store.read_personal_devices(
+                self.influx, self.db, start_ms=period.start_ms, end_ms=period.end_ms))
+            values += store.write_values(self.influx, self.db, compute(self.catalogue.indicators, data),
+                                         personal=personal, computed_at_ms=int(self.clock() * 1000))
             if progress:
                 progress(1)
         return RunSummary(len(hours), len(by_day), len(periods), values)

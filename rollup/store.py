@@ -7,18 +7,23 @@ API reads them through the functions here, so their shape is known in one module
 
 A household meter's per-device aggregates are in the personal database (``tsdb.schema``):
 the functions that read every device's (activity, last hours) read both databases; those
-that read one device's or write take the database it is in.
+that read one device's or write take the database it is in. So are the indicator values of
+the units ``indicators.personal_units`` names (a household's meter, a gateway serving one):
+``write_values`` puts them there, and ``read_values`` at a level of ``PERSONAL_LEVELS``
+reads both databases. A unit found in both (the registry corrected, the period computed
+again) counts by its value computed last; the other copy stays until deleted by hand
+(docs/operations.md, "InfluxDB accounts and personal data").
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from iotgw.rollup.aggregates import Aggregates
-from iotgw.rollup.indicators import Value
+from iotgw.rollup.indicators import PERSONAL_LEVELS, Value
 from iotgw.rollup.periods import PeriodKind
 from iotgw.tsdb import InfluxClient, Point, quote_string
 from iotgw.tsdb.schema import (
@@ -43,8 +48,19 @@ def write_aggregates(influx: InfluxClient, database: str, measurement: str,
 
 
 def write_values(influx: InfluxClient, database: str, values: Iterable[Value], *,
-                 computed_at_ms: int) -> int:
-    """Write indicator values (a recomputed period overwrites its points); returns how many."""
+                 personal: Mapping[str, Collection[str]], computed_at_ms: int) -> int:
+    """Write indicator values (a recomputed period overwrites its points), those of the
+    ``personal`` units (level -> units, ``indicators.personal_units``) to the personal
+    database; returns how many."""
+    apart: list[Value] = []
+    rest: list[Value] = []
+    for v in values:
+        (apart if v.unit in personal.get(v.level, ()) else rest).append(v)
+    return sum(_write_values(influx, db, these, computed_at_ms=computed_at_ms)
+               for db, these in ((personal_database(database), apart), (database, rest)) if these)
+
+
+def _write_values(influx: InfluxClient, database: str, values: list[Value], *, computed_at_ms: int) -> int:
     return influx.write_points(database, (Point(
         INDICATORS,
         {"value": float(v.value), "numerator": float(v.numerator),
@@ -95,9 +111,9 @@ def read_values(influx: InfluxClient, database: str, indicator: str | None, *, p
         where += f' AND "indicator" = {quote_string(indicator)}'
     if unit is not None:
         where += f' AND "unit" = {quote_string(unit)}'
-    series = influx.query(database, f'SELECT * FROM "{ROLLUP_RP}"."{INDICATORS}" WHERE {where}'
-                                    ' GROUP BY "indicator", "unit"')
-    return [_stored(s.tags["indicator"], s.tags["unit"], row) for s in series for row in s.rows]
+    rows = _query_values(influx, database, level, f'SELECT * FROM "{ROLLUP_RP}"."{INDICATORS}"'
+                                                  f' WHERE {where} GROUP BY "indicator", "unit"')
+    return [_stored(tags["indicator"], tags["unit"], row) for tags, row in rows]
 
 
 def read_values_by_province(influx: InfluxClient, database: str, indicator: str, *, period: PeriodKind,
@@ -107,13 +123,29 @@ def read_values_by_province(influx: InfluxClient, database: str, indicator: str,
     where = (f'"period" = {quote_string(period)} AND "level" = {quote_string(level)}'
              f' AND "indicator" = {quote_string(indicator)}'
              f" AND time >= {start_ms}ms AND time < {end_ms}ms")
-    series = influx.query(database, f'SELECT * FROM "{ROLLUP_RP}"."{INDICATORS}" WHERE {where}'
-                                    ' GROUP BY "province", "unit"')
+    rows = _query_values(influx, database, level, f'SELECT * FROM "{ROLLUP_RP}"."{INDICATORS}"'
+                                                  f' WHERE {where} GROUP BY "province", "unit"')
     out: dict[int, list[StoredValue]] = {}
-    for s in series:
-        out.setdefault(int(s.tags["province"]), []).extend(_stored(indicator, s.tags["unit"], row)
-                                                           for row in s.rows)
+    for tags, row in rows:
+        out.setdefault(int(tags["province"]), []).append(_stored(indicator, tags["unit"], row))
     return out
+
+
+def _query_values(influx: InfluxClient, database: str, level: str,
+                  statement: str) -> list[tuple[dict[str, str], dict[str, Any]]]:
+    """The rows of ``statement`` with their series' tags, by series in time order; at a
+    level of ``PERSONAL_LEVELS`` from both databases, a point found in both once (the one
+    computed last)."""
+    databases = [database] + ([personal_database(database)] if level in PERSONAL_LEVELS else [])
+    found: dict[tuple[tuple[tuple[str, str], ...], int], tuple[dict[str, str], dict[str, Any]]] = {}
+    for db in databases:
+        for s in influx.query(db, statement):
+            for row in s.rows:
+                key = (tuple(sorted(s.tags.items())), row["time"])
+                other = found.get(key)
+                if other is None or (row.get("computed_at") or 0) > (other[1].get("computed_at") or 0):
+                    found[key] = (s.tags, row)
+    return [found[key] for key in sorted(found)]
 
 
 def _stored(indicator: str, unit: str, row: dict[str, Any]) -> StoredValue:
@@ -121,6 +153,14 @@ def _stored(indicator: str, unit: str, row: dict[str, Any]) -> StoredValue:
                        row.get("denominator_source"),
                        {k.removeprefix(EVIDENCE_PREFIX): n for k, n in row.items()
                         if k.startswith(EVIDENCE_PREFIX) and n is not None})
+
+
+def read_personal_devices(influx: InfluxClient, database: str, *, start_ms: int, end_ms: int) -> set[str]:
+    """The devices with daily aggregates in the personal database over the days in
+    [start_ms, end_ms): a household's readings are in their values."""
+    return {s.tags["device"] for s in influx.query(personal_database(database), (
+        f'SELECT last("readings") FROM "{ROLLUP_RP}"."{DEVICE_DAILY}"'
+        f' WHERE time >= {start_ms}ms AND time < {end_ms}ms GROUP BY "device"')) if s.rows}
 
 
 def read_activity(influx: InfluxClient, database: str, *, start_ms: int,

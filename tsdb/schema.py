@@ -23,8 +23,10 @@ Personal data lives apart: ``telemetry`` and ``telemetry_bad`` of household mete
 (``organisation_type`` ``household_meter_point``) and their ``device_hourly`` and
 ``device_daily`` are in the database ``personal_database(db)``, with the same retention
 policies, because InfluxDB 1.x grants per database: an account with no grant there (Grafana,
-an analyst) cannot read a household's readings whatever it queries. Everything else, the
-indicators over many households included, stays in ``db``.
+an analyst) cannot read a household's readings whatever it queries. So are the
+``indicators`` of a household's meter (level ``device``) and of a gateway serving one (level
+``gateway``): ``rollup.store`` decides which. Everything else, the indicators over many
+households included, stays in ``db``.
 """
 
 from __future__ import annotations

@@ -22,9 +22,10 @@ from iotgw.rollup.catalogue import Catalogue, Indicator, load_catalogue
 from iotgw.rollup.config import RollupConfig
 from iotgw.rollup.periods import Period, local_midnight_ms
 from iotgw.rollup.service import RollupService
+from iotgw.rollup.store import read_values
 from iotgw.tsdb import InfluxClient
 from iotgw.tsdb.config import InfluxConfig
-from iotgw.tsdb.schema import HOUR_MS, INDICATORS, RAW_RP, ROLLUP_RP
+from iotgw.tsdb.schema import HOUR_MS, INDICATORS, RAW_RP, ROLLUP_RP, personal_database
 
 from iotgw.processes import Influxd
 from tests import registry_setup as reg
@@ -232,3 +233,54 @@ def test_the_shipped_catalogue_computes_without_data(
     # Every province has its share of communes with a station: 0 of all of them.
     got = _value(influx, database, "communes_with_environmental_station", Period("day", DAY1))
     assert got["value"] == 0.0 and got["denominator"] > 0
+
+
+def test_a_households_device_and_gateway_values_are_stored_in_the_personal_database(
+        influx: InfluxClient, database: str, registry_url: str, make_service) -> None:
+    """meter-1 is a household's, alone on gw-home; meter-2 is registered under the farm but
+    its readings of the day are in the personal database (it was a household's then, as
+    ingest judged them), so its value and its gateway's carry a household's readings too."""
+    w = _wards(registry_url, 1)
+    with session_factory(make_engine(registry_url))() as session, session.begin():
+        reg.add_organisation(session, "home-1", OrgType.HOUSEHOLD_METER_POINT, Sector.ENERGY, ward=w[0],
+                             at=PLACED)
+        reg.add_organisation(session, "farm-1", OrgType.FARM, Sector.AGRICULTURE, ward=w[0], at=PLACED)
+        for gateway in ("gw-home", "gw-farm", "gw-field"):
+            reg.add_gateway(session, gateway, ward=w[0], at=PLACED)
+        for device, profile, org, gateway in (
+                ("meter-1", "electricity_meter", "home-1", "gw-home"),
+                ("meter-2", "electricity_meter", "farm-1", "gw-farm"),
+                ("soil-1", "soil_probe", "farm-1", "gw-farm"),
+                ("soil-2", "soil_probe", "farm-1", "gw-field")):
+            reg.add_device(session, device, profile, Sector.AGRICULTURE, ward=w[0], at=PLACED,
+                           interval_s=3600, organisation=org, gateway=gateway)
+    start = local_midnight_ms(DAY1)
+    service = make_service(Clock(start + 30 * HOUR_MS))
+    hours = [start + h * HOUR_MS for h in range(12)]
+    influx.write_lines(personal_database(database), "\n".join(
+        f'telemetry,device={device} active_energy={h}.0,quality="good" {ts}'
+        for device in ("meter-1", "meter-2") for h, ts in enumerate(hours)))
+    for device in ("soil-1", "soil-2"):
+        _readings(influx, database, device, hours, start + 25 * HOUR_MS, "soil_moisture=30.0")
+    service.backfill(DAY1, DAY1)
+
+    def units(db: str, level: str) -> set[str]:
+        return {s.tags["unit"] for s in influx.query(db, (
+            f'SELECT last("value") FROM "{ROLLUP_RP}"."{INDICATORS}" WHERE "level" = \'{level}\''
+            ' GROUP BY "unit"'))}
+    personal = personal_database(database)
+    assert (units(database, "device"), units(personal, "device")) == ({"soil-1", "soil-2"},
+                                                                      {"meter-1", "meter-2"})
+    assert (units(database, "gateway"), units(personal, "gateway")) == ({"gw-field"}, {"gw-home", "gw-farm"})
+    assert units(personal, "commune") == set() and str(w[0]) in units(database, "commune")
+
+    def read(level: str) -> dict[str, float]:
+        return {v.unit: v.value for v in read_values(
+            influx, database, "reporting_completeness", province=75, period="day", level=level,
+            start_ms=start, end_ms=start + 1)}
+    assert read("device") == {"meter-1": 50.0, "meter-2": 50.0, "soil-1": 50.0, "soil-2": 50.0}
+    # A copy left in the main database by an older release counts less than the one computed last.
+    influx.write_lines(database, (
+        f'indicators,indicator=reporting_completeness,level=device,period=day,province=75,unit=meter-1'
+        f' value=99.0,numerator=1.0,label="2026-03-10",computed_at=1i {start}'), retention_policy=ROLLUP_RP)
+    assert read("device")["meter-1"] == 50.0
