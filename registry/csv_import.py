@@ -29,6 +29,7 @@ from iotgw.devices import check_gateway_id, check_id
 from iotgw.devices.profiles import ProfileName
 from iotgw.registry.admin_units import Succession, add_succession
 from iotgw.registry.errors import ImportFailed, OutsideProvince, RowError
+from iotgw.registry.former_provinces import former_provinces
 from iotgw.registry.models import (
     AggregateCount,
     Declaration,
@@ -74,6 +75,24 @@ def _checked_gateway_id(value: str, info: ValidationInfo) -> str:
 RowId = Annotated[str, AfterValidator(_checked_id)]
 # A gateway's id is also its broker account and client id: never a central service's.
 GatewayRowId = Annotated[str, AfterValidator(_checked_gateway_id)]
+def _printable(value: str) -> str:
+    """PostgreSQL refuses a NUL in text (a 500 at the write), and no name or source has a
+    control character: a line break or an escape sequence in one is an attack on whoever
+    reads it in a log, a terminal or a spreadsheet."""
+    if bad := sorted({f"U+{ord(c):04X}" for c in value if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0}):
+        raise ValueError(f"control characters {', '.join(bad[:5])} are not allowed")
+    return value
+
+
+# Free text of a row (a name, a source): printable, 1-200 characters.
+Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
+
+
+# A number stored in an INTEGER column: PostgreSQL's is 32 bits, SQLite's 64; a larger one
+# was a 500 at the write (OverflowError, NumericValueOutOfRange) instead of its line's error.
+INT_MAX = 2**31 - 1
+Count = Annotated[int, Field(ge=0, le=INT_MAX)]
+UnitCode = Annotated[int, Field(ge=0, le=INT_MAX)]
 
 
 class _Row(BaseModel):
@@ -82,7 +101,7 @@ class _Row(BaseModel):
 
 class OrganisationRow(_Row):
     id: RowId
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Text
     type: OrgType
     sector: Sector
     ward_code: int
@@ -113,16 +132,16 @@ class DeviceRow(GatewayRow):
     gateway_id: GatewayRowId
     profile: ProfileName  # of devices/profiles.toml
     sector: Sector
-    expected_interval_s: Annotated[int, Field(gt=0)]
+    expected_interval_s: Annotated[int, Field(gt=0, le=INT_MAX)]
 
 
 class ReferenceCountRow(_Row):
     level: Literal["province", "ward"]
-    unit_code: int
+    unit_code: UnitCode
     org_type: OrgType
     year: Annotated[int, Field(ge=2000, le=2100)]
-    count: Annotated[int, Field(ge=0)]
-    source: Annotated[str, Field(min_length=1, max_length=200)]
+    count: Count
+    source: Text
 
 
 class DeclarationRow(_Row):
@@ -130,10 +149,11 @@ class DeclarationRow(_Row):
 
     organisation_id: RowId
     subject: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]  # e.g. mes, e_invoice
-    declared_on: dt.date
+    # The span of the aggregates' years: a date of year 1 or 9999 is a typo or an attack.
+    declared_on: Annotated[dt.date, Field(ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31))]
     holds: bool
     level: Annotated[int, Field(ge=0, le=10)] | None = None
-    source: Annotated[str, Field(min_length=1, max_length=200)]
+    source: Text
 
 
 class AggregateRow(_Row):
@@ -142,11 +162,11 @@ class AggregateRow(_Row):
 
     measure: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
     level: Literal["province", "ward", "former_province"]
-    unit_code: int
+    unit_code: UnitCode
     year: Annotated[int, Field(ge=2000, le=2100)]
-    numerator: Annotated[int, Field(ge=0)]
-    denominator: Annotated[int, Field(gt=0)]
-    source: Annotated[str, Field(min_length=1, max_length=200)]
+    numerator: Count
+    denominator: Annotated[int, Field(gt=0, le=INT_MAX)]
+    source: Text
 
     @model_validator(mode="after")
     def _n_of_m(self) -> AggregateRow:
@@ -159,7 +179,7 @@ class SuccessionRow(_Row):
     """One line of a reorganisation decision: a retired unit and the one that replaced it."""
 
     retired_code: int
-    retired_name: Annotated[str, Field(min_length=1, max_length=100)]
+    retired_name: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_printable)]
     successor_code: int
     effective: dt.date
 
@@ -233,8 +253,10 @@ def _check(row: _Row, known: _Known) -> str | None:
             return f"organisation_id: no organisation {row.organisation_id!r}"
         return _first(known.declarations, (row.organisation_id, row.subject, row.declared_on), "declaration")
     if isinstance(row, AggregateRow):
-        if row.level != "former_province" and row.unit_code not in (
-                known.provinces if row.level == "province" else known.wards):
+        if row.level == "former_province":
+            if row.unit_code not in former_provinces().names:
+                return f"unit_code: no former province {row.unit_code}"
+        elif row.unit_code not in (known.provinces if row.level == "province" else known.wards):
             return f"unit_code: no current {row.level} {row.unit_code}"
         return _first(known.aggregates, (row.measure, row.level, row.unit_code, row.year), "aggregate")
     if isinstance(row, ReferenceCountRow):
@@ -325,12 +347,13 @@ def _province_problem(row: _Row, province: int, known: _Known) -> str | None:
 
 
 def import_rows(
-    session: Session, kind: Kind, records: Iterable[tuple[int, dict[str, object]]], *, source: str,
+    session: Session, kind: Kind, records: Iterable[tuple[int, dict[str, object] | str]], *, source: str,
     province: int | None = None, progress: Callable[[int], None] | None = None,
 ) -> int:
     """Validate every (line, record) pair, then add them all to the session; returns the
-    number of rows. With ``province``, every row must be placed in that province, and the
-    organisation and gateway it names must be placed there now.
+    number of rows. A record that is a string is a line already found bad, and why. With
+    ``province``, every row must be placed in that province, and the organisation and
+    gateway it names must be placed there now.
 
     The caller commits.
 
@@ -345,6 +368,11 @@ def import_rows(
     errors: list[RowError] = []
     outside: list[RowError] = []
     for line, record in records:
+        if isinstance(record, str):
+            errors.append(RowError(line, record))
+            if progress:
+                progress(1)
+            continue
         try:
             row = model.model_validate(record)
         except ValidationError as exc:
@@ -379,17 +407,36 @@ def import_csv(
         ImportFailed: a bad header, or as ``import_rows``.
     """
     model = ROW_MODELS[kind]
-    reader = csv.DictReader(lines)
+    reader = csv.reader(lines)
+    try:
+        header = next(reader, [])
+    except csv.Error as exc:
+        raise ImportFailed(source, [RowError(1, f"not CSV: {exc}")]) from None
+    if header:  # a byte order mark a spreadsheet wrote, read as text
+        header[0] = header[0].removeprefix("\ufeff")
     fields = set(model.model_fields)
-    header = set(reader.fieldnames or [])
     required = {name for name, f in model.model_fields.items() if f.is_required()}
-    if not header >= required or not header <= fields:
+    if not set(header) >= required or not set(header) <= fields or len(set(header)) < len(header):
+        shown = [name if len(name) <= 40 else name[:40] + "..." for name in header[:20]]
         raise ImportFailed(source, [RowError(1, f"columns must include {sorted(required)} and be"
-                                                f" among {sorted(fields)}; got {reader.fieldnames}")])
+                                                f" among {sorted(fields)}, each once; got {shown}")])
 
-    def records() -> Iterator[tuple[int, dict[str, object]]]:
-        for record in reader:
+    def records() -> Iterator[tuple[int, dict[str, object] | str]]:
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # a field longer than the csv module reads, say: the rest is unread
+                yield reader.line_num, f"not CSV: {exc}"
+                return
+            if not cells:  # a blank line
+                continue
+            if len(cells) > len(header):
+                yield reader.line_num, f"{len(cells)} cells, but the header has {len(header)} columns"
+                continue
             # A cell an export quoted so a spreadsheet would not run it gets its value back.
-            yield reader.line_num, {k: restored_cell(v) for k, v in record.items() if v not in ("", None)}
+            yield reader.line_num, {name: restored_cell(cell)
+                                    for name, cell in zip(header, cells, strict=False) if cell != ""}
 
     return import_rows(session, kind, records(), source=source, province=province, progress=progress)

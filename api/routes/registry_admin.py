@@ -151,7 +151,9 @@ def _import(sessions: sessionmaker[Session], kind: RegistryKind, text: str, *, i
         try:
             if is_json:
                 return import_rows(session, kind, _json_rows(text), source=f"{kind}.json", province=scope)
-            return import_csv(session, kind, io.StringIO(text), source=f"{kind}.csv", province=scope)
+            # newline="": lines end at \r, \n or \r\n alike, as the csv module expects.
+            return import_csv(session, kind, io.StringIO(text, newline=""), source=f"{kind}.csv",
+                              province=scope)
         except OutsideProvince as exc:
             raise HTTPException(403, str(exc)) from None
         except RegistryError as exc:  # ImportFailed names every bad line

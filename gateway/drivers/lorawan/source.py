@@ -108,10 +108,15 @@ class LorawanSource(AckedAfterCommit):
         try:
             uplink = parse(message.payload, dev_eui=self._dev_eui, device_id=self.device_id,
                            fields=self._fields, received_ms=received_ms)
-        except Unmappable as exc:
+        except Exception as exc:  # paho's thread: raising here would end it, stalling the device
             self.refused += 1
-            log.warning("lorawan %s: uplink on %s refused and acknowledged: %s",
-                        self.device_id, message.topic, exc)
+            if isinstance(exc, Unmappable):
+                log.warning("lorawan %s: uplink on %s refused and acknowledged: %s",
+                            self.device_id, message.topic, exc)
+            else:  # a bug of parse: said loudly, and the stream goes on
+                log.exception("lorawan %s: uplink on %s broke the parser; refused and acknowledged",
+                              self.device_id, message.topic)
+                exc = Unmappable(f"unreadable uplink ({type(exc).__name__})")
             client.ack(message.mid, message.qos)
             with self._lock:
                 self._arrived.append((message.mid, Refused(str(exc))))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -94,18 +95,27 @@ class OpcuaSource:
         return [self._reading(now_ms, answers)]
 
     def _reading(self, now_ms: int, answers: list[ua.DataValue]) -> Reading:
+        """Raises: DeviceReadError, never the schema's error: a server's NaN, infinity or
+        a value its scale overflows is left out like a bad node, not a crash of the agent."""
+        if len(answers) != len(self._quantities):
+            self._drop()
+            self._failed(f"answered {len(answers)} values for {len(self._quantities)} nodes")
         values: dict[str, float] = {}
         quality = Quality.GOOD
         for quantity, answer in zip(self._quantities, answers, strict=True):
             status = answer.StatusCode or ua.StatusCode()
             value = answer.Value.Value if answer.Value is not None else None
-            if status.is_bad() or not isinstance(value, int | float):  # a bool is 0 or 1
-                log.warning("opcua %s: %s (%s) gave %r, status %s: left out", self.device_id,
-                            quantity, self._link.nodes[quantity].node, value, status.name)
+            scale = self._link.nodes[quantity].scale
+            number = None if status.is_bad() else _finite(value, scale)
+            if number is None:
+                shown = repr(value)
+                log.warning("opcua %s: %s (%s) gave %s, status %s: left out", self.device_id,
+                            quantity, self._link.nodes[quantity].node,
+                            shown if len(shown) <= 80 else f"{shown[:80]}...", status.name)
                 continue
             if status.is_uncertain():
                 quality = Quality.UNCERTAIN
-            values[quantity] = float(value) * self._link.nodes[quantity].scale
+            values[quantity] = number
         if not values:
             raise DeviceReadError(f"device {self.device_id}: no node of {self._link.endpoint}"
                                   f" gave a number")
@@ -143,3 +153,16 @@ class OpcuaSource:
         if self._loop is not None:
             self._loop.stop()
             self._loop = None
+
+
+def _finite(value: object, scale: float) -> float | None:
+    """A node's value times ``scale`` as a finite number (a bool is 0 or 1), or None: text,
+    arrays, structures, NaN, and infinities (a server's, or a huge value's scaled) are no
+    reading."""
+    if not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value) * scale
+    except OverflowError:  # an integer beyond any float (no OPC UA integer type is)
+        return None
+    return number if math.isfinite(number) else None
