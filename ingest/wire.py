@@ -34,7 +34,7 @@ _KNOWN = QUANTITIES.keys()
 # id, half of all the decoding; a fleet has few ids, so the ones that matched are kept.
 _ID_RE = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$"))
 _IDS_OK: set[str] = set()
-_MAX_IDS_OK = 65_536
+_MAX_IDS_OK = 262_144  # a province's fleet and more (see ingest.points.SERIES_CACHED)
 
 
 class WireReading(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=False):
