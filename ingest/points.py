@@ -110,7 +110,8 @@ def _implausible(reading: AnyReading, ctx: Context, tags: DeviceTags | None) -> 
 # Series keys a worker keeps: more than a province's fleet (about 105,000 devices), each
 # seen by every worker of the shared subscription. An LRU smaller than the fleet misses on
 # every reading (gateways cycle through their devices), and a miss costs about 40 times a
-# hit (about 10 µs against 0.25). About 400 bytes an entry: at most about 100 MiB per worker, whatever device ids a gateway invents.
+# hit (about 10 µs against 0.25). About 400 bytes an entry: at most about 100 MiB per
+# worker, whatever device ids a gateway invents.
 SERIES_CACHED = 262_144
 
 
