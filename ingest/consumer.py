@@ -16,6 +16,7 @@ import logging
 import queue
 import struct
 import threading
+import time
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -44,6 +45,7 @@ class Delivery(NamedTuple):
 
 
 SUBSCRIBED = "subscribed to"
+_READ_UP_TO_HERE = f"{ROOT}/-/read-up-to-here"  # never subscribed: see Consumer.stop
 _PUBACK = struct.Struct("!BBH")
 
 
@@ -91,8 +93,24 @@ class Consumer:
         )
         self._client.loop_start()
 
-    def stop(self) -> None:
-        """Disconnect without acknowledging what is pending: the session keeps it."""
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Disconnect without acknowledging what is pending: the session keeps it.
+
+        What ``ack`` reported as sent must be read by the broker first. Mosquitto reads a
+        connection's packets one per turn of its loop, so PUBACKs may still wait in its
+        socket after the DISCONNECT is written and the socket closed; a worker back on its
+        client id before then takes the session over, the old socket is dropped unread and
+        the acknowledged messages come again. The broker answers a connection's packets in
+        order: its UNSUBACK (for a filter this client never subscribed to) says every PUBACK
+        before it was read. Without an answer by ``timeout_s`` it disconnects anyway."""
+        answered = threading.Event()
+        self._client.on_unsubscribe = lambda *_: answered.set()
+        deadline = time.monotonic() + timeout_s
+        if self._connected and self._client.unsubscribe(_READ_UP_TO_HERE)[0] == mqtt.MQTT_ERR_SUCCESS:
+            while not answered.wait(0.05):
+                if not self._connected or time.monotonic() > deadline:
+                    log.warning("broker did not confirm reading the last acknowledgements")
+                    break
         self._client.disconnect()
         self._client.loop_stop()
 

@@ -17,6 +17,7 @@ DEADLINE_S = 10.0
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
 DROPPED = "dropped before CONNACK"
 CLOSED = "closed before PUBACK"
+NOT_CONNECTED = "not connected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class Tls:
 @dataclass
 class Probe:
     client: mqtt.Client
+    client_id: str
     connected: threading.Event = field(default_factory=threading.Event)
     connect_reason: str = ""
     session_present: bool = False
@@ -43,7 +45,10 @@ class Probe:
     def publish(self, topic: str, payload: bytes) -> str:
         """Publish QoS 1 and return the PUBACK's reason, or ``CLOSED: <reason>`` when the
         broker closed the connection without one (Mosquitto closes a client after refusing
-        its publish, and under load the close can come first)."""
+        its publish, and under load the close can come first). On a connection already
+        closed: ``NOT_CONNECTED: <reason>`` at once, not a wait for a close that came before."""
+        if self.disconnects:  # a probe never reconnects
+            return f"{NOT_CONNECTED}: {self.disconnects[-1]}"
         before, closed = len(self.publish_reasons), len(self.disconnects)
         self.client.publish(topic, payload, qos=1)
         self._wait(lambda: len(self.publish_reasons) > before or len(self.disconnects) > closed,
@@ -62,13 +67,21 @@ class Probe:
         self.client.disconnect()
         self.client.loop_stop()
 
-    @staticmethod
-    def _wait(predicate, what: str) -> None:
+    def _wait(self, predicate, what: str) -> None:
         deadline = time.monotonic() + DEADLINE_S
         while not predicate():
             if time.monotonic() > deadline:
-                raise AssertionError(f"no {what} within {DEADLINE_S}s")
+                raise AssertionError(f"no {what} within {DEADLINE_S}s ({self._network()})")
             time.sleep(0.01)
+
+    def _network(self) -> str:
+        """What the client side looked like: paho's loop ends without telling anyone when
+        select() fails on its socket (a descriptor past 1023, or one closed under it)."""
+        sock = self.client.socket()
+        name = f"paho-mqtt-client-{self.client_id}"  # paho's name for its loop thread
+        loops = sum(thread.name == name for thread in threading.enumerate())
+        return (f"socket fd {sock.fileno() if sock is not None else None}, "
+                f"{loops} network loop(s) named {name!r} running, disconnects {self.disconnects}")
 
 
 def connect(port: int, client_id: str, username: str | None = None,
@@ -83,7 +96,7 @@ def connect(port: int, client_id: str, username: str | None = None,
     """
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
                          reconnect_on_failure=False)
-    probe = Probe(client)
+    probe = Probe(client, client_id)
     if username is not None:
         client.username_pw_set(username, password)
     if tls is not None:
@@ -118,6 +131,7 @@ def connect(port: int, client_id: str, username: str | None = None,
         return probe
     client.loop_start()
     if not probe.connected.wait(DEADLINE_S):
+        network = probe._network()
         probe.close()
-        raise AssertionError(f"no CONNACK within {DEADLINE_S}s")
+        raise AssertionError(f"no CONNACK within {DEADLINE_S}s ({network})")
     return probe

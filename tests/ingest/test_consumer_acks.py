@@ -6,6 +6,8 @@ it did not."""
 from __future__ import annotations
 
 import queue
+import signal
+import threading
 import time
 
 import pytest
@@ -43,6 +45,13 @@ def _take(consumer: Consumer, topic: str, count: int) -> list[Delivery]:
     return out
 
 
+def _publish_and_take(consumer: Consumer, publisher: Probe, topic: str, count: int) -> list[Delivery]:
+    _subscribed(consumer, publisher, topic)
+    for n in range(count):
+        assert publisher.publish(topic, str(n).encode()) == "Success"
+    return _take(consumer, topic, count)
+
+
 def _subscribed(consumer: Consumer, publisher: Probe, topic: str) -> None:
     """Publish probes until one arrives: from then on the broker keeps the group's messages."""
     deadline = time.monotonic() + DEADLINE_S
@@ -68,10 +77,7 @@ def test_what_is_acknowledged_is_not_sent_again(broker, acked: int) -> None:
     consumer.start()
     publisher = connect(broker.port, f"ack-pub-{acked}")
     try:
-        _subscribed(consumer, publisher, topic)
-        for n in range(300):
-            assert publisher.publish(topic, str(n).encode()) == "Success"
-        first = _take(consumer, topic, 300)
+        first = _publish_and_take(consumer, publisher, topic, 300)
         assert consumer.ack(first[:acked]) == acked
         consumer.stop()
         consumer = Consumer(cfg)  # the same session: what was not acknowledged comes again
@@ -81,5 +87,43 @@ def test_what_is_acknowledged_is_not_sent_again(broker, acked: int) -> None:
         assert again == [str(n).encode() for n in range(acked, 300)] + [b"marker"]
     finally:
         consumer.stop()
+        publisher.close()
+        retire_session(cfg)
+
+
+def test_a_worker_back_at_once_gets_nothing_it_acknowledged(broker) -> None:
+    """A worker that stops and comes back on its client id before the broker has read its
+    last PUBACKs: Mosquitto reads one packet of a connection per turn of its loop, so the new
+    connection's CONNECT can take the session over while the old socket still holds unread
+    PUBACKs, which are then dropped with it and their messages sent again. The broker is
+    frozen (SIGSTOP) from the acknowledgement on, so the order is the loaded broker's worst
+    case every time; ``stop`` must not return before the broker has read what it sent."""
+    cfg = MqttConfig(port=broker.port, client_id="ack-back", share_group="acks-back")
+    topic = telemetry_topic("ack-gw-back")
+    consumer = Consumer(cfg)
+    consumer.start()
+    publisher = connect(broker.port, "ack-pub-back")
+    again = Consumer(cfg)
+    try:
+        first = _publish_and_take(consumer, publisher, topic, 300)
+        assert broker.proc is not None
+        broker.proc.send_signal(signal.SIGSTOP)
+        try:
+            assert consumer.ack(first) == 300
+            stopping = threading.Thread(target=consumer.stop)
+            stopping.start()
+            stopping.join(timeout=2.0)
+            back_early = not stopping.is_alive()  # stopped with nothing confirmed by the broker
+            if back_early:
+                again.start()  # its CONNECT waits in the frozen broker's socket
+        finally:
+            broker.proc.send_signal(signal.SIGCONT)
+        stopping.join()
+        if not back_early:
+            again.start()
+        assert publisher.publish(topic, b"marker") == "Success"
+        assert [d.payload for d in _take(again, topic, 1)] == [b"marker"]
+    finally:
+        again.stop()
         publisher.close()
         retire_session(cfg)
