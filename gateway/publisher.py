@@ -115,10 +115,10 @@ def diagnose(broker: BrokerConfig) -> str:
     return f"TLS with {where} works, but the broker closed the connection"
 
 
-def _status(state: Literal["online", "offline"], *, stamped: bool = True,
+def _status(state: Literal["online", "offline"], *, ts: int | None,
             health: dict[str, float] | None = None,
             read_errors: dict[str, DeviceReadErrors] | None = None) -> str:
-    ts = int(time.time() * 1000) if stamped else None
+    """``ts`` None: unstamped (the Last Will: nobody knows when the connection will die)."""
     return GatewayStatus(state=state, ts=ts, health=health or {}, version=agent_version(),
                          read_errors=read_errors or {}).model_dump_json(exclude_none=True)
 
@@ -133,6 +133,7 @@ class Publisher:
         self._commands = cmd_topic(gateway_id, "any").removesuffix("any") + "+"
         self._stored_topic = stored_topic(gateway_id) if stored else None
         self._broker = broker
+        self._last_status_ms = 0
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=gateway_id, protocol=mqtt.MQTTv5,
         )
@@ -147,7 +148,7 @@ class Publisher:
             )
         client.max_inflight_messages_set(inflight_window)
         client.reconnect_delay_set(broker.reconnect_min_s, broker.reconnect_max_s)
-        client.will_set(self._status_topic, _status("offline", stamped=False), qos=1, retain=True)
+        client.will_set(self._status_topic, _status("offline", ts=None), qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
@@ -189,8 +190,8 @@ class Publisher:
                         time.monotonic() - self._connected_at, self._gateway_id)
             self._client.reconnect_delay_set(self._broker.reconnect_min_s, self._broker.reconnect_max_s)
         health = {**health, "id_conflicts": float(self.takeover.conflict)}
-        self._client.publish(self._status_topic, _status("online", health=health, read_errors=read_errors),
-                             qos=1, retain=True)
+        status = _status("online", ts=self._status_ms(), health=health, read_errors=read_errors)
+        self._client.publish(self._status_topic, status, qos=1, retain=True)
 
     def respond(self, command: Command, answer: bytes) -> None:
         """Answer a command on its result topic (QoS 1, not retained)."""
@@ -204,10 +205,18 @@ class Publisher:
     def stop(self) -> None:
         """Announce a clean shutdown (the Last Will is for unclean ones) and disconnect."""
         if self.connected:
-            info = self._client.publish(self._status_topic, _status("offline"), qos=1, retain=True)
+            status = _status("offline", ts=self._status_ms())
+            info = self._client.publish(self._status_topic, status, qos=1, retain=True)
             info.wait_for_publish(timeout=2)
         self._client.disconnect()
         self._client.loop_stop()
+
+    def _status_ms(self) -> int:
+        """Now, and always after the previous status: ingest stores a status as a point at its
+        time, and InfluxDB keeps one point per series and time, so a clean stop's ``offline``
+        in the same millisecond as the last heartbeat would merge into it."""
+        self._last_status_ms = max(int(time.time() * 1000), self._last_status_ms + 1)
+        return self._last_status_ms
 
     def _on_connect(
         self, client: mqtt.Client, _userdata: object, _flags: mqtt.ConnectFlags,
@@ -224,7 +233,8 @@ class Publisher:
             self._lost_at = None
         self._connected_at = time.monotonic()
         conflict = {"id_conflicts": float(self.takeover.conflict)} if self.takeover.conflict else None
-        client.publish(self._status_topic, _status("online", health=conflict), qos=1, retain=True)
+        status = _status("online", ts=self._status_ms(), health=conflict)
+        client.publish(self._status_topic, status, qos=1, retain=True)
         client.subscribe([(topic, 1) for topic in (self._commands, self._stored_topic) if topic])
         self._connected.set()
         self.events.put(Connected())

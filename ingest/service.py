@@ -111,6 +111,7 @@ class IngestService:
         self.stats = Stats(dead_letter_store=self.dead_letters.totals(),
                            registry=self.tags.freshness if self.tags else None)
         self._writer_error: BaseException | None = None
+        self._unrecorded_seen: dict[str, int] = {}  # gateway -> newest online time, ms (_mark_seen)
 
     def run(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set; what is not yet written is left unacknowledged.
@@ -259,14 +260,23 @@ class IngestService:
 
     def _mark_seen(self, seen: dict[str, int]) -> None:
         """Last-seen in the registry. Secondary to the readings: if the registry cannot be
-        written, say so and go on (the gateway_health points are already stored)."""
-        if self.registry is None or not seen:
+        written, say so and go on (the gateway_health points are already stored); what was
+        not recorded is tried again with the next batch's, newest time per gateway, so a
+        registry busy for a moment does not leave a gateway looking silent."""
+        if self.registry is None:
+            return
+        for gateway, ms in self._unrecorded_seen.items():
+            seen[gateway] = max(seen.get(gateway, 0), ms)
+        if not seen:
             return
         at = {gw: dt.datetime.fromtimestamp(ms / 1000, dt.UTC) for gw, ms in seen.items()}
         try:
             record_seen(self.registry, at)
         except RegistryError as exc:
-            log.warning("%s", exc)
+            log.warning("%s (last-seen of %d gateways kept for the next batch)", exc, len(seen))
+            self._unrecorded_seen = seen
+        else:
+            self._unrecorded_seen = {}
 
     def _by_database(self, messages: list[_Message]) -> list[tuple[str, list[_Message]]]:
         """The messages' household readings for the personal database, then the rest for
