@@ -67,6 +67,16 @@ class StatsCollector(Collector):
             yield CounterMetricFamily("iotgw_ingest_registry_read_failures",
                                       "Registry reads (revision checks, device lookups) that failed",
                                       value=s.registry.read_failures)
+            yield CounterMetricFamily("iotgw_ingest_registry_lookups",
+                                      "Device histories read from the registry, one query each: at most"
+                                      " one per placed device and revision; unregistered ids cost none",
+                                      value=s.registry.lookups)
+            yield GaugeMetricFamily("iotgw_ingest_tag_cache_devices",
+                                    "Device histories the tag cache holds: at most the placed devices",
+                                    value=s.registry.held)
+            yield GaugeMetricFamily("iotgw_ingest_registry_placed_devices",
+                                    "Devices placed in the registry at its last good read",
+                                    value=s.registry.placed)
 
 
 def _by(name: str, documentation: str, label: str, counts: Mapping[str, int]) -> Metric:

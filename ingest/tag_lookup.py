@@ -1,11 +1,13 @@
 """Decoding with the registry's tags when the registry may be unreadable (issue 26).
 
 The tag cache (``registry.TagCache``) keeps serving the last good tags of every device it
-has seen while the registry cannot be read. A device it has *not* seen then cannot be
-tagged, nor checked against its gateway, nor told from an unregistered one. Its readings
+holds while the registry cannot be read. A device it does *not* hold then cannot be
+tagged, nor checked against its gateway, nor told from an unregistered one (not even one
+unregistered at the cache's last read: it may have been registered since). Its readings
 are dead-lettered with kind ``registry_unavailable`` (the reason names the registry and the
 error) and their message is acknowledged; ``iotgw ingest replay`` sends them through again
-once the registry is back, and they are then stored with their tags.
+once the registry is back, and they are then stored with their tags. Either way a device
+id the registry does not place costs no query and is not kept (see ``registry.tag_cache``).
 
 Why not leave the message unacknowledged for the broker to keep: MQTT redelivers an
 unacknowledged message only after a reconnect, so holding it would hold its in-flight slot

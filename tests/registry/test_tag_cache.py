@@ -1,8 +1,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import tracemalloc
 
-from iotgw.registry import Gateway, SubjectKind, TagCache, move, session_factory
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from iotgw.devices.topics import ID_PATTERN
+from iotgw.registry import (
+    Device,
+    Gateway,
+    Sector,
+    SubjectKind,
+    TagCache,
+    lookup_history,
+    move,
+    place,
+    session_factory,
+)
 from sqlalchemy import Engine, event
 
 from tests.registry.soil_registry import T0, Clock, register_soil_probes
@@ -46,12 +60,84 @@ def test_a_move_shows_once_the_revision_is_checked(engine: Engine) -> None:
     assert "organisation" not in moved.as_tags()
 
 
-def test_unknown_devices_are_cached_as_unknown(engine: Engine) -> None:
-    _register(engine)
+def test_an_unregistered_device_costs_no_query_and_nothing_kept(engine: Engine) -> None:
+    """A gateway naming ever-new ids (valid ones) neither queries the registry per id nor
+    grows the cache: only placed devices' histories are read, each once."""
+    register_soil_probes(engine, ("soil-1", "soil-2"), organisation="coop-1")
     cache = TagCache(session_factory(engine), check_every_s=5, clock=Clock())
-    assert cache.tags("nobody") is None
-    assert cache.tags("nobody") is None
-    assert cache.loads == 1
+    assert cache.tags("soil-1") is not None  # the first check: the revision and the placed ids
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    tracemalloc.start()
+    try:
+        cache.history("x-warm-up")
+        before = tracemalloc.get_traced_memory()[0]
+        assert all(cache.history(f"x-{n:06d}") is None for n in range(5_000))
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert statements == [] and cache.loads == 1
+    assert grown < 20_000, f"{grown} bytes kept for 5,000 unregistered ids"  # 500 KiB when kept
+    assert (cache.freshness.placed, cache.freshness.held) == (2, 1)
+    assert cache.tags("soil-2").device == "soil-2" and len(statements) == 1 and cache.loads == 2
+    assert cache.tags("soil-2") is not None and len(statements) == 1
+    assert (cache.freshness.placed, cache.freshness.held) == (2, 2)
+
+
+def test_a_device_registered_later_shows_within_the_interval(engine: Engine) -> None:
+    register_soil_probes(engine)
+    clock = Clock()
+    cache = TagCache(session_factory(engine), check_every_s=5, clock=clock)
+    assert cache.tags("soil-9") is None
+    with session_factory(engine)() as session, session.begin():
+        session.add(Device(id="soil-9", profile="soil_probe", sector=Sector.AGRICULTURE,
+                           expected_interval_s=300, installed_on=T0.date()))
+        session.flush()
+        place(session, SubjectKind.DEVICE, "soil-9", at=T0, ward_code=70, gateway_id="gw-1")
+    clock.now = 4.9
+    assert cache.tags("soil-9") is None  # as a move: not before the next check
+    clock.now = 5.0
+    assert cache.tags("soil-9").gateway == "gw-1" and cache.freshness.placed == 2
+
+
+def test_a_device_unplaced_behind_the_revisions_back_is_asked_once(engine: Engine) -> None:
+    """Its id was read as placed, its placements went without a revision bump (a raw SQL
+    delete): one query finds nothing, and it is not asked again."""
+    register_soil_probes(engine, ("soil-1", "soil-2"))
+    cache = TagCache(session_factory(engine), check_every_s=5, clock=Clock())
+    assert cache.tags("soil-1") is not None
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM placements WHERE subject_id = 'soil-2'")
+    assert cache.history("soil-2") is None and cache.loads == 2
+    assert cache.history("soil-2") is None and cache.loads == 2
+    assert (cache.freshness.placed, cache.freshness.held) == (1, 1)
+
+
+_PLACED = ("soil-1", "soil-2", "Soil-3", "s.4", "5")
+_NEAR = st.sampled_from([*_PLACED, "soil-3", "SOIL-1", "soil-10", "soil-", "s", "s.", "soil_1", "50"])
+_IDS = st.lists(st.one_of(_NEAR, st.from_regex(ID_PATTERN, fullmatch=True)), max_size=30)
+
+
+def test_any_valid_id_is_answered_as_the_registry_would(engine: Engine) -> None:
+    """Hostile ids in the valid shape (near misses of placed ones by case, prefix or
+    separator, and any other): the cache answers as ``lookup_history`` does, asks the
+    registry only about placed devices, each once, and holds only their histories."""
+    register_soil_probes(engine, _PLACED)
+    sessions = session_factory(engine)
+
+    @settings(max_examples=200, deadline=None, derandomize=True, database=None)
+    @given(_IDS)
+    def answers(ids: list[str]) -> None:
+        cache = TagCache(sessions, check_every_s=5, clock=Clock())
+        for device_id in ids:
+            with sessions() as session:
+                expected = lookup_history(session, device_id)
+            assert cache.history(device_id) == expected
+        asked = set(ids) & set(_PLACED)
+        assert cache.loads == len(asked) == cache.freshness.held
+        assert cache.freshness.placed == (len(_PLACED) if ids else 0)
+
+    answers()
 
 
 def test_last_seen_updates_do_not_invalidate_the_cache(engine: Engine) -> None:
