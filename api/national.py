@@ -14,6 +14,7 @@ provinces' values are read in one query, the baselines in one per baseline year.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -24,7 +25,7 @@ from iotgw.registry import list_provinces
 from iotgw.rollup import store
 from iotgw.rollup.catalogue import Indicator
 from iotgw.rollup.periods import Period, PeriodKind
-from iotgw.rollup.registry_view import RegistryView, registry_view
+from iotgw.rollup.registry_view import registry_view
 from iotgw.tsdb import InfluxClient
 from sqlalchemy.orm import Session
 
@@ -46,7 +47,8 @@ def compare(influx: InfluxClient, database: str, session: Session, indicator: In
             rule_of: Callable[[int], Rule]) -> NationalComparisonPublic:
     """Every province's value of ``indicator`` for ``period`` with its target, suppressed
     where ``rule_of`` its province hides its households, and whether the values are comparable."""
-    view: RegistryView | None = None  # loaded once, when some province's rule needs it
+    # The registry as each period saw it, loaded once and only when some province's rule needs it.
+    view_of = functools.cache(functools.partial(registry_view, session))
     sources: dict[str, list[int]] = defaultdict(list)
 
     def every_province(kind: PeriodKind, start_ms: int, end_ms: int) -> dict[int, list[store.StoredValue]]:
@@ -55,9 +57,8 @@ def compare(influx: InfluxClient, database: str, session: Session, indicator: In
     stored = every_province(period.kind, period.start_ms, period.end_ms)
     targets = area_targets(indicator, "province")
     def hidden_in(year: Period) -> set[str]:
-        then = registry_view(session, year)
         return {str(p.code) for p in list_provinces(session) if str(p.code) in rule_of(p.code).hidden(
-            indicator_households(then, indicator, p.code, "province"))}
+            indicator_households(view_of(year), indicator, p.code, "province"))}
     baselines = read_baselines(targets, lambda start_ms, end_ms: (
         v for values in every_province("year", start_ms, end_ms).values() for v in values), hidden_in)
     rows = []
@@ -66,8 +67,8 @@ def compare(influx: InfluxClient, database: str, session: Session, indicator: In
         value = next((v for v in stored.get(code, ()) if v.unit == str(code)), None)
         hidden = False
         if value is not None and not rule.sees_households:
-            view = view or registry_view(session, period)  # where the households then were
-            hidden = str(code) in rule.hidden(indicator_households(view, indicator, code, "province"))
+            hidden = str(code) in rule.hidden(indicator_households(view_of(period), indicator, code,
+                                                                   "province"))
         if value is not None and value.denominator_source:
             sources[value.denominator_source].append(code)
         shown = value if value is not None and not hidden else None

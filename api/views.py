@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -136,15 +137,17 @@ def indicator_values(influx: InfluxClient, database: str, session: Session, indi
     stored = store.read_values(influx, database, indicator.id, province=province, period=period,
                                level=level, start_ms=start.start_ms, end_ms=end.end_ms, unit=unit)
     hidden: dict[str, set[str]] = {}
+    # Where the households then were, once per period: a year's values and its baseline ask alike.
+    view_of = functools.cache(functools.partial(registry_view, session))
     if not rule.sees_households:
         for label in sorted({v.label for v in stored}):
-            view = registry_view(session, periods[label])  # where the households then were
-            hidden[label] = rule.hidden(indicator_households(view, indicator, province, level))
+            households = indicator_households(view_of(periods[label]), indicator, province, level)
+            hidden[label] = rule.hidden(households)
     targets = area_targets(indicator, level, province)
     baselines = read_baselines(targets, lambda start_ms, end_ms: store.read_values(
         influx, database, indicator.id, province=province, period="year", level=level,
         start_ms=start_ms, end_ms=end_ms, unit=unit), lambda year: set() if rule.sees_households else
-        rule.hidden(indicator_households(registry_view(session, year), indicator, province, level)))
+        rule.hidden(indicator_households(view_of(year), indicator, province, level)))
     out = []
     previous: dict[str, float] = {}  # unit -> its previous period's value, when shown
     for v in stored:

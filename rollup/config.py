@@ -26,6 +26,9 @@ class RollupConfig(Frozen):
     # InfluxQL statements a run sends at once: influxd runs each on about one core, so
     # this is at most the cores InfluxDB may take from what else it serves.
     query_workers: Annotated[int, Field(ge=1, le=32)] = 2
+    # Devices whose hours (then days) are computed, held and written together: the
+    # rollup holds about 50 KiB per device of a group, and sends a set of statements per group.
+    devices_per_query: Annotated[int, Field(ge=1, le=100_000)] = 1_000
     catalogue: Path | None = None  # default: the catalogue shipped in rollup/
 
     _migrate = model_validator(mode="before")(migrate_registry_url)

@@ -15,7 +15,7 @@ is computed over a household's meter is personal data, like the meter's readings
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from iotgw.registry import Aggregate, OrgType, wards_of_former_province
@@ -281,6 +281,8 @@ _FORMULAS: dict[str, Callable[[Indicator, PeriodData], Iterable[Value]]] = {
 }
 
 
-def compute(indicators: Iterable[Indicator], data: PeriodData) -> list[Value]:
-    return [value for indicator in indicators
-            for value in _FORMULAS[indicator.formula.kind](indicator, data)]
+def compute(indicators: Iterable[Indicator], data: PeriodData) -> Iterator[Value]:
+    """The values as each indicator's formula yields them: a caller writes them as they come
+    (``store.write_values``), a province's period has too many to hold."""
+    for indicator in indicators:
+        yield from _FORMULAS[indicator.formula.kind](indicator, data)

@@ -48,16 +48,22 @@ def write_aggregates(influx: InfluxClient, database: str, measurement: str,
 
 
 def write_values(influx: InfluxClient, database: str, values: Iterable[Value], *,
-                 personal: Mapping[str, Collection[str]], computed_at_ms: int) -> int:
+                 personal: Mapping[str, Collection[str]], computed_at_ms: int, batch: int = 5_000) -> int:
     """Write indicator values (a recomputed period overwrites its points), those of the
     ``personal`` units (level -> units, ``indicators.personal_units``) to the personal
-    database; returns how many."""
-    apart: list[Value] = []
-    rest: list[Value] = []
+    database; returns how many. Written ``batch`` at a time per database as ``values``
+    yields them: a province's period has about eight values per device, too many to hold."""
+    apart, rest = personal_database(database), database
+    pending: dict[str, list[Value]] = {apart: [], rest: []}
+    written = 0
     for v in values:
-        (apart if v.unit in personal.get(v.level, ()) else rest).append(v)
-    return sum(_write_values(influx, db, these, computed_at_ms=computed_at_ms)
-               for db, these in ((personal_database(database), apart), (database, rest)) if these)
+        db = apart if v.unit in personal.get(v.level, ()) else rest
+        pending[db].append(v)
+        if len(pending[db]) >= batch:
+            written += _write_values(influx, db, pending[db], computed_at_ms=computed_at_ms)
+            pending[db] = []
+    return written + sum(_write_values(influx, db, these, computed_at_ms=computed_at_ms)
+                         for db, these in pending.items() if these)
 
 
 def _write_values(influx: InfluxClient, database: str, values: list[Value], *, computed_at_ms: int) -> int:

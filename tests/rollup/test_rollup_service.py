@@ -86,9 +86,9 @@ def make_service(influxd: Influxd, influx: InfluxClient, database: str, registry
     influx.create_retention_policy(database, RAW_RP, duration="INF", default=True)  # as ingest does
     services: list[RollupService] = []
 
-    def make(clock: Clock, catalogue: Catalogue | None = None) -> RollupService:
+    def make(clock: Clock, catalogue: Catalogue | None = None, **options: int) -> RollupService:
         cfg = RollupConfig(influx=InfluxConfig(url=influxd.url, database=database),
-                           registry=RegistryLink(url=registry_url))
+                           registry=RegistryLink(url=registry_url), **options)
         service = RollupService(cfg, catalogue, clock=clock)
         service.prepare()
         services.append(service)
@@ -108,8 +108,9 @@ def _value(influx: InfluxClient, db: str, indicator: str, period: Period, level:
     return series[0].rows[0]
 
 
+@pytest.mark.parametrize("devices_per_query", [1, 3, 1_000])  # one, two groups, or all at once
 def test_three_of_ten_communes_with_an_active_station_is_30_percent(
-        influx: InfluxClient, database: str, registry_url: str, make_service) -> None:
+        influx: InfluxClient, database: str, registry_url: str, make_service, devices_per_query: int) -> None:
     wards = _wards(registry_url)
     indicator = TEN_COMMUNES.model_copy(update={"formula": TEN_COMMUNES.formula.model_copy(
         update={"wards": wards})})
@@ -117,8 +118,8 @@ def test_three_of_ten_communes_with_an_active_station_is_30_percent(
     start = local_midnight_ms(DAY1)
     for i in range(3):  # aq-3 is installed but silent
         _readings(influx, database, f"aq-{i}", [start + 9 * HOUR_MS], written_at=start + HOUR_MS)
-    service = make_service(Clock(start + 30 * HOUR_MS),
-                           Catalogue(definitions={}, indicators=[indicator]))
+    service = make_service(Clock(start + 30 * HOUR_MS), Catalogue(definitions={}, indicators=[indicator]),
+                           devices_per_query=devices_per_query)
     service.run_once()
     day = Period("day", DAY1)
     got = _value(influx, database, indicator.id, day)
