@@ -134,6 +134,7 @@ class Publisher:
         self._stored_topic = stored_topic(gateway_id) if stored else None
         self._broker = broker
         self._last_status_ms = 0
+        self._status_lock = threading.Lock()  # paho's thread (on connect) and the agent's stamp
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=gateway_id, protocol=mqtt.MQTTv5,
         )
@@ -215,8 +216,9 @@ class Publisher:
         """Now, and always after the previous status: ingest stores a status as a point at its
         time, and InfluxDB keeps one point per series and time, so a clean stop's ``offline``
         in the same millisecond as the last heartbeat would merge into it."""
-        self._last_status_ms = max(int(time.time() * 1000), self._last_status_ms + 1)
-        return self._last_status_ms
+        with self._status_lock:
+            self._last_status_ms = max(int(time.time() * 1000), self._last_status_ms + 1)
+            return self._last_status_ms
 
     def _on_connect(
         self, client: mqtt.Client, _userdata: object, _flags: mqtt.ConnectFlags,

@@ -261,14 +261,13 @@ class IngestService:
     def _mark_seen(self, seen: dict[str, int]) -> None:
         """Last-seen in the registry. Secondary to the readings: if the registry cannot be
         written, say so and go on (the gateway_health points are already stored); what was
-        not recorded is tried again with the next batch's, newest time per gateway, so a
-        registry busy for a moment does not leave a gateway looking silent."""
-        if self.registry is None:
+        not recorded is tried again with the next batch that has statuses of its own (newest
+        time per gateway), so a registry busy for a moment does not leave a gateway looking
+        silent, and one that stays down costs only the batches that would try anyway."""
+        if self.registry is None or not seen:
             return
         for gateway, ms in self._unrecorded_seen.items():
             seen[gateway] = max(seen.get(gateway, 0), ms)
-        if not seen:
-            return
         at = {gw: dt.datetime.fromtimestamp(ms / 1000, dt.UTC) for gw, ms in seen.items()}
         try:
             record_seen(self.registry, at)

@@ -1,5 +1,6 @@
 """A gateway's last-seen that the registry could not take (locked, down) is recorded with
-the next batch's: a busy registry for a moment must not leave a gateway looking silent."""
+the next batch that has statuses: a busy registry for a moment must not leave a gateway
+looking silent, and batches of readings alone do not wait on it again."""
 
 from __future__ import annotations
 
@@ -41,5 +42,7 @@ def test_a_last_seen_the_registry_refused_is_recorded_with_the_next_batch(tmp_pa
         locker.execute("ROLLBACK")
         locker.close()
     assert _last_seen(url) is None
-    service._mark_seen({})  # the next batch: readings only
+    service._mark_seen({})  # a batch of readings only does not wait on the registry again
+    assert _last_seen(url) is None
+    service._mark_seen({"other-gw": int(SEEN.timestamp() * 1000) - 1})  # the next with statuses
     assert _last_seen(url) == SEEN
