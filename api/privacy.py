@@ -8,7 +8,9 @@ many meters each has). A token that may not read the province's households
 (``Principal.may_read_households``) sees such a number only when it counts at least
 ``suppress_below`` households; below that it is suppressed (value null, ``suppressed``
 true), and a device or gateway below it is not listed at all, since its id alone points
-at a household.
+at a household. A device's or gateway's value the rollup stored as personal data
+(``StoredValue.personal``: over a household's meter at any time in its period) is a
+household's too, wherever the registry puts the device at the period's end.
 
 Differencing: a breakdown's total (the province's value) minus its shown cells would
 give back a suppressed cell, so the rule also suppresses, smallest first, further cells
@@ -61,6 +63,15 @@ class Rule:
         while hidden and rest and len(frozenset().union(*(cells[u] for u in hidden))) < k:
             hidden.add(rest.pop(0)[1])
         return hidden
+
+
+def with_stored_personal(cells: Households, personal: Iterable[str]) -> Households:
+    """``cells`` with each unit whose value came from the personal database counting at
+    least one household: the registry at the period's end may place a meter moved off its
+    household mid-period under no household, yet its value has the household's readings
+    (the rollup's ``personal_units``), and the rule must judge it as the rollup stored it.
+    Its stand-in household is named after the unit, apart from every real one."""
+    return {**{unit: frozenset({f"unit:{unit}"}) for unit in personal}, **cells}
 
 
 def household_of(view: RegistryView) -> Callable[[DeviceView], str | None]:

@@ -8,7 +8,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from iotgw.api.privacy import IDENTITY_LEVELS, Rule, device_households, household_of, indicator_households
+from iotgw.api.privacy import (
+    IDENTITY_LEVELS,
+    Rule,
+    device_households,
+    household_of,
+    indicator_households,
+    with_stored_personal,
+)
 from iotgw.api.schemas import (
     AreaPublic,
     CommuneCoveragePublic,
@@ -131,7 +138,8 @@ def indicator_values(influx: InfluxClient, database: str, session: Session, indi
     province, a plan's area at plan_area; other levels have none) for the period's year, or
     the nearest later one, the progress to it and the change from the previous.
     Values over too few households for ``rule`` are suppressed (a device's or gateway's
-    left out), judged on the whole breakdown even when one ``unit`` is asked for."""
+    left out), judged on the whole breakdown even when one ``unit`` is asked for; a value
+    read from the personal database counts as over a household (``with_stored_personal``)."""
     periods = _periods(period, first, last)
     start, end = periods[min(periods)], periods[max(periods)]
     stored = store.read_values(influx, database, indicator.id, province=province, period=period,
@@ -140,9 +148,13 @@ def indicator_values(influx: InfluxClient, database: str, session: Session, indi
     # Where the households then were, once per period: a year's values and its baseline ask alike.
     view_of = functools.cache(functools.partial(registry_view, session))
     if not rule.sees_households:
+        breakdown = stored if unit is None or level not in IDENTITY_LEVELS else store.read_values(
+            influx, database, indicator.id, province=province, period=period, level=level,
+            start_ms=start.start_ms, end_ms=end.end_ms)
         for label in sorted({v.label for v in stored}):
             households = indicator_households(view_of(periods[label]), indicator, province, level)
-            hidden[label] = rule.hidden(households)
+            personal = {v.unit for v in breakdown if v.label == label and v.personal}
+            hidden[label] = rule.hidden(with_stored_personal(households, personal))
     targets = area_targets(indicator, level, province)
     baselines = read_baselines(targets, lambda start_ms, end_ms: store.read_values(
         influx, database, indicator.id, province=province, period="year", level=level,

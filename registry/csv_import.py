@@ -178,9 +178,9 @@ class AggregateRow(_Row):
 class SuccessionRow(_Row):
     """One line of a reorganisation decision: a retired unit and the one that replaced it."""
 
-    retired_code: int
+    retired_code: UnitCode  # unbounded, a code past INTEGER failed at the flush (a 500)
     retired_name: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_printable)]
-    successor_code: int
+    successor_code: UnitCode
     effective: dt.date
 
 

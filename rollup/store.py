@@ -10,9 +10,13 @@ the functions that read every device's (activity, last hours) read both database
 that read one device's or write take the database it is in. So are the indicator values of
 the units ``indicators.personal_units`` names (a household's meter, a gateway serving one):
 ``write_values`` puts them there, and ``read_values`` at a level of ``PERSONAL_LEVELS``
-reads both databases. A unit found in both (the registry corrected, the period computed
-again) counts by its value computed last; the other copy stays until deleted by hand
-(docs/operations.md, "InfluxDB accounts and personal data").
+reads both databases, marking a value read from the personal one (``StoredValue.personal``):
+that mark, not where the registry puts the device at the period's end, is what makes the
+value a household's to the API (a meter moved off a household mid-period is under no
+household by then, but its value has the household's readings). A unit found in both
+(the registry corrected, the period computed again) counts by its value computed last;
+the other copy stays until deleted by hand (docs/operations.md, "InfluxDB accounts and
+personal data").
 """
 
 from __future__ import annotations
@@ -103,6 +107,7 @@ class StoredValue:
     denominator: float | None
     denominator_source: str | None
     evidence: dict[str, float]  # kind -> its part of the numerator (empty: stored before it was kept)
+    personal: bool = False  # read from the personal database: computed over a household's meter
 
 
 def read_values(influx: InfluxClient, database: str, indicator: str | None, *, province: int,
@@ -119,7 +124,7 @@ def read_values(influx: InfluxClient, database: str, indicator: str | None, *, p
         where += f' AND "unit" = {quote_string(unit)}'
     rows = _query_values(influx, database, level, f'SELECT * FROM "{ROLLUP_RP}"."{INDICATORS}"'
                                                   f' WHERE {where} GROUP BY "indicator", "unit"')
-    return [_stored(tags["indicator"], tags["unit"], row) for tags, row in rows]
+    return [_stored(tags["indicator"], tags["unit"], row, personal) for tags, row, personal in rows]
 
 
 def read_values_by_province(influx: InfluxClient, database: str, indicator: str, *, period: PeriodKind,
@@ -132,33 +137,33 @@ def read_values_by_province(influx: InfluxClient, database: str, indicator: str,
     rows = _query_values(influx, database, level, f'SELECT * FROM "{ROLLUP_RP}"."{INDICATORS}"'
                                                   f' WHERE {where} GROUP BY "province", "unit"')
     out: dict[int, list[StoredValue]] = {}
-    for tags, row in rows:
-        out.setdefault(int(tags["province"]), []).append(_stored(indicator, tags["unit"], row))
+    for tags, row, personal in rows:
+        out.setdefault(int(tags["province"]), []).append(_stored(indicator, tags["unit"], row, personal))
     return out
 
 
 def _query_values(influx: InfluxClient, database: str, level: str,
-                  statement: str) -> list[tuple[dict[str, str], dict[str, Any]]]:
-    """The rows of ``statement`` with their series' tags, by series in time order; at a
-    level of ``PERSONAL_LEVELS`` from both databases, a point found in both once (the one
-    computed last)."""
+                  statement: str) -> list[tuple[dict[str, str], dict[str, Any], bool]]:
+    """The rows of ``statement`` with their series' tags and whether the row is from the
+    personal database, by series in time order; at a level of ``PERSONAL_LEVELS`` from both
+    databases, a point found in both once (the one computed last)."""
     databases = [database] + ([personal_database(database)] if level in PERSONAL_LEVELS else [])
-    found: dict[tuple[tuple[tuple[str, str], ...], int], tuple[dict[str, str], dict[str, Any]]] = {}
+    found: dict[tuple[tuple[tuple[str, str], ...], int], tuple[dict[str, str], dict[str, Any], bool]] = {}
     for db in databases:
         for s in influx.query(db, statement):
             for row in s.rows:
                 key = (tuple(sorted(s.tags.items())), row["time"])
                 other = found.get(key)
                 if other is None or (row.get("computed_at") or 0) > (other[1].get("computed_at") or 0):
-                    found[key] = (s.tags, row)
+                    found[key] = (s.tags, row, db != database)
     return [found[key] for key in sorted(found)]
 
 
-def _stored(indicator: str, unit: str, row: dict[str, Any]) -> StoredValue:
+def _stored(indicator: str, unit: str, row: dict[str, Any], personal: bool) -> StoredValue:
     return StoredValue(indicator, unit, row["label"], row["value"], row["numerator"], row.get("denominator"),
                        row.get("denominator_source"),
                        {k.removeprefix(EVIDENCE_PREFIX): n for k, n in row.items()
-                        if k.startswith(EVIDENCE_PREFIX) and n is not None})
+                        if k.startswith(EVIDENCE_PREFIX) and n is not None}, personal)
 
 
 def read_personal_devices(influx: InfluxClient, database: str, *, start_ms: int, end_ms: int) -> set[str]:

@@ -5,7 +5,9 @@ Found with real tokens against the API: coverage counted a household's meters as
 households and hid only electricity meters, and neither availability nor last seen; the
 indicator values had no suppression at all, down to each household meter's daily value
 at level ``device``; and a province's total less its shown communes gave back a
-suppressed one. The province is the one of ``tests/api/test_privacy.py``.
+suppressed one; and a meter moved off its household mid-day, its day's value (over the
+household's readings, stored as personal data) listed as a farm's. The province is the one
+of ``tests/api/test_privacy.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 
 from tests.api import conftest as api
 from tests.api import test_privacy as privacy
-from tests.api.conftest import DAY, PROVINCE, Stack
+from tests.api.conftest import DAY, PROVINCE, Stack, roll_up_again
 from tests.api.test_privacy import Homes
 from tests.faults import ledger
 
@@ -123,3 +125,25 @@ def test_a_households_gateway_is_not_listed_to_others(homes: Homes) -> None:
     ok = "gw-home" not in ministry and "gw-1" in ministry and {"gw-home", "gw-1"} <= own
     ledger.refused("gateways: a gateway of one household listed to the ministry", ok=ok,
                    verdict=f"ministry sees {sorted(ministry)}, the own province {sorted(own)}")
+
+
+def test_a_meter_moved_off_its_household_mid_period_is_not_listed_to_others(stack: Stack) -> None:
+    """The rollup stores the day's value of a meter under a household until noon as personal
+    data; the registry at the day's end puts it under a farm. The API once judged it by the
+    latter and served the household's morning to the ministry."""
+    moved = stack.client.post("/v1/registry/moves", headers={
+        "Authorization": f"Bearer {stack.tokens['operator']}"}, json={
+        "kind": "device", "id": "meter-1", "at": f"{DAY}T12:00:00+07:00", "organisation_id": "farm-1"})
+    assert moved.status_code == 200, moved.text
+    roll_up_again(stack)
+
+    def listed(who: str, **params: object) -> set[str]:
+        body = stack.get("/v1/indicators/reporting_availability/values", who=who, province=PROVINCE,
+                         period="day", level="device", **{"from": DAY, "to": DAY}, **params).json()
+        return {v["unit"] for v in body["values"]}
+    ministry, own = listed("ministry"), listed("dong_thap")
+    asked = listed("ministry", unit="meter-1")
+    ok = "meter-1" not in ministry | asked and "soil-1" in ministry and "meter-1" in own
+    ledger.refused("a meter moved off its household mid-day, per device, to the ministry", ok=ok,
+                   verdict=f"ministry sees {sorted(ministry)}, asked for it {sorted(asked)}; "
+                           f"the own province {'sees' if 'meter-1' in own else 'misses'} it")

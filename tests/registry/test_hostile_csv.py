@@ -21,6 +21,7 @@ PROVINCE = 82
 PLACED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 DECLARATIONS = "organisation_id,subject,declared_on,holds,source\n"
 AGGREGATES = "measure,level,unit_code,year,numerator,denominator,source\n"
+SUCCESSIONS = "retired_code,retired_name,successor_code,effective\n"
 
 
 @pytest.fixture
@@ -73,6 +74,17 @@ def test_a_hostile_cell_is_refused_naming_line_and_field(registry: Session, kind
         import_csv(registry, kind, io.StringIO(text, newline=""), source=f"{kind}.csv")
     assert f"{kind}.csv: {want}" in str(refused.value)
     assert _count(registry, Declaration) == _count(registry, AggregateCount) == 0
+
+
+def test_a_retired_code_past_any_integer_column_is_refused(registry: Session) -> None:
+    """Unbounded, it passed validation and add_succession failed at the flush (SQLite's
+    OverflowError, PostgreSQL's DataError): a 500 on the operator's import route."""
+    [successor] = reg.wards_of(registry, PROVINCE, 1, current=True)
+    text = SUCCESSIONS + f"{10**20},Xã Cũ,{successor},2026-01-01\n"
+    with pytest.raises(ImportFailed) as refused:
+        import_csv(registry, "successions", io.StringIO(text, newline=""), source="successions.csv")
+    assert "successions.csv: line 2: retired_code: Input should be less than or equal to 2147483647" in str(
+        refused.value)
 
 
 def test_a_byte_order_mark_and_mixed_line_endings_are_read(registry: Session) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 
@@ -38,3 +39,23 @@ def test_values_are_written_a_batch_at_a_time_as_they_come(influx: InfluxClient,
     assert seen_midway == {"meter-0", "meter-2"}
     assert _units(influx, personal_database(database)) == homes["device"]
     assert _units(influx, database) == {"meter-1", "meter-3", "meter-5", "meter-6"}
+
+
+def test_a_value_read_from_the_personal_database_is_marked_so(influx: InfluxClient, database: str) -> None:
+    """The API hides a device's value by this mark (``api.privacy.with_stored_personal``); a
+    unit in both databases is marked as its copy computed last is."""
+    create_databases(influx, database, raw_retention="INF")
+    value = Value("reporting_availability", DAY, "device", "", 75, 50.0, 1, 2)
+
+    def write(units: dict[str, bool], computed_at_ms: int) -> None:
+        store.write_values(influx, database, [dataclasses.replace(value, unit=unit) for unit in units],
+                           personal={"device": frozenset(u for u, home in units.items() if home)},
+                           computed_at_ms=computed_at_ms)
+
+    write({"meter": True, "probe": False, "moved-home": False}, computed_at_ms=1)
+    write({"moved-home": True, "moved-away": True}, computed_at_ms=2)
+    write({"moved-away": False}, computed_at_ms=3)  # the registry corrected, computed again
+    read = store.read_values(influx, database, None, province=75, period="day", level="device",
+                             start_ms=DAY.start_ms, end_ms=DAY.end_ms)
+    assert {v.unit: v.personal for v in read} == {
+        "meter": True, "probe": False, "moved-home": True, "moved-away": False}
