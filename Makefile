@@ -50,7 +50,7 @@ bench: $(STAMP)
 # API: long, and not part of `make bench`; `$(PY) bench/province_scale.py --scale 0.1` for a tenth.
 province: $(STAMP)
 	./scripts/ensure-services.sh --bench
-	$(PY) bench/province_scale.py
+	$(PY) bench/province_scale.py --seconds 60
 
 # Memory of gateway, ingest and API over 30 minutes (not part of `make bench`).
 soak: $(STAMP) services
