@@ -21,9 +21,8 @@ many as it likes, in well-formed readings):
   kept until the revision moves: at most one per placed device;
 - so the cache is bounded by the registry, not by what gateways send: for a province
   (105,000 devices, every history read) about 45 MiB per ingest worker, about 450 bytes a
-  device measured with tracemalloc (it was about 690, and about 115 more for each id any
-  gateway named). Tag values that many devices share (gateway, profile, province,
-  commune) are held once, interned;
+  device measured with tracemalloc. Tag values that many devices share (gateway, profile,
+  province, commune) are held once, interned;
 - ``freshness`` counts the history queries (``lookups``), the placed devices and the
   histories held (``placed``, ``held``): ingest's metrics show them.
 

@@ -159,9 +159,9 @@ class RollupService:
     def _aggregate(self, db: str, start_ms: int, end_ms: int, day: dt.date,
                    intervals: dict[str, int]) -> None:
         """The hours [start, end) of ``day``, then the day, in one database,
-        ``devices_per_query`` devices at a time: every device at once held about 70 KiB
-        each (7 GiB for a province's day). Every device's hours are written before any
-        device's day, which is read from them."""
+        ``devices_per_query`` devices at a time, so that what is held grows with the group,
+        not the fleet. Every device's hours are written before any device's day, which is
+        read from them."""
         step = self.cfg.devices_per_query
         devices = aggregates.devices_with_readings(self.influx, db, start_ms, end_ms)
         for i in range(0, len(devices), step):
