@@ -6,7 +6,7 @@ from iotgw.ingest.dead_letters import DeadLetter, DeadLetterStore
 from iotgw.ingest.decode import decode_message
 from iotgw.ingest.errors import DeadLetterUnavailable, IngestError
 from iotgw.ingest.points import Context, Decoded, Rejected
-from iotgw.ingest.service import IngestService
+from iotgw.ingest.service import IngestService, tune_gc_for_streaming
 
 __all__ = [
     "Consumer",
@@ -24,4 +24,5 @@ __all__ = [
     "load_ingest_config",
     "retire_session",
     "shared_subscription",
+    "tune_gc_for_streaming",
 ]

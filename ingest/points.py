@@ -37,7 +37,7 @@ from iotgw.tsdb import (
     LineProtocolError,
     Point,
     encode_fields,
-    encode_float_line,
+    encode_float_fields,
     encode_line,
     encode_point,
     series_key,
@@ -176,7 +176,10 @@ def add_readings(out: Decoded, batch: AnyBatch, ctx: Context) -> None:
     latest_ms = ctx.now_ms + policy.future_tolerance_s * 1000
     lines, origins, hours = out.lines, out.origins, out.hours
     newest_ms = out.newest_ms
-    for reading in batch.readings:
+    readings = batch.readings
+    # every reading's values at once, used for those found within their ranges (finite floats)
+    plain_fields = encode_float_fields([reading.values for reading in readings])
+    for reading, plain in zip(readings, plain_fields, strict=True):
         ts = reading.ts
         history = lookup(reading.device) if lookup is not None else None
         tags = _tags_at(history, ts) if history is not None else None
@@ -215,7 +218,7 @@ def add_readings(out: Decoded, batch: AnyBatch, ctx: Context) -> None:
             try:
                 series = _reading_series(gateway, reading.device, tags, quality is Quality.BAD)
                 if in_ranges and not flags:  # the usual reading: values checked finite
-                    line = encode_float_line(series, reading.values, _QUALITY_ENCODED[quality], ts)
+                    line = f"{series} {plain},{_QUALITY_ENCODED[quality]} {ts}"
                 else:
                     line = encode_line(series, {**reading.values, "quality": _QUALITY_FIELDS[quality],
                                                 **flags}, ts)

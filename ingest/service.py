@@ -21,6 +21,7 @@ what was stored is counted as written. One bad reading never blocks the others.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import queue
 import threading
@@ -53,6 +54,20 @@ _STATS_EVERY_S = 10.0
 
 Decoder = Callable[[str, bytes, Context], Decoded]
 DECODER_ERROR = "decoder_error"  # the dead-letter kind of a message the decoder raised on
+
+
+def tune_gc_for_streaming() -> None:
+    """Settings for a worker process, called once it has imported everything: a message
+    makes a few dozen short-lived containers (batch, lists, counters), so CPython's default
+    collection every 700 allocations ran a hundred times a second, and promoted a batch in
+    flight to the older generations, whose collections traverse the whole heap. Measured
+    on the 2-core machine (bench/ingest_throughput.py, 50 readings per message): 0.4 µs of
+    a worker's 4 µs per reading. Collections now come every 20,000 allocations, when most
+    of those containers are gone, and what exists at start (modules, schemas) is frozen
+    out of them. Cycles are still collected: memory stays bounded."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 100)
 
 
 @dataclass

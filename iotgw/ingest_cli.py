@@ -8,7 +8,14 @@ import typer
 from rich.console import Console
 
 from iotgw.devices import ConfigError
-from iotgw.ingest import DeadLetterStore, IngestError, IngestService, load_ingest_config, retire_session
+from iotgw.ingest import (
+    DeadLetterStore,
+    IngestError,
+    IngestService,
+    load_ingest_config,
+    retire_session,
+    tune_gc_for_streaming,
+)
 from iotgw.ingest.replay import replay_dead_letters
 from iotgw.options import (
     EXIT_CONFIG,
@@ -47,6 +54,7 @@ def ingest_run(
         if metrics.port is not None:
             metrics = metrics.model_copy(update={"port": metrics.port + worker_index - 1})
         cfg = cfg.model_copy(update={"mqtt": mqtt, "metrics": metrics})
+    tune_gc_for_streaming()
     try:
         IngestService(cfg).run(stop_on_signals())
     except (IngestError, TsdbError) as exc:

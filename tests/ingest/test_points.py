@@ -71,14 +71,18 @@ def test_the_future_tolerance_is_configurable() -> None:
 
 
 def test_reading_lines_equal_the_general_encoder_for_every_quantity() -> None:
-    """The fast path writes quantity names and floats unescaped: true only while every
-    name in the catalogue is a plain line-protocol name; the general encoder says so."""
-    values = {name: float(q.minimum) for name, q in QUANTITIES.items()}
-    out = _run([Reading(device="soil-1", ts=NOW, values=values, quality="uncertain")],
-               lookup={}.get, policy=PolicyConfig(unregistered="accept"))
-    expected = encode_point(Point("telemetry", {**values, "quality": "uncertain", "unregistered": True},
-                                  NOW, {"gateway": "gw-1", "device": "soil-1"}))
-    assert out.lines == [expected]
+    """A plausible reading's values are written unescaped, all of a batch at once
+    (``tsdb.encode_float_fields``): true only while every name in the catalogue is a plain
+    line-protocol name. The general encoder, which escapes, writes the same lines, at
+    either end of every range."""
+    ends = [{name: float(getattr(q, end)) for name, q in QUANTITIES.items()}
+            for end in ("minimum", "maximum")]
+    out = _run([Reading(device="soil-1", ts=NOW + i, values=values, quality="uncertain")
+                for i, values in enumerate(ends)])
+    assert out.counts == {}
+    assert out.lines == [encode_point(Point("telemetry", {**values, "quality": "uncertain"}, NOW + i,
+                                            {"gateway": "gw-1", "device": "soil-1"}))
+                         for i, values in enumerate(ends)]
 
 
 def test_a_gateway_speaks_only_for_the_devices_placed_on_it_at_the_readings_time() -> None:

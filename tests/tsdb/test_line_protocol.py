@@ -10,7 +10,7 @@ from iotgw.tsdb import (
     LineProtocolError,
     Point,
     encode_fields,
-    encode_float_line,
+    encode_float_fields,
     encode_line,
     encode_point,
     encode_points,
@@ -73,16 +73,34 @@ extra = st.dictionaries(keys, st.one_of(st.booleans(), st.text(max_size=8), fini
                                         st.integers(-(2**63), 2**63 - 1)), max_size=3)
 
 
-@given(values=st.dictionaries(keys, finite, min_size=1, max_size=5), more=extra,
-       time=st.integers(0, 2**62))
-def test_the_float_line_is_the_general_line(values: dict[str, float], more: dict, time: int) -> None:
-    """Ingest's fast encoding writes exactly what ``encode_line`` writes for the same point."""
-    more = {k: v for k, v in more.items() if k not in values}
+@given(fields=extra.filter(bool), time=st.integers(0, 2**62))
+def test_a_shared_field_set_is_what_the_general_line_writes(fields: dict, time: int) -> None:
+    """``encode_fields`` (a reading's quality, encoded once for many lines) writes exactly
+    the fields ``encode_line`` writes for them."""
     series = series_key("telemetry", {"device": "d-1"})
-    fast = encode_float_line(series, values, encode_fields(more), time)
-    assert fast == encode_line(series, {**values, **more}, time)
+    assert f"{series} {encode_fields(fields)} {time}" == encode_line(series, fields, time)
 
 
-def test_the_float_line_refuses_a_key_without_encoding() -> None:
-    with pytest.raises(LineProtocolError, match="backslash"):
-        encode_float_line("m", {"bad\\": 1.0}, "", 1)
+plain_keys = st.from_regex(r"[a-z_][a-z0-9_]{0,15}", fullmatch=True)
+
+
+@given(values=st.lists(st.dictionaries(plain_keys, finite, min_size=1, max_size=5), max_size=20))
+def test_float_field_sets_are_the_values_exactly(values: list[dict[str, float]]) -> None:
+    """Ingest's field sets for many points at once: one per mapping, its keys in order and
+    each value's text reading back as that very float (sign of zero included), as ``repr``
+    writes it, though not always in the same form (``1e16`` against ``1e+16``)."""
+    field_sets = encode_float_fields(values)
+    assert len(field_sets) == len(values)
+    for field_set, mapping in zip(field_sets, values, strict=True):
+        pairs = [pair.split("=") for pair in field_set.split(",")]
+        assert [key for key, _ in pairs] == list(mapping)
+        assert [repr(float(text)) for _, text in pairs] == [repr(v) for v in mapping.values()]
+
+
+def test_float_field_sets_refuse_a_key_that_would_shift_values_to_another_point() -> None:
+    with pytest.raises(LineProtocolError, match="2 field sets came out as 3"):
+        encode_float_fields([{"a},{b": 1.0}, {"c": 2.0}])
+
+
+def test_the_float_field_sets_of_no_points_are_none() -> None:
+    assert encode_float_fields([]) == []

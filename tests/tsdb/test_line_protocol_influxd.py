@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from iotgw.tsdb import InfluxClient, Point
+from iotgw.tsdb import InfluxClient, Point, encode_float_fields
 
 pytestmark = pytest.mark.integration
 
@@ -34,3 +34,20 @@ def test_names_and_values_round_trip(influx: InfluxClient, database: str, name: 
     assert series[0].name == name
     assert series[0].tags == {name: name}
     assert series[0].rows == [{"time": now, name: 1.25, "text": string_value, "n": -7, "ok": True}]
+
+
+EDGE_FLOATS = {"big": 1e16, "small": 1e-7, "negative_zero": -0.0, "subnormal": 5e-324,
+               "largest": 1.7976931348623157e308, "whole": 40.0, "tiny": -1.5e-300, "huge": 2.5e22}
+
+
+def test_float_field_sets_are_stored_as_those_floats(influx: InfluxClient, database: str) -> None:
+    """The forms msgspec writes (``1e16``, ``5e-324``, ``40.0``) are floats to InfluxDB, of
+    the same values: ingest's field sets (``encode_float_fields``) lose nothing."""
+    now = int(time.time() * 1000)
+    (field_set,) = encode_float_fields([EDGE_FLOATS])
+    assert "1e16" in field_set  # the form repr would write as 1e+16
+    influx.write_lines(database, f"edges {field_set} {now}")
+    (series,) = influx.query(database, "SELECT * FROM edges")
+    assert series.rows == [{"time": now, **EDGE_FLOATS}]
+    (types,) = influx.query(database, "SHOW FIELD KEYS FROM edges")
+    assert {row["fieldKey"]: row["fieldType"] for row in types.rows} == dict.fromkeys(EDGE_FLOATS, "float")
