@@ -176,7 +176,7 @@ def add_readings(out: Decoded, batch: AnyBatch, ctx: Context) -> None:
     latest_ms = ctx.now_ms + policy.future_tolerance_s * 1000
     lines, origins, hours = out.lines, out.origins, out.hours
     newest_ms = out.newest_ms
-    readings = batch.readings
+    readings, ranges = batch.readings, _RANGES
     # every reading's values at once, used for those found within their ranges (finite floats)
     plain_fields = encode_float_fields([reading.values for reading in readings])
     for reading, plain in zip(readings, plain_fields, strict=True):
@@ -187,7 +187,7 @@ def add_readings(out: Decoded, batch: AnyBatch, ctx: Context) -> None:
         personal = tags is not None and tags.organisation_type == HOUSEHOLD
         reason: str | None = None
         kind = ""
-        flags: dict[str, FieldValue] = {}
+        flags: dict[str, FieldValue] | None = None
         in_ranges = False  # values checked to be within their ranges (so finite floats)
         unregistered = lookup is not None and history is None
         if unregistered and policy.unregistered == "dead_letter":
@@ -201,7 +201,7 @@ def add_readings(out: Decoded, batch: AnyBatch, ctx: Context) -> None:
                 reading = _flagged(reading)
                 tags, flags, reason = None, {"foreign": True}, None
                 out.counts["flagged"] += 1
-        elif ((not (in_ranges := _in_ranges(reading.values)) or ts > latest_ms
+        elif ((not (in_ranges := _in_ranges(reading.values, ranges)) or ts > latest_ms
                or (tags is not None and ts < tags.installed_ms))
               and (problem := _implausible(reading, ctx, tags)) is not None):  # said in words
             kind, reason = problem
@@ -214,14 +214,14 @@ def add_readings(out: Decoded, batch: AnyBatch, ctx: Context) -> None:
             quality = reading.quality
             if unregistered:
                 out.counts["unregistered_accepted"] += 1
-                flags["unregistered"] = True
+                flags = {"unregistered": True}
             try:
                 series = _reading_series(gateway, reading.device, tags, quality is Quality.BAD)
-                if in_ranges and not flags:  # the usual reading: values checked finite
+                if in_ranges and flags is None:  # the usual reading: values checked finite
                     line = f"{series} {plain},{_QUALITY_ENCODED[quality]} {ts}"
                 else:
                     line = encode_line(series, {**reading.values, "quality": _QUALITY_FIELDS[quality],
-                                                **flags}, ts)
+                                                **(flags or {})}, ts)
             except LineProtocolError as exc:
                 kind, reason = "unencodable", f"cannot encode: {exc}"
             else:
@@ -237,9 +237,9 @@ def add_readings(out: Decoded, batch: AnyBatch, ctx: Context) -> None:
     out.newest_ms = newest_ms
 
 
-def _in_ranges(values: Mapping[str, float]) -> bool:
+def _in_ranges(values: Mapping[str, float], ranges: dict[str, tuple[float, float]]) -> bool:
     for name, value in values.items():
-        low, high = _RANGES[name]
+        low, high = ranges[name]
         if not low <= value <= high:
             return False
     return True
