@@ -33,7 +33,7 @@ def _same(fast: WireBatch, model: TelemetryBatch) -> None:
     assert repr(fast.model(readings).model_dump()) == repr(model.model_dump())
     for ours, theirs in zip(readings, model.readings, strict=True):
         assert [type(v) for v in ours.values.values()] == [type(v) for v in theirs.values.values()]
-        # floats only: ingest writes a plausible reading's values as floats (encode_float_line)
+        # floats only: ingest writes a plausible reading's values as floats (encode_float_fields)
         assert all(type(v) is float for v in theirs.values.values()), theirs.values
         assert type(ours.ts) is type(theirs.ts) is int
 
