@@ -42,7 +42,8 @@ EDGE_FLOATS = {"big": 1e16, "small": 1e-7, "negative_zero": -0.0, "subnormal": 5
 
 def test_float_field_sets_are_stored_as_those_floats(influx: InfluxClient, database: str) -> None:
     """The forms msgspec writes (``1e16``, ``5e-324``, ``40.0``) are floats to InfluxDB, of
-    the same values: ingest's field sets (``encode_float_fields``) lose nothing."""
+    the same values. Not the sign of zero: InfluxDB answers ``-0``, which JSON readers read
+    as the integer 0; test_line_protocol.py checks the text keeps it."""
     now = int(time.time() * 1000)
     (field_set,) = encode_float_fields([EDGE_FLOATS])
     assert "1e16" in field_set  # the form repr would write as 1e+16
