@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from iotgw.devices import QUANTITIES
 from iotgw.devices.telemetry import MAX_READINGS_PER_BATCH
 from iotgw.ingest import decode_message
+from iotgw.tsdb.schema import TELEMETRY
 
 from tests.e2e.spine import Spine, tally
 from tests.faults import ledger
@@ -120,3 +121,31 @@ def test_10000_hostile_payloads_are_dead_lettered_and_good_traffic_arrives(spine
     ledger.refused(f"fuzzer: {len(sample)} hostile payloads through the broker", ok=len(letters) == expected,
                    verdict=f"{len(letters)} of {expected} dead-lettered with a reason")
     ledger.none_lost("good fleet beside the hostile payloads", tally(spine, [cfg]))
+
+
+# In-range values in the forms a lying gateway may choose, as raw JSON text: ingest writes
+# a plausible reading's values as msgspec's text of the floats (tsdb.encode_float_fields).
+ODD_FORMS = [("active_power", "-0.0"), ("soil_moisture", "5e-324"), ("soil_moisture", "1E-300"),
+             ("active_energy", "999999999"), ("frequency", "4.0e1"), ("power_factor", "0.30000000000000004"),
+             ("active_power", "-1e6"), ("water_volume", "1.0E+9"), ("soil_ph", "1.0000000000000002"),
+             ("rain_detected", "1"), ("voltage", "230.00000000000000000001")]
+
+
+def test_in_range_values_in_odd_forms_are_stored_as_those_floats(spine: Spine) -> None:
+    spine.start_ingest()
+    readings = ",".join(f'{{"device":"odd-{i}","ts":{NOW_MS + i},"values":{{"{name}":{text}}}}}'
+                        for i, (name, text) in enumerate(ODD_FORMS))
+    spine.publish_raw(GATEWAY, [f'{{"v":1,"gateway":"{GATEWAY}","seq":7,"readings":[{readings}]}}'.encode()])
+    spine.wait_for_count(len(ODD_FORMS))
+    stored = spine.stored()
+    wrong = [f"{name}={text}: {stored.get(f'odd-{i}')}" for i, (name, text) in enumerate(ODD_FORMS)
+             if [row.get(name) for row in stored.get(f"odd-{i}", [])] != [float(text)]]
+    (types,) = spine.influx.query(spine.database, f'SHOW FIELD KEYS FROM "{TELEMETRY}"')
+    not_float = {row["fieldKey"]: row["fieldType"] for row in types.rows
+                 if row["fieldKey"] in dict(ODD_FORMS) and row["fieldType"] != "float"}
+    problems = tuple(wrong) + tuple(f"{key} stored as {kind}" for key, kind in not_float.items())
+    arrived = sum(map(len, stored.values()))
+    ledger.none_lost("gateway writes in-range values in odd JSON forms (5e-324, 1E-300, -0.0, 9-digit"
+                     " integers, 22 significant digits)",
+                     ledger.Tally(len(ODD_FORMS), arrived, max(0, len(ODD_FORMS) - arrived),
+                                  max(0, arrived - len(ODD_FORMS)), len(problems), problems))
