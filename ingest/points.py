@@ -176,7 +176,7 @@ def add_readings(out: Decoded, batch: AnyBatch, ctx: Context) -> None:
     latest_ms = ctx.now_ms + policy.future_tolerance_s * 1000
     lines, origins, hours = out.lines, out.origins, out.hours
     newest_ms = out.newest_ms
-    readings, ranges = batch.readings, _RANGES
+    readings = batch.readings
     # every reading's values at once, used for those found within their ranges (finite floats)
     plain_fields = encode_float_fields([reading.values for reading in readings])
     for reading, plain in zip(readings, plain_fields, strict=True):
@@ -201,7 +201,7 @@ def add_readings(out: Decoded, batch: AnyBatch, ctx: Context) -> None:
                 reading = _flagged(reading)
                 tags, flags, reason = None, {"foreign": True}, None
                 out.counts["flagged"] += 1
-        elif ((not (in_ranges := _in_ranges(reading.values, ranges)) or ts > latest_ms
+        elif ((not (in_ranges := _in_ranges(reading.values)) or ts > latest_ms
                or (tags is not None and ts < tags.installed_ms))
               and (problem := _implausible(reading, ctx, tags)) is not None):  # said in words
             kind, reason = problem
@@ -237,9 +237,9 @@ def add_readings(out: Decoded, batch: AnyBatch, ctx: Context) -> None:
     out.newest_ms = newest_ms
 
 
-def _in_ranges(values: Mapping[str, float], ranges: dict[str, tuple[float, float]]) -> bool:
+def _in_ranges(values: Mapping[str, float]) -> bool:
     for name, value in values.items():
-        low, high = ranges[name]
+        low, high = _RANGES[name]
         if not low <= value <= high:
             return False
     return True
